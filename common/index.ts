@@ -1,0 +1,5 @@
+export { LedgerlineError, ConfigError } from './errors';
+export { parseConfText, readConfFile, environmentOverrides, loadConfig } from './config';
+export type { LoadConfigOptions } from './config';
+export { createRootLogger, silentLogger } from './logger';
+export type { Logger } from './logger';

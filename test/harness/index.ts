@@ -1,0 +1,3 @@
+export { freePort, freePorts } from './ports';
+export { TempDirs } from './temp-dirs';
+export { EtcdServer } from './etcd';
