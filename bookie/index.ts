@@ -1,1 +1,2 @@
-export {};
+export { bookieConfigSchema } from './bookie-config';
+export type { BookieConfig } from './bookie-config';

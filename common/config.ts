@@ -55,6 +55,11 @@ export interface LoadConfigOptions {
   env?: NodeJS.ProcessEnv;
   /** Settings given on the command line; they win over the file and the environment. */
   overrides?: Record<string, string>;
+  /**
+   * Ignore keys in the file that the schema does not know. Off by default: an unknown key is almost always a
+   * misspelling. Tools that read another process's file (the shell reading a bookie's conf) turn it on.
+   */
+  ignoreUnknownKeys?: boolean;
 }
 
 /**
@@ -66,7 +71,9 @@ export function loadConfig<S extends z.ZodObject>(schema: S, options: LoadConfig
   const keys = Object.keys(schema.shape);
   const fromFile = options.confPath === undefined ? {} : readConfFile(options.confPath);
   for (const key of Object.keys(fromFile)) {
-    if (!keys.includes(key)) {
+    if (options.ignoreUnknownKeys) {
+      if (!keys.includes(key)) delete fromFile[key];
+    } else if (!keys.includes(key)) {
       throw new ConfigError(`${options.confPath}: unknown key "${key}" (known keys: ${keys.join(', ')})`);
     }
   }

@@ -1,5 +1,6 @@
 export { LedgerlineError, ConfigError } from './errors';
 export { parseConfText, readConfFile, environmentOverrides, loadConfig } from './config';
 export type { LoadConfigOptions } from './config';
+export { setting } from './settings';
 export { createRootLogger, silentLogger } from './logger';
 export type { Logger } from './logger';
