@@ -13,5 +13,6 @@ if (!existsSync(main)) {
 require(main)
   .main(process.argv)
   .then((code) => {
-    process.exitCode = code;
+    // Exit now: a one-shot command is done, and a client library's idle sockets or timers must not keep it alive.
+    process.exit(code);
   });
