@@ -1,4 +1,29 @@
-export {};
+// MetadataStore: the interface, its errors, and its two implementations (embedded RocksDB, etcd).
+export type {
+  Stat,
+  StoredValue,
+  ExpectedVersion,
+  PutOptions,
+  ListOptions,
+  WatchEvent,
+  Watch,
+  MetadataSession,
+  MetadataStore,
+} from './metadata-store';
+export {
+  MetadataError,
+  BadVersionError,
+  NoSuchKeyError,
+  MetadataUnavailableError,
+  BadMetadataUriError,
+  SessionLostError,
+} from './errors';
+export { EmbeddedMetadataStore } from './embedded-metadata-store';
+export type { EmbeddedMetadataStoreOptions } from './embedded-metadata-store';
+export { EtcdMetadataStore } from './etcd-metadata-store';
+export type { EtcdMetadataStoreOptions } from './etcd-metadata-store';
+export { parseMetadataServiceUri, createMetadataStore, DEFAULT_SCOPE } from './metadata-service-uri';
+export type { MetadataServiceUri, CreateMetadataStoreOptions } from './metadata-service-uri';
 
 // BookKeeper's metadata on the store, in the etcd driver's key layout and value formats.
 export {
@@ -55,7 +80,11 @@ export {
   ETCD_LEDGER_MANAGER_FACTORY_CLASS,
 } from './cluster';
 export type { LedgerLayout, InitNewClusterResult } from './cluster';
-export { RegistrationManager, RegistrationClient, DEFAULT_REGISTRATION_TTL_SECONDS } from './bookie-registration';
+export {
+  RegistrationManager,
+  RegistrationClient,
+  DEFAULT_REGISTRATION_TTL_SECONDS,
+} from './bookie-registration';
 export type { RegistrationManagerOptions, VersionedCookie, RegisteredBookies } from './bookie-registration';
 export {
   COOKIE_LAYOUT_VERSION,

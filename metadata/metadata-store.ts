@@ -51,8 +51,7 @@ export interface ListOptions {
 }
 
 export type WatchEvent =
-  | { type: 'put'; key: string; value: Buffer; stat: Stat }
-  | { type: 'delete'; key: string; version: bigint };
+  { type: 'put'; key: string; value: Buffer; stat: Stat } | { type: 'delete'; key: string; version: bigint };
 
 export interface Watch {
   /** Stops delivering events. Idempotent. */

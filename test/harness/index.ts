@@ -1,3 +1,4 @@
 export { freePort, freePorts } from './ports';
 export { TempDirs } from './temp-dirs';
 export { EtcdServer } from './etcd';
+export { captureError } from './capture-error';

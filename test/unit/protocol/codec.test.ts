@@ -37,6 +37,7 @@ import {
 } from '../../../protocol';
 import type { BKPacketHeader, Request, Response } from '../../../protocol';
 import * as arb from './arbitraries';
+import { captureError } from '../../harness';
 
 const KEY = Buffer.alloc(20, 0x5a);
 
@@ -385,12 +386,3 @@ describe('protocol > codec > frames', () => {
     expect(decodeRequest(expected.subarray(4))).toEqual(request);
   });
 });
-
-function captureError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected an error');
-}
