@@ -1,0 +1,80 @@
+/*
+ * Shared timing for benchmarks: warm up, run a body repeatedly for a fixed time, report the median of several
+ * runs. Each benchmark prints one JSON line per result (`printResult`).
+ */
+
+export interface Runs {
+  /** One figure per run, in the unit the benchmark names. */
+  runs: number[];
+  median: number;
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/**
+ * Calls `batch()` (which does `batchSize` operations) until `seconds` have passed, `runs` times after one
+ * warm-up run; returns operations per second for each run.
+ */
+export function measureSync(
+  batch: () => void,
+  batchSize: number,
+  options: { seconds: number; runs: number },
+): Runs {
+  const perRun = (): number => {
+    const deadline = process.hrtime.bigint() + BigInt(Math.round(options.seconds * 1e9));
+    const start = process.hrtime.bigint();
+    let ops = 0;
+    let now = start;
+    while (now < deadline) {
+      batch();
+      ops += batchSize;
+      now = process.hrtime.bigint();
+    }
+    return ops / (Number(now - start) / 1e9);
+  };
+  perRun(); // warm-up: JIT and caches
+  const runs: number[] = [];
+  for (let i = 0; i < options.runs; i++) runs.push(perRun());
+  return { runs, median: median(runs) };
+}
+
+/** Async variant: `batch()` resolves after `batchSize` operations. */
+export async function measureAsync(
+  batch: () => Promise<void>,
+  batchSize: number,
+  options: { seconds: number; runs: number; warmupSeconds?: number },
+): Promise<Runs> {
+  const perRun = async (seconds: number): Promise<number> => {
+    const deadline = process.hrtime.bigint() + BigInt(Math.round(seconds * 1e9));
+    const start = process.hrtime.bigint();
+    let ops = 0;
+    let now = start;
+    while (now < deadline) {
+      await batch();
+      ops += batchSize;
+      now = process.hrtime.bigint();
+    }
+    return ops / (Number(now - start) / 1e9);
+  };
+  await perRun(options.warmupSeconds ?? options.seconds);
+  const runs: number[] = [];
+  for (let i = 0; i < options.runs; i++) runs.push(await perRun(options.seconds));
+  return { runs, median: median(runs) };
+}
+
+export function printResult(result: Record<string, unknown>): void {
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+export const round = (value: number, digits = 0): number => Number(value.toFixed(digits));
+
+/** `--name value` from argv, or the default. */
+export function argValue(name: string, fallback: string): string {
+  const index = process.argv.indexOf(`--${name}`);
+  const value = index >= 0 ? process.argv[index + 1] : undefined;
+  return value ?? fallback;
+}
