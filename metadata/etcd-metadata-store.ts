@@ -80,9 +80,9 @@ function statOf(kv: IKeyValue): Stat {
   return stat;
 }
 
-/** Session ids are lease ids in lowercase hex, as `etcdctl lease list` shows them. */
+/** Session ids are lease ids in lowercase hex, zero-padded to 16 digits as `etcdctl lease list` shows them. */
 function leaseIdToSessionId(leaseId: bigint): string {
-  return leaseId.toString(16);
+  return leaseId.toString(16).padStart(16, '0');
 }
 
 function isObject(value: unknown): value is object {
