@@ -2,3 +2,4 @@ export { freePort, freePorts } from './ports';
 export { TempDirs } from './temp-dirs';
 export { EtcdServer } from './etcd';
 export { captureError } from './capture-error';
+export { openLedgerMetadata, closedLedgerMetadata, eventually } from './ledger-fixtures';

@@ -15,9 +15,9 @@ import {
   createMetadataStore,
   initNewCluster,
 } from '../../../metadata';
-import type { LedgerMetadata, MetadataStore } from '../../../metadata';
+import type { MetadataStore } from '../../../metadata';
 import { silentLogger } from '../../../common';
-import { EtcdServer, TempDirs, freePort } from '../../harness';
+import { EtcdServer, TempDirs, freePort, openLedgerMetadata } from '../../harness';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const BIN = join(ROOT, 'bin', 'ledgerline.js');
@@ -44,22 +44,6 @@ async function ledgerline(...args: string[]): Promise<Result> {
       elapsedMs: Date.now() - started,
     };
   }
-}
-
-function ledger(ensemble: string[], custom: Record<string, string> = {}): LedgerMetadata {
-  return {
-    ensembleSize: ensemble.length,
-    writeQuorumSize: 2,
-    ackQuorumSize: 2,
-    state: 'OPEN',
-    lastEntryId: -1n,
-    length: 0n,
-    ensembles: [{ firstEntryId: 0n, ensemble }],
-    digestType: 'CRC32C',
-    password: Buffer.from('secret'),
-    ctime: 1767225600000n,
-    customMetadata: new Map(Object.entries(custom).map(([k, v]) => [k, Buffer.from(v)])),
-  };
 }
 
 beforeAll(() => {
@@ -132,9 +116,12 @@ describe('cli > shell on etcd', () => {
     const b = await ids.generateLedgerId();
     await ledgers.createLedgerMetadata(
       a,
-      ledger(['127.0.0.1:3181', '127.0.0.1:3182'], { application: 'test' }),
+      openLedgerMetadata(['127.0.0.1:3181', '127.0.0.1:3182'], { application: 'test' }),
     );
-    await ledgers.createLedgerMetadata(b, ledger(['127.0.0.1:3181', '127.0.0.1:3182', '127.0.0.1:3183']));
+    await ledgers.createLedgerMetadata(
+      b,
+      openLedgerMetadata(['127.0.0.1:3181', '127.0.0.1:3182', '127.0.0.1:3183']),
+    );
     const sorted = [a, b].sort((x, y) => (x < y ? -1 : 1)).map(String);
 
     const list = await ledgerline('shell', 'listledgers', '--metadata-service-uri', uri);

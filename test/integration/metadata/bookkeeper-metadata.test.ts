@@ -45,8 +45,7 @@ import type {
   RegisteredBookies,
   RegistrationManagerOptions,
 } from '../../../metadata';
-import { EtcdServer, TempDirs } from '../../harness';
-import { closedLedgerMetadata, eventually, openLedgerMetadata } from './bookkeeper-fixtures';
+import { EtcdServer, TempDirs, closedLedgerMetadata, eventually, openLedgerMetadata } from '../../harness';
 
 // jest reads `testTimeout` only from the top-level config, not per project: set the integration project's 60 s.
 jest.setTimeout(60000);

@@ -25,8 +25,7 @@ import {
   parseLedgerMetadata,
 } from '../../../metadata';
 import type { Cookie, LedgerMetadata, MetadataStore } from '../../../metadata';
-import { EtcdServer } from '../../harness';
-import { closedLedgerMetadata, openLedgerMetadata } from './bookkeeper-fixtures';
+import { EtcdServer, closedLedgerMetadata, openLedgerMetadata } from '../../harness';
 
 // jest reads `testTimeout` only from the top-level config, not per project: set the integration project's 60 s.
 jest.setTimeout(60000);

@@ -1,4 +1,4 @@
-import type { LedgerMetadata } from '../../../metadata';
+import type { LedgerMetadata } from '../../metadata';
 
 /** An OPEN ledger's metadata on `ensemble`, as a ledger client would create it. */
 export function openLedgerMetadata(ensemble: string[], custom: Record<string, string> = {}): LedgerMetadata {
