@@ -34,10 +34,13 @@ import type {
  *   'e' <owner> '/' <key>   -> empty: index of ephemeral keys by owning session
  *   's' <sessionId>         -> JSON { ttlSeconds, createdAtMs, pid }: sessions of the process that holds the store
  *
- * Every change is one atomic RocksDB batch written with `sync: true` that also carries the new revision, so an
- * acknowledged write survives a crash and the revision never goes backwards. Every operation that changes state
- * runs on one in-process queue, which makes compare-and-set checks linearizable; watch listeners are called from
- * that queue after the batch is durable, so they see changes in revision order.
+ * Every operation that changes state is decided on one in-process queue, which makes compare-and-set checks
+ * linearizable: the check sees every change decided before it (durable or still staged). Decided changes are
+ * staged and written by group commit: all changes staged while a RocksDB batch is being synced go into the next
+ * batch, written with `sync: true` together with the new revision. A put or delete resolves only once its batch
+ * is durable, so an acknowledged write survives a crash and the revision never goes backwards; watch listeners
+ * are called after each batch is durable, in revision order. One synced batch per group instead of one per
+ * change is what lets concurrent writers scale (bench/metadata).
  *
  * RocksDB's LOCK file keeps a second process (or a second open in this process) out of the directory.
  */
@@ -169,6 +172,36 @@ interface WatchRegistration {
   key: Buffer;
   prefix: boolean;
   listener: (event: WatchEvent) => void;
+  /** The last revision decided when the watch was registered: it sees only later changes. */
+  fromRevision: bigint;
+}
+
+/** Changes decided on the queue that share one synced RocksDB batch. */
+interface CommitGroup {
+  ops: BatchOp[];
+  events: WatchEvent[];
+  /** The keys changed, with the revision each was staged at. */
+  keys: Array<[string, bigint]>;
+  /** The group's last revision: the store revision once the batch is durable. */
+  revision: bigint;
+  /** Settles when the batch is durable (or failed). */
+  done: Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+function newCommitGroup(revision: bigint): CommitGroup {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const done = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { ops: [], events: [], keys: [], revision, done, resolve, reject };
+}
+
+function eventRevision(event: WatchEvent): bigint {
+  return event.type === 'put' ? event.stat.version : event.version;
 }
 
 export interface EmbeddedMetadataStoreOptions {
@@ -208,13 +241,27 @@ export class EmbeddedMetadataStore implements MetadataStore {
   private readonly watches = new Set<WatchRegistration>();
   private readonly sessions = new Set<EmbeddedSession>();
   private closed = false;
+  /** Changes decided but not yet durable, by key (`undefined` record = deleted): what a CAS check must see. */
+  private readonly staged = new Map<
+    string,
+    { record: StoredRecord | undefined; revision: bigint; durable: Promise<void> }
+  >();
+  /** The last revision decided; `revision` is the last durable one. */
+  private stagedRevision: bigint;
+  /** The group being filled, and the running group-commit loop, if any. */
+  private group: CommitGroup | undefined;
+  private flushing: Promise<void> | undefined;
+  /** Set when a batch failed to write: the store refuses everything after that. */
+  private failure: MetadataUnavailableError | undefined;
 
   private constructor(
     private readonly db: RocksDb,
     readonly dir: string,
     private revision: bigint,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.stagedRevision = revision;
+  }
 
   /**
    * Opens (creating if needed) the store in `dir`. Ephemeral keys left by a previous process are deleted: their
@@ -296,6 +343,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
     for (const [key] of sessions) ops.push({ type: 'del', key });
     if (keys.length > 0) {
       this.revision += 1n;
+      this.stagedRevision = this.revision;
       ops.push({ type: 'put', key: META_REVISION_KEY, value: encodeU64(this.revision) });
     }
     await dbBatch(this.db, ops);
@@ -315,7 +363,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
     assert(key.length > 0, 'empty metadata key');
     const expected = options.expectedVersion ?? 'any';
     const session = options.session;
-    return this.serialized(async () => {
+    const decided = this.decide(key, async () => {
       let owner: string | undefined;
       if (session !== undefined) {
         if (!(session instanceof EmbeddedSession) || !this.sessions.has(session) || !session.isOpen) {
@@ -323,9 +371,9 @@ export class EmbeddedMetadataStore implements MetadataStore {
         }
         owner = session.id;
       }
-      const existing = await this.readRecord(key);
+      const existing = await this.readCurrent(key);
       checkExpected(key, expected, existing);
-      const revision = this.revision + 1n;
+      const revision = this.stagedRevision + 1n;
       const record: StoredRecord = {
         version: revision,
         modCount: existing === undefined ? 1n : existing.modCount + 1n,
@@ -339,16 +387,24 @@ export class EmbeddedMetadataStore implements MetadataStore {
       }
       if (owner !== undefined)
         ops.push({ type: 'put', key: ephemeralIndexKey(owner, key), value: Buffer.alloc(0) });
-      await this.commit(ops, revision);
       const stat = statOf(record);
-      this.deliver({ type: 'put', key, value: Buffer.from(record.value), stat });
+      const durable = this.stage(key, record, ops, {
+        type: 'put',
+        key,
+        value: Buffer.from(record.value),
+        stat,
+      });
+      return { stat, durable };
+    });
+    return decided.then(async ({ stat, durable }) => {
+      await durable;
       return stat;
     });
   }
 
   delete(key: string, expectedVersion: ExpectedVersion = 'any'): Promise<void> {
-    return this.serialized(async () => {
-      const existing = await this.readRecord(key);
+    const decided = this.decide(key, async () => {
+      const existing = await this.readCurrent(key);
       if (existing === undefined) throw new NoSuchKeyError(key);
       if (expectedVersion === 'absent') {
         throw new BadVersionError(key, `expected absent, found version ${existing.version}`);
@@ -356,13 +412,13 @@ export class EmbeddedMetadataStore implements MetadataStore {
       if (expectedVersion !== 'any' && existing.version !== expectedVersion) {
         throw new BadVersionError(key, `expected version ${expectedVersion}, found ${existing.version}`);
       }
-      const revision = this.revision + 1n;
       const ops: BatchOp[] = [{ type: 'del', key: dataKey(key) }];
       if (existing.owner !== undefined)
         ops.push({ type: 'del', key: ephemeralIndexKey(existing.owner, key) });
-      await this.commit(ops, revision);
-      this.deliver({ type: 'delete', key, version: revision });
+      const revision = this.stagedRevision + 1n;
+      return { durable: this.stage(key, undefined, ops, { type: 'delete', key, version: revision }) };
     });
+    return decided.then(({ durable }) => durable);
   }
 
   async list(prefix: string, options: ListOptions = {}): Promise<StoredValue[]> {
@@ -400,6 +456,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
         key: keyBytes(key),
         prefix: options.prefix === true,
         listener,
+        fromRevision: this.stagedRevision,
       };
       this.watches.add(registration);
       return {
@@ -416,6 +473,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
       'session TTL must be a whole number of seconds >= 1',
     );
     return this.serialized(async () => {
+      await this.drain();
       const session = new EmbeddedSession(this, randomUUID(), ttlSeconds);
       const record = { ttlSeconds, createdAtMs: Date.now(), pid: process.pid };
       await this.commit([
@@ -430,6 +488,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
   endSession(session: EmbeddedSession): Promise<void> {
     return this.queue.run(async () => {
       if (!this.sessions.delete(session)) return;
+      await this.drain();
       const indexPrefix = Buffer.from(`${NS_EPHEMERAL}${session.id}/`);
       const index = await dbScan(this.db, { start: indexPrefix, end: prefixEnd(indexPrefix) });
       const ops: BatchOp[] = [{ type: 'del', key: sessionKey(session.id) }];
@@ -460,13 +519,15 @@ export class EmbeddedMetadataStore implements MetadataStore {
       }
     }
     this.watches.clear();
-    await this.queue.run(
-      () => new Promise<void>((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve()))),
-    );
+    await this.queue.run(async () => {
+      await this.drain();
+      await new Promise<void>((resolve, reject) => this.db.close((err) => (err ? reject(err) : resolve())));
+    });
     this.logger.info({ revision: this.revision.toString() }, 'embedded metadata store closed');
   }
 
   private checkOpen(): void {
+    if (this.failure !== undefined) throw this.failure;
     if (this.closed) throw new MetadataUnavailableError(`embedded metadata store ${this.dir} is closed`);
   }
 
@@ -481,6 +542,92 @@ export class EmbeddedMetadataStore implements MetadataStore {
     return this.queue.run(task);
   }
 
+  /** The key's record as the changes decided so far leave it, staged or durable. */
+  private async readCurrent(key: string): Promise<StoredRecord | undefined> {
+    const staged = this.staged.get(key);
+    return staged !== undefined ? staged.record : this.readRecord(key);
+  }
+
+  /**
+   * Adds a decided change to the group being filled and starts the group-commit loop if it is idle. Runs on
+   * the queue. Resolves when the change is durable.
+   */
+  private stage(
+    key: string,
+    record: StoredRecord | undefined,
+    ops: BatchOp[],
+    event: WatchEvent,
+  ): Promise<void> {
+    const revision = ++this.stagedRevision;
+    assert(eventRevision(event) === revision, 'a staged change carries the next revision');
+    const group = (this.group ??= newCommitGroup(revision));
+    this.staged.set(key, { record, revision, durable: group.done });
+    group.ops.push(...ops);
+    group.events.push(event);
+    group.keys.push([key, revision]);
+    group.revision = revision;
+    this.flushing ??= this.flushGroups();
+    return group.done;
+  }
+
+  /**
+   * Runs a put or delete decision on the queue. A refusal (BadVersionError, NoSuchKeyError) that rests on a
+   * change of this key not yet durable is reported only once that change is durable: nobody may learn of a
+   * change a crash could still undo, and a get() after the refusal must see what the refusal saw.
+   */
+  private decide<T>(key: string, task: () => Promise<T>): Promise<T> {
+    type Outcome =
+      { ok: true; decided: T } | { ok: false; error: unknown; pending: Promise<void> | undefined };
+    return this.serialized(async (): Promise<Outcome> => {
+      try {
+        return { ok: true, decided: await task() };
+      } catch (error) {
+        return { ok: false, error, pending: this.staged.get(key)?.durable };
+      }
+    }).then(async (outcome) => {
+      if (outcome.ok) return outcome.decided;
+      if (outcome.pending !== undefined) await outcome.pending;
+      throw outcome.error;
+    });
+  }
+
+  /** The group-commit loop: writes one synced batch per group until nothing is staged. */
+  private async flushGroups(): Promise<void> {
+    while (this.group !== undefined) {
+      const group = this.group;
+      this.group = undefined;
+      if (this.failure === undefined) {
+        try {
+          group.ops.push({ type: 'put', key: META_REVISION_KEY, value: encodeU64(group.revision) });
+          await dbBatch(this.db, group.ops);
+        } catch (err) {
+          this.failure = new MetadataUnavailableError(`embedded metadata store ${this.dir} failed a write`, {
+            cause: err,
+          });
+          this.logger.error({ err }, 'metadata write failed; the store refuses further operations');
+        }
+      }
+      if (this.failure !== undefined) {
+        group.reject(this.failure);
+        continue;
+      }
+      this.revision = group.revision;
+      for (const [key, revision] of group.keys) {
+        if (this.staged.get(key)?.revision === revision) this.staged.delete(key);
+      }
+      for (const event of group.events) this.deliver(event);
+      group.resolve();
+    }
+    // Cleared in the same synchronous step as the loop's last check, so a change staged later starts a new loop.
+    this.flushing = undefined;
+  }
+
+  /** Waits until every staged change is durable (or failed). Called on the queue, so nothing new is staged. */
+  private async drain(): Promise<void> {
+    while (this.flushing !== undefined) await this.flushing;
+    if (this.failure !== undefined) throw this.failure;
+  }
+
   private async readRecord(key: string): Promise<StoredRecord | undefined> {
     const bytes = await dbGet(this.db, dataKey(key));
     return bytes === undefined ? undefined : decodeRecord(key, bytes);
@@ -488,17 +635,23 @@ export class EmbeddedMetadataStore implements MetadataStore {
 
   /** Writes one durable batch; with `revision`, also advances the store revision to it. */
   private async commit(ops: BatchOp[], revision?: bigint): Promise<void> {
+    assert(
+      this.stagedRevision === this.revision && this.group === undefined,
+      'commit() needs a drained store',
+    );
     if (revision !== undefined) {
       assert(revision === this.revision + 1n, 'revision must advance by one per change');
       ops.push({ type: 'put', key: META_REVISION_KEY, value: encodeU64(revision) });
     }
     await dbBatch(this.db, ops);
-    if (revision !== undefined) this.revision = revision;
+    if (revision !== undefined) this.revision = this.stagedRevision = revision;
   }
 
   private deliver(event: WatchEvent): void {
     const key = keyBytes(event.key);
+    const revision = eventRevision(event);
     for (const watch of this.watches) {
+      if (revision <= watch.fromRevision) continue;
       const matches = watch.prefix
         ? inRange(key, { start: watch.key, end: prefixEnd(watch.key) } satisfies KeyRange)
         : key.equals(watch.key);

@@ -297,6 +297,28 @@ describe('metadata store', () => {
         expect(final?.stat.modCount).toBe(BigInt(1 + successes));
       });
 
+      test('race: a writer whose create lost reads the winner at once (no refusal before the winner is readable)', async () => {
+        const writers = await impl.writers(store, 8);
+        for (let round = 0; round < 5; round++) {
+          const key = `${prefix}created-${round}`;
+          const seen = await Promise.all(
+            writers.map(async (writer, index) => {
+              try {
+                await writer.put(key, buf(`writer-${index}`), { expectedVersion: 'absent' });
+                return `writer-${index}`;
+              } catch (error) {
+                expect(error).toBeInstanceOf(BadVersionError);
+                // What refused the create must already be visible to this writer.
+                return (await writer.get(key))?.value.toString();
+              }
+            }),
+          );
+          const winner = (await store.get(key))?.value.toString();
+          expect(winner).toBeDefined();
+          expect(seen).toEqual(writers.map(() => winner));
+        }
+      });
+
       test('race: 8 free-running read-modify-write loops lose no increment', async () => {
         const key = `${prefix}counter`;
         const writers = await impl.writers(store, 8);
