@@ -42,6 +42,10 @@ export const bookieConfigSchema = z.object({
   diskUsageLwmThreshold: setting.number(0.9, { min: 0, max: 1 }),
   diskCheckInterval: setting.integer(10000, { min: 100 }),
   readOnlyModeEnabled: setting.boolean(true),
+  /** Start read-only and stay so until restarted. */
+  forceReadOnlyBookie: setting.boolean(false),
+  /** Ledger and index dirs may be added to an existing bookie (new ones must be empty). */
+  allowStorageExpansion: setting.boolean(false),
   maxPendingAddRequestsPerThread: setting.integer(10000, { min: 1 }),
   maxPendingReadRequestsPerThread: setting.integer(10000, { min: 1 }),
 });
