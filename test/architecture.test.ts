@@ -105,8 +105,12 @@ export function checkArchitecture(files: SourceFile[]): string[] {
       if (!ALLOWED[from]!.includes(to)) {
         problems.push(`${file.path} imports ${to} (${from} -> ${to} is not an allowed direction)`);
       }
-      // Tests and benchmarks may reach the test harness directly; every other crossing goes through index.ts.
-      const throughIndex = target === `${to}/index` || (to === 'test' && target.startsWith('test/harness/'));
+      // Tests and benchmarks may reach the test harness directly, and a module's own unit tests
+      // (test/unit/<module>/) may test its inner files; every other crossing goes through index.ts.
+      const throughIndex =
+        target === `${to}/index` ||
+        (to === 'test' && target.startsWith('test/harness/')) ||
+        (from === 'test' && file.path.startsWith(`test/unit/${to}/`));
       if (!throughIndex) {
         problems.push(`${file.path} imports ${target}: cross-module imports must go through ${to}/index.ts`);
       }
@@ -177,6 +181,22 @@ describe('architecture', () => {
         { path: 'protocol/index', imports: ['./frame-decoder'] },
       ]);
       expect(problems).toEqual([expect.stringContaining('must go through protocol/index.ts')]);
+    });
+
+    it("lets a module's own unit tests reach its inner files, and no other test", () => {
+      const problems = checkArchitecture([
+        {
+          path: 'test/unit/bookie/journal/replay.test',
+          imports: ['../../../../bookie/journal/journal-replay'],
+        },
+        { path: 'test/integration/bookie/server.test', imports: ['../../../bookie/journal/journal-replay'] },
+        { path: 'test/unit/protocol/x.test', imports: ['../../../bookie/journal/journal-replay'] },
+        { path: 'bookie/journal/journal-replay', imports: [] },
+      ]);
+      expect(problems).toEqual([
+        expect.stringContaining('test/integration/bookie/server.test imports bookie/journal/journal-replay'),
+        expect.stringContaining('test/unit/protocol/x.test imports bookie/journal/journal-replay'),
+      ]);
     });
 
     it('rejects module cycles and file cycles', () => {

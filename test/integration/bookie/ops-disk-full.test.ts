@@ -19,9 +19,7 @@ import {
   initNewCluster,
   type RegisteredBookies,
 } from '../../../metadata';
-import { BookieMetrics } from '../../../bookie/bookie-metrics';
-import { DiskMonitor } from '../../../bookie/disk-monitor';
-import { BookieStateManager, type BookieState } from '../../../bookie/state';
+import { BookieMetrics, DiskMonitor, BookieStateManager, type BookieState } from '../../../bookie';
 import { EtcdServer, TempDirs, eventually } from '../../harness';
 
 jest.setTimeout(60000);

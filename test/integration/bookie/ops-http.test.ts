@@ -22,16 +22,17 @@ import {
   type RegisteredBookies,
   type Watch,
 } from '../../../metadata';
-import { BookieMetrics } from '../../../bookie/bookie-metrics';
-import { DiskMonitor } from '../../../bookie/disk-monitor';
 import {
+  BookieMetrics,
+  DiskMonitor,
   BookieHttpServer,
   listBookieDiskFiles,
   type AdminTarget,
   type GcRequest,
   type GcStatus,
-} from '../../../bookie/http';
-import { BookieStateManager, type BookieStateManagerOptions } from '../../../bookie/state';
+  BookieStateManager,
+  type BookieStateManagerOptions,
+} from '../../../bookie';
 import { EtcdServer, TempDirs, eventually } from '../../harness';
 
 jest.setTimeout(60000);

@@ -26,7 +26,7 @@ import {
   cookieFilePath,
   CookieValidationError,
   type CheckCookiesOptions,
-} from '../../../bookie/identity';
+} from '../../../bookie';
 import { EtcdServer, TempDirs } from '../../harness';
 
 jest.setTimeout(60000);

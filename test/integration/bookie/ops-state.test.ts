@@ -22,8 +22,7 @@ import {
   type RegisteredBookies,
   type Watch,
 } from '../../../metadata';
-import { BookieMetrics } from '../../../bookie/bookie-metrics';
-import { BookieStateManager, type Registration } from '../../../bookie/state';
+import { BookieMetrics, BookieStateManager, type Registration } from '../../../bookie';
 import { EtcdServer, eventually } from '../../harness';
 
 jest.setTimeout(60000);
