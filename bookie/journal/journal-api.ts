@@ -33,14 +33,23 @@ export interface JournalReplayVisitor {
   explicitLac(ledgerId: bigint, lacBlob: Buffer): void | Promise<void>;
 }
 
+/** Where a journal file stopped making sense: a torn write (crash) or junk. Replay kept what came before. */
+export interface TruncatedTail {
+  file: string;
+  offset: bigint;
+  reason: string;
+}
+
 export interface ReplayReport {
   /** Records replayed, by kind. */
   entries: number;
   metaRecords: number;
   /** Files scanned, oldest first. */
   files: string[];
-  /** Set when a file ended in a torn or junk tail; replay kept the valid prefix. */
-  truncatedTail?: { file: string; offset: bigint; reason: string };
+  /** Set when a file ended in a torn or junk tail; replay kept the valid prefix. The newest such file. */
+  truncatedTail?: TruncatedTail;
+  /** Every file that ended in a torn or junk tail, oldest first (one per crash not yet checkpointed past). */
+  truncatedTails: TruncatedTail[];
 }
 
 export interface JournalApi {
@@ -64,6 +73,11 @@ export interface JournalApi {
   /** Bytes appended but not yet durable, and records waiting; for backpressure and metrics. */
   readonly pendingBytes: number;
   readonly pendingRecords: number;
+  /**
+   * `listener` learns once that a write or fdatasync failed (after the failed records' callbacks): the
+   * journal refuses every later record, so the bookie must go read-only or exit.
+   */
+  onFailure(listener: (error: Error) => void): void;
   /**
    * Stops accepting records, syncs what was accepted (their callbacks fire), closes the file. Records after
    * a failed sync get the error; the journal then refuses new records (the bookie goes read-only or exits).
