@@ -1,0 +1,150 @@
+/**
+ * Goal: a journal whose fdatasync (or write) fails never acknowledges a record that was not made durable:
+ * the records of the failing group and every record after it get the error, the failure is reported once,
+ * and the process keeps running.
+ * Method: a small child script drives the compiled journal (`dist/`, built by `npm run build`) under strace,
+ * which fails the real system call on the journal file only (`-P <file>`, `-e inject=...`): fdatasync with EIO
+ * from a thread's 3rd call on, or pwrite64 with ENOSPC from its 4th (strace counts per thread: the event loop
+ * does the journal's writes and syncs, libuv's threadpool the background zero-fill). The journal's file name is known in advance
+ * because a header-only journal file with a future id already sits in the directory (the next id is that + 1).
+ * The child prints one JSON line per callback, in callback order; the test reads them after it exits.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { encodeJournalHeader, journalFileName } from '../../../bookie/journal';
+import { TempDirs } from '../../harness';
+import { journalChildScript, requireBuiltJournal } from '../../unit/bookie/journal/journal-child-script';
+
+const run = promisify(execFile);
+const temp = new TempDirs();
+afterAll(() => temp.removeAll());
+
+/** Appends `groups` groups of `perGroup` entries, one group at a time; reports every callback and the failure. */
+const CHILD = journalChildScript(`
+const [journalDir, groups, perGroup] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4])];
+const print = (line) => process.stdout.write(JSON.stringify(line) + '\\n');
+const entry = (entryId) => {
+  const body = Buffer.alloc(32 + 200, 1);
+  body.writeBigInt64BE(1n, 0);
+  body.writeBigInt64BE(BigInt(entryId), 8);
+  return body;
+};
+(async () => {
+  const journal = await openJournal(journalDir);
+  journal.onFailure((error) => print({ failure: error.code, cause: error.cause && error.cause.code }));
+  let id = 0;
+  for (let group = 0; group < groups; group++) {
+    await Promise.all(Array.from({ length: perGroup }, () => new Promise((resolve) => {
+      const entryId = id++;
+      journal.logAddEntry(entry(entryId), false, (error) => {
+        print(error ? { entryId, group, error: error.code, cause: error.cause && error.cause.code } : { entryId, group, ok: true });
+        resolve();
+      });
+    })));
+  }
+  await journal.close();
+  print({ closed: true });
+})().catch((error) => { print({ crashed: String(error) }); process.exitCode = 1; });
+`);
+
+interface Line {
+  entryId?: number;
+  group?: number;
+  ok?: boolean;
+  error?: string;
+  cause?: string;
+  failure?: string;
+  closed?: boolean;
+  crashed?: string;
+}
+
+async function runUnderStrace(inject: string[]): Promise<{ lines: Line[]; straceLog: string }> {
+  const dir = temp.make();
+  const journalDir = join(dir, 'journal');
+  mkdirSync(join(journalDir, 'current'), { recursive: true });
+  const future = BigInt(Date.now()) + 3_600_000n;
+  writeFileSync(join(journalDir, 'current', journalFileName(future)), encodeJournalHeader());
+  const journalFile = join(journalDir, 'current', journalFileName(future + 1n));
+  const script = join(dir, 'child.js');
+  writeFileSync(script, CHILD);
+  const straceLog = join(dir, 'strace.log');
+  const { stdout } = await run(
+    'strace',
+    [
+      '-f',
+      '-qq',
+      '-o',
+      straceLog,
+      '-P',
+      journalFile,
+      ...inject,
+      process.execPath,
+      script,
+      journalDir,
+      '6',
+      '20',
+    ],
+    { timeout: 30000 },
+  );
+  const lines = stdout
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as Line);
+  return { lines, straceLog: readFileSync(straceLog, 'utf8') };
+}
+
+/** The callbacks, in the order they ran: a prefix acknowledged, then only errors. */
+function expectNoAckAfterFailure(lines: Line[], cause: string): void {
+  expect(lines.find((line) => line.crashed)).toBeUndefined();
+  expect(lines.at(-1)).toEqual({ closed: true });
+  const callbacks = lines.filter((line) => line.entryId !== undefined);
+  expect(callbacks.map((line) => line.entryId)).toEqual([...Array(120).keys()]);
+  const firstError = callbacks.findIndex((line) => line.error !== undefined);
+  expect(firstError).toBeGreaterThanOrEqual(0);
+  const afterFailure = callbacks.slice(firstError);
+  expect(afterFailure.every((line) => line.error === 'JournalFailed' && line.cause === cause)).toBe(true);
+  // The whole group in flight when the call failed was refused, not just part of it.
+  const failedGroup = callbacks[firstError]!.group!;
+  expect(
+    callbacks.filter((line) => line.group === failedGroup).every((line) => line.error !== undefined),
+  ).toBe(true);
+  expect(lines.filter((line) => line.failure)).toEqual([{ failure: 'JournalFailed', cause }]);
+  // Once the failure is reported, nothing is acknowledged any more.
+  const failureAt = lines.findIndex((line) => line.failure);
+  expect(lines.slice(failureAt).some((line) => line.ok)).toBe(false);
+}
+
+describe('bookie > journal > fault injection (strace)', () => {
+  beforeAll(requireBuiltJournal);
+
+  it('a failed fdatasync (EIO) acknowledges nothing from the failing group on', async () => {
+    const { lines, straceLog } = await runUnderStrace([
+      '-e',
+      'trace=fdatasync',
+      '-e',
+      'inject=fdatasync:error=EIO:when=3+',
+    ]);
+    expect(straceLog).toMatch(/fdatasync\(\d+\)\s+= -1 EIO .*\(INJECTED\)/);
+    expectNoAckAfterFailure(lines, 'EIO');
+    // Not retried: after the first failed fdatasync the journal syncs no more (a failed sync proves nothing).
+    const syncs = straceLog.split('\n').filter((line) => /fdatasync\(\d+(\)|\s<unfinished)/.test(line));
+    const failedAt = syncs.findIndex((line) => line.includes('INJECTED'));
+    const journalSyncsAfter = syncs
+      .slice(failedAt + 1)
+      .filter((line) => line.startsWith(syncs[failedAt]!.split(' ')[0]!));
+    expect(journalSyncsAfter).toEqual([]);
+  });
+
+  it('a failed write (ENOSPC) acknowledges nothing from the failing group on', async () => {
+    const { lines, straceLog } = await runUnderStrace([
+      '-e',
+      'trace=pwrite64',
+      '-e',
+      'inject=pwrite64:error=ENOSPC:when=4+',
+    ]);
+    expect(straceLog).toMatch(/pwrite64\(.*\) = -1 ENOSPC .*\(INJECTED\)/);
+    expectNoAckAfterFailure(lines, 'ENOSPC');
+  });
+});
