@@ -30,7 +30,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../common';
 import { BookieMetrics } from '../bookie';
-import { Journal } from '../bookie/journal';
+import { Journal } from '../bookie';
 import { DigestManager, DigestType } from '../protocol';
 import { argValue, median, printResult, round } from './measure';
 

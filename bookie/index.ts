@@ -14,3 +14,4 @@ export type {
   LedgerDirReport,
   LedgerDirStatus,
 } from './disk-monitor';
+export * from './journal';

@@ -12,7 +12,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../../common';
-import { decodeLogMark, LOG_MARK_ZERO, readLastMark, replayJournals } from '../../../bookie/journal';
+import { decodeLogMark, LOG_MARK_ZERO, readLastMark, replayJournals } from '../../../bookie';
 import { TempDirs } from '../../harness';
 import { journalChildScript, requireBuiltJournal } from '../../unit/bookie/journal/journal-child-script';
 

@@ -13,7 +13,7 @@ import { execFile } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { encodeJournalHeader, journalFileName } from '../../../bookie/journal';
+import { encodeJournalHeader, journalFileName } from '../../../bookie';
 import { TempDirs } from '../../harness';
 import { journalChildScript, requireBuiltJournal } from '../../unit/bookie/journal/journal-child-script';
 
