@@ -1,6 +1,34 @@
 export { bookieConfigSchema } from './bookie-config';
 export type { BookieConfig } from './bookie-config';
 export { BookieMetrics } from './bookie-metrics';
+export { Bookie } from './bookie';
+export type {
+  BookieOptions,
+  AddEntryRequest,
+  AddCallback,
+  ReadEntryResult,
+  LongPollRequest,
+  ReadLacResult,
+  BookieInfoResult,
+  EntriesOfLedgerResult,
+  ReadOnlyListener,
+} from './bookie';
+export { BookieError } from './bookie-errors';
+export { journalFilesFor } from './journal-files';
+export type { JournalFiles } from './journal-recovery';
+export { BookieServer, DEFAULT_CONNECTION_LIMITS, AUTH_DISABLED_PLUGIN } from './server';
+export type { BookieServerOptions, ConnectionLimits } from './server';
+export { LOG_MARK_ZERO, compareLogMarks } from './journal/journal-api';
+export type {
+  JournalApi,
+  JournalCallback,
+  JournalReplayVisitor,
+  LogMark,
+  ReplayReport,
+  TruncatedTail,
+} from './journal/journal-api';
+export { WriteCacheFullError } from './storage/ledger-storage-api';
+export type { LedgerInfo, LedgerStorageApi } from './storage/ledger-storage-api';
 export * from './identity';
 export * from './state';
 export * from './http';

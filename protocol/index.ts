@@ -105,3 +105,14 @@ export {
   MASTER_KEY_LENGTH,
 } from './digest';
 export type { VerifiedEntry, PackedEntryParts } from './digest';
+
+export {
+  EntriesAvailability,
+  encodeEntriesAvailability,
+  decodeEntriesAvailability,
+  groupEntryIds,
+  ENTRIES_AVAILABILITY_HEADER_BYTES,
+  ENTRIES_AVAILABILITY_HEADER_VERSION,
+  SEQUENCE_GROUP_BYTES,
+} from './entries-availability';
+export type { SequenceGroup } from './entries-availability';

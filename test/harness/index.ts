@@ -3,3 +3,5 @@ export { TempDirs } from './temp-dirs';
 export { EtcdServer } from './etcd';
 export { captureError } from './capture-error';
 export { openLedgerMetadata, closedLedgerMetadata, eventually } from './ledger-fixtures';
+export { BookieClient } from './bookie-client';
+export type { AddEntryArgs, LongPollArgs, RequestBody } from './bookie-client';

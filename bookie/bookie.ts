@@ -1,0 +1,686 @@
+import { timingSafeEqual } from 'node:crypto';
+import { stat, statfs } from 'node:fs/promises';
+import type { Logger } from '../common';
+import {
+  ENTRY_METADATA_LENGTH,
+  LAC_METADATA_LENGTH,
+  MASTER_KEY_LENGTH,
+  StatusCode,
+  encodeEntriesAvailability,
+} from '../protocol';
+import type { BookieConfig } from './bookie-config';
+import { BookieError } from './bookie-errors';
+import type { BookieMetrics } from './bookie-metrics';
+import { Checkpointer } from './checkpointer';
+import type { JournalApi } from './journal/journal-api';
+import { replayIntoStorage } from './journal-recovery';
+import type { JournalFiles } from './journal-recovery';
+import { LacTracker } from './lac-tracker';
+import { WriteCacheFullError } from './storage/ledger-storage-api';
+import type { LedgerInfo, LedgerStorageApi } from './storage/ledger-storage-api';
+
+/**
+ * The bookie core: what a bookie does with each request, without sockets (the server in ./server decodes
+ * frames and calls these methods). Reference: bookkeeper.md §1 (v3 operations) and §3 (add path, LAC, fencing).
+ *
+ * Add path: checks (size, ids, read-only, bound) → the ledger's info (created on first contact: master key into
+ * storage, LEDGER_KEY into the journal) → master key (EUA) → fenced unless a recovery add (EFENCED) → entry
+ * into the storage write cache → entry into the journal → acknowledged only from the journal's callback, i.e.
+ * once the record is fdatasync'ed (or written, for DEFERRED_SYNC).
+ *
+ * Every change of ledger state (key, fence, explicit LAC) is applied to storage *before* its journal record is
+ * written, like the entries. A checkpoint records the journal's synced mark and then flushes storage; were a
+ * record's effect applied after the record, a checkpoint between the two could move the mark past a fence that
+ * storage never received, and a crash would lose it. Applied first, anything under the mark is in storage.
+ *
+ * Fencing: from the moment a fence starts, adds without RECOVERY_ADD are refused; the fence read is answered
+ * once the FENCE record is durable. Adds accepted before the fence were journaled before it, and the journal
+ * calls back in record order, so none of them is acknowledged after the fence.
+ */
+
+export interface BookieOptions {
+  journal: JournalApi;
+  storage: LedgerStorageApi;
+  logger: Logger;
+  metrics: BookieMetrics;
+  config: BookieConfig;
+  /** The journal's checkpoint mark and replay; see journal-files.ts for the ones on disk. */
+  journalFiles: JournalFiles;
+}
+
+export interface AddEntryRequest {
+  ledgerId: bigint;
+  entryId: bigint;
+  /** 20 bytes: SHA1("ledger" ‖ password). */
+  masterKey: Buffer;
+  /** The packed entry: ledgerId@0, entryId@8, lastAddConfirmed@16, length@24, digest, payload. */
+  body: Buffer;
+  /** RECOVERY_ADD: accepted on a fenced ledger. */
+  recoveryAdd: boolean;
+  /** DEFERRED_SYNC: acknowledge once written to the journal, before fdatasync. */
+  ackBeforeSync: boolean;
+  /** Priority > 0 (recovery, re-replication): still accepted by a read-only bookie that allows it. */
+  highPriority: boolean;
+}
+
+export type AddCallback = (status: StatusCode) => void;
+
+export interface ReadEntryResult {
+  status: StatusCode;
+  body?: Buffer;
+  /** The entry a piggybacked long poll returns (previousLAC + 1). */
+  entryId?: bigint;
+  maxLAC?: bigint;
+  /** Wall-clock ms when the LAC last advanced (long polls). */
+  lacUpdateTimestamp?: bigint;
+}
+
+export interface LongPollRequest {
+  ledgerId: bigint;
+  entryId: bigint;
+  previousLAC: bigint;
+  timeOutMs: number;
+  /** ENTRY_PIGGYBACK: also return entry previousLAC + 1 (requires entryId = -1). */
+  piggyback: boolean;
+  /** Aborts the wait (the connection closed). */
+  signal?: AbortSignal;
+}
+
+export interface ReadLacResult {
+  status: StatusCode;
+  lacBody?: Buffer;
+  lastEntryBody?: Buffer;
+}
+
+export interface BookieInfoResult {
+  status: StatusCode;
+  totalDiskCapacity?: bigint;
+  freeDiskSpace?: bigint;
+}
+
+export interface EntriesOfLedgerResult {
+  status: StatusCode;
+  /** The AvailabilityOfEntriesOfLedger bytes (protocol/entries-availability.ts). */
+  availability?: Buffer;
+}
+
+export type ReadOnlyListener = (readOnly: boolean, reason: string) => void;
+
+/** Ledgers whose LAC the tracker remembers; an evicted one is reloaded from storage when asked. */
+const LAC_LEDGERS_MAX = 100_000;
+
+const LIFECYCLE_NEW = 0;
+const LIFECYCLE_STARTED = 1;
+const LIFECYCLE_CLOSED = 2;
+
+export class Bookie {
+  readonly config: BookieConfig;
+  private readonly journal: JournalApi;
+  private readonly storage: LedgerStorageApi;
+  private readonly logger: Logger;
+  private readonly metrics: BookieMetrics;
+  private readonly journalFiles: JournalFiles;
+  private readonly lac: LacTracker;
+  private readonly checkpointer: Checkpointer;
+  private readonly pendingAddsMax: number;
+  private readonly pendingReadsMax: number;
+  private pendingAddCount = 0;
+  private pendingReadCount = 0;
+  /** First contact in progress per ledger: concurrent writers wait for the one creating it. */
+  private readonly creating = new Map<bigint, Promise<void>>();
+  /** Fences in progress (from the first check until the FENCE record is durable): adds are refused. */
+  private readonly fencing = new Map<bigint, Promise<StatusCode>>();
+  private readOnly = false;
+  private highPriorityWritesAllowed = false;
+  private journalFailure: Error | undefined;
+  private readonly readOnlyListeners: ReadOnlyListener[] = [];
+  private lifecycle = LIFECYCLE_NEW;
+  private drained: (() => void) | undefined;
+
+  constructor(options: BookieOptions) {
+    this.config = options.config;
+    this.journal = options.journal;
+    this.storage = options.storage;
+    this.logger = options.logger.child({ component: 'bookie' });
+    this.metrics = options.metrics;
+    this.journalFiles = options.journalFiles;
+    this.pendingAddsMax = options.config.maxPendingAddRequestsPerThread;
+    this.pendingReadsMax = options.config.maxPendingReadRequestsPerThread;
+    this.lac = new LacTracker({
+      loadLac: (ledgerId) => this.loadLac(ledgerId),
+      waitersMax: options.config.maxPendingReadRequestsPerThread,
+      ledgersMax: LAC_LEDGERS_MAX,
+    });
+    this.checkpointer = new Checkpointer({
+      journal: this.journal,
+      storage: this.storage,
+      lastMark: { write: (mark) => this.journalFiles.writeLastMark(mark) },
+      flushIntervalMs: options.config.flushInterval,
+      logger: this.logger,
+    });
+    this.journal.onFailure((error) => this.journalFailed(error));
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /**
+   * Replays the journals from the last checkpoint into storage, checkpoints (so the replayed records need not
+   * be replayed again), then starts the periodic checkpoints. Requests are served only after this resolves.
+   */
+  async start(): Promise<void> {
+    if (this.lifecycle !== LIFECYCLE_NEW)
+      throw new BookieError('AlreadyStarted', 'the bookie was already started');
+    const started = Date.now();
+    let replayed;
+    try {
+      replayed = await replayIntoStorage(this.journalFiles, this.storage);
+    } catch (error) {
+      throw new BookieError('ReplayFailed', `journal replay failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    await this.checkpointer.checkpoint();
+    this.checkpointer.start();
+    this.lifecycle = LIFECYCLE_STARTED;
+    this.logger.info(
+      {
+        fromLogFileId: replayed.mark.logFileId.toString(16),
+        fromOffset: replayed.mark.offset.toString(),
+        entries: replayed.report.entries,
+        metaRecords: replayed.report.metaRecords,
+        files: replayed.report.files.length,
+        durationMs: Date.now() - started,
+      },
+      'bookie started: journal replayed',
+    );
+  }
+
+  /**
+   * Stops: wakes long-poll readers, waits (up to `drainTimeoutMs`) for adds and reads in flight, checkpoints,
+   * then closes the journal and storage, which the bookie owns from construction on.
+   */
+  async close(drainTimeoutMs = 5000): Promise<void> {
+    if (this.lifecycle === LIFECYCLE_CLOSED) return;
+    const wasStarted = this.lifecycle === LIFECYCLE_STARTED;
+    this.lifecycle = LIFECYCLE_CLOSED;
+    this.lac.close();
+    await this.drain(drainTimeoutMs);
+    try {
+      if (wasStarted && this.journalFailure === undefined) await this.checkpointer.stop();
+    } catch (error) {
+      this.logger.error({ err: error }, 'final checkpoint failed; the next start replays the journal');
+    } finally {
+      await this.journal.close();
+      await this.storage.close();
+    }
+    this.logger.info('bookie closed');
+  }
+
+  /** Runs a checkpoint now (tests, admin). */
+  checkpoint(): Promise<void> {
+    return this.checkpointer.checkpoint();
+  }
+
+  get isReadOnly(): boolean {
+    return this.readOnly;
+  }
+
+  get pendingAdds(): number {
+    return this.pendingAddCount;
+  }
+
+  get pendingReads(): number {
+    return this.pendingReadCount;
+  }
+
+  /** Long-poll readers waiting for a LAC to advance. */
+  get longPollWaiters(): number {
+    return this.lac.waiters;
+  }
+
+  /**
+   * Read-only: adds and WRITE_LAC answer EREADONLY; reads go on. `highPriorityWritesAllowed` lets adds with
+   * priority > 0 (recovery, re-replication) through, as BookKeeper does when the disks still have room. After a
+   * journal failure the bookie stays read-only whatever is asked.
+   */
+  setReadOnly(
+    readOnly: boolean,
+    options: { highPriorityWritesAllowed?: boolean; reason?: string } = {},
+  ): void {
+    const effective = readOnly || this.journalFailure !== undefined;
+    this.highPriorityWritesAllowed =
+      effective && this.journalFailure === undefined && (options.highPriorityWritesAllowed ?? false);
+    if (effective === this.readOnly) return;
+    this.readOnly = effective;
+    const reason = options.reason ?? (effective ? 'requested' : 'writable again');
+    this.logger.info({ readOnly: effective, reason }, 'bookie mode changed');
+    for (const listener of this.readOnlyListeners) listener(effective, reason);
+  }
+
+  onReadOnlyChange(listener: ReadOnlyListener): void {
+    this.readOnlyListeners.push(listener);
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Add
+
+  /** ADD_ENTRY. `callback` is called exactly once with the status to answer. */
+  addEntry(request: AddEntryRequest, callback: AddCallback): void {
+    const status = this.checkAdd(request);
+    if (status !== StatusCode.EOK) {
+      callback(status);
+      return;
+    }
+    this.pendingAddCount++;
+    const info = this.storage.peekLedgerInfo(request.ledgerId);
+    if (info !== undefined && info.masterKey.length > 0) {
+      this.addToLedger(info, request, callback);
+      return;
+    }
+    this.ledgerForWrite(request.ledgerId, request.masterKey).then(
+      (found) => {
+        if (typeof found === 'number') this.completeAdd(callback, found);
+        else this.addToLedger(found, request, callback);
+      },
+      (error: unknown) => {
+        this.logger.error({ err: error, ledgerId: request.ledgerId }, 'add failed: ledger lookup');
+        this.completeAdd(callback, StatusCode.EIO);
+      },
+    );
+  }
+
+  private checkAdd(request: AddEntryRequest): StatusCode {
+    if (this.lifecycle !== LIFECYCLE_STARTED) return StatusCode.EIO;
+    const { body, ledgerId, entryId } = request;
+    // Negative ids are the journal's meta records (LEDGER_KEY = -0x1000, ...): an entry must never look like one.
+    if (
+      ledgerId < 0n ||
+      entryId < 0n ||
+      request.masterKey.length !== MASTER_KEY_LENGTH ||
+      body.length < ENTRY_METADATA_LENGTH ||
+      body.readBigInt64BE(0) !== ledgerId ||
+      body.readBigInt64BE(8) !== entryId
+    ) {
+      return StatusCode.EBADREQ;
+    }
+    if (this.readOnly && !(request.highPriority && this.highPriorityWritesAllowed))
+      return StatusCode.EREADONLY;
+    if (this.pendingAddCount >= this.pendingAddsMax) {
+      this.metrics.addRejected.inc();
+      return StatusCode.ETOOMANYREQUESTS;
+    }
+    return StatusCode.EOK;
+  }
+
+  private addToLedger(info: LedgerInfo, request: AddEntryRequest, callback: AddCallback): void {
+    const { ledgerId, body } = request;
+    if (!keysMatch(info.masterKey, request.masterKey)) {
+      this.completeAdd(callback, StatusCode.EUA);
+      return;
+    }
+    if ((info.fenced || this.fencing.has(ledgerId)) && !request.recoveryAdd) {
+      this.completeAdd(callback, StatusCode.EFENCED);
+      return;
+    }
+    try {
+      this.storage.addEntry(body);
+    } catch (error) {
+      if (error instanceof WriteCacheFullError) {
+        // The flush is behind; a checkpoint drains the cache. The client retries or changes ensemble.
+        this.checkpointer.requestSoon();
+        this.completeAdd(callback, StatusCode.ETOOMANYREQUESTS);
+      } else {
+        this.logger.error({ err: error, ledgerId, entryId: request.entryId }, 'add failed: ledger storage');
+        this.completeAdd(callback, StatusCode.EIO);
+      }
+      return;
+    }
+    try {
+      this.journal.logAddEntry(body, request.ackBeforeSync, (error) => {
+        if (error !== undefined) {
+          this.completeAdd(callback, StatusCode.EIO);
+          return;
+        }
+        this.lac.advance(ledgerId, body.readBigInt64BE(16));
+        this.metrics.addBytes.inc(body.length);
+        this.completeAdd(callback, StatusCode.EOK);
+      });
+    } catch (error) {
+      this.logger.error({ err: error, ledgerId, entryId: request.entryId }, 'add failed: journal refused it');
+      this.completeAdd(callback, StatusCode.EIO);
+    }
+  }
+
+  private completeAdd(callback: AddCallback, status: StatusCode): void {
+    this.pendingAddCount--;
+    this.checkDrained();
+    callback(status);
+  }
+
+  /**
+   * The ledger's info for a write with `masterKey`, creating the ledger on first contact (master key into
+   * storage, then a LEDGER_KEY record). Returns a status when there is nothing to write to. The caller checks
+   * the key: a concurrent first contact with another key may have won.
+   */
+  private async ledgerForWrite(ledgerId: bigint, masterKey: Buffer): Promise<LedgerInfo | StatusCode> {
+    for (;;) {
+      const creating = this.creating.get(ledgerId);
+      if (creating !== undefined) await creating;
+      const info = this.storage.peekLedgerInfo(ledgerId) ?? (await this.storage.getLedgerInfo(ledgerId));
+      if (info !== undefined && info.masterKey.length > 0) return info;
+      if (this.creating.has(ledgerId)) continue; // another writer started creating it while we looked
+      if (this.journalFailure !== undefined) return StatusCode.EIO;
+      const creation = this.createLedger(ledgerId, masterKey);
+      this.creating.set(ledgerId, creation);
+      try {
+        await creation;
+      } finally {
+        this.creating.delete(ledgerId);
+      }
+    }
+  }
+
+  private async createLedger(ledgerId: bigint, masterKey: Buffer): Promise<void> {
+    // A copy: the key is a slice of a request frame, and storage keeps it.
+    const key = Buffer.from(masterKey);
+    await this.storage.setMasterKey(ledgerId, key);
+    // Not awaited: the records that depend on the key (the add, a FENCE) come after it in the journal, and the
+    // journal calls back in record order, so their acknowledgement implies this record is durable.
+    this.journal.logLedgerKey(ledgerId, key, (error) => {
+      if (error !== undefined) this.logger.error({ err: error, ledgerId }, 'ledger key not journaled');
+    });
+    this.logger.debug({ ledgerId }, 'ledger created on first contact');
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Reads
+
+  /** READ_ENTRY; entryId -1 = the last entry this bookie has. */
+  async readEntry(ledgerId: bigint, entryId: bigint): Promise<ReadEntryResult> {
+    const refused = this.checkRead();
+    if (refused !== undefined) return { status: refused };
+    this.pendingReadCount++;
+    try {
+      return await this.read(ledgerId, entryId);
+    } catch (error) {
+      this.logger.error({ err: error, ledgerId, entryId }, 'read failed');
+      return { status: StatusCode.EIO };
+    } finally {
+      this.completeRead();
+    }
+  }
+
+  /**
+   * A fencing read (READ_ENTRY with FENCE_LEDGER): checks the master key, fences the ledger (creating it if
+   * the bookie has never seen it, so the old writer is refused here too), and answers like a read once the
+   * fence is durable. ENOENTRY is a valid answer (the client counts it).
+   */
+  async fenceAndRead(ledgerId: bigint, entryId: bigint, masterKey: Buffer): Promise<ReadEntryResult> {
+    const refused = this.checkRead();
+    if (refused !== undefined) return { status: refused };
+    if (ledgerId < 0n || masterKey.length !== MASTER_KEY_LENGTH) return { status: StatusCode.EBADREQ };
+    this.pendingReadCount++;
+    try {
+      const info = await this.ledgerForWrite(ledgerId, masterKey);
+      if (typeof info === 'number') return { status: info };
+      if (!keysMatch(info.masterKey, masterKey)) return { status: StatusCode.EUA };
+      const fenced = await this.fence(ledgerId, info);
+      if (fenced !== StatusCode.EOK) return { status: fenced };
+      return await this.read(ledgerId, entryId);
+    } catch (error) {
+      this.logger.error({ err: error, ledgerId }, 'fence failed');
+      return { status: StatusCode.EIO };
+    } finally {
+      this.completeRead();
+    }
+  }
+
+  private fence(ledgerId: bigint, info: LedgerInfo): Promise<StatusCode> {
+    const inProgress = this.fencing.get(ledgerId);
+    if (inProgress !== undefined) return inProgress;
+    // A failed journal cannot make a fence durable, nor vouch that an earlier one became durable.
+    if (this.journalFailure !== undefined) return Promise.resolve(StatusCode.EIO);
+    // Fenced, and no fence of ours in flight: the fence is durable (replayed, flushed, or completed earlier).
+    if (info.fenced) return Promise.resolve(StatusCode.EOK);
+    const fencing = this.fenceDurably(ledgerId).finally(() => this.fencing.delete(ledgerId));
+    this.fencing.set(ledgerId, fencing);
+    return fencing;
+  }
+
+  private async fenceDurably(ledgerId: bigint): Promise<StatusCode> {
+    await this.storage.setFenced(ledgerId);
+    const status = await this.journaled((callback) => this.journal.logFence(ledgerId, callback));
+    if (status === StatusCode.EOK) this.logger.info({ ledgerId }, 'ledger fenced');
+    return status;
+  }
+
+  /**
+   * A long-poll read (READ_ENTRY with previousLAC): answers at once if the known LAC is past previousLAC,
+   * otherwise when it advances or after timeOutMs. With piggyback, also returns entry previousLAC + 1.
+   */
+  async readLongPoll(request: LongPollRequest): Promise<ReadEntryResult> {
+    const { ledgerId, previousLAC, piggyback } = request;
+    if (this.lifecycle !== LIFECYCLE_STARTED) return { status: StatusCode.EIO };
+    if (piggyback && request.entryId !== -1n) return { status: StatusCode.EBADREQ };
+    try {
+      const known = await this.lac.get(ledgerId);
+      if (known === undefined) return { status: StatusCode.ENOLEDGER };
+      if (known <= previousLAC) {
+        const waiting = this.lac.waitForAdvance(ledgerId, previousLAC, request.timeOutMs, request.signal);
+        if (waiting === undefined) return { status: StatusCode.ETOOMANYREQUESTS };
+        if ((await waiting) === 'aborted') return { status: StatusCode.EIO };
+      }
+      const maxLAC = this.lac.peek(ledgerId) ?? known;
+      const updatedAtMs = this.lac.lastUpdateMs(ledgerId);
+      const lacUpdateTimestamp =
+        updatedAtMs === undefined || updatedAtMs === 0 ? undefined : BigInt(updatedAtMs);
+      if (!piggyback) return { ...(await this.read(ledgerId, request.entryId)), maxLAC, lacUpdateTimestamp };
+      if (maxLAC <= previousLAC) return { status: StatusCode.EOK, maxLAC, lacUpdateTimestamp };
+      // The entry after previousLAC; its absence here is not an error (another bookie of the ensemble has it).
+      const entryId = previousLAC + 1n;
+      const body = await this.storage.getEntry(ledgerId, entryId);
+      if (body !== undefined) this.metrics.readBytes.inc(body.length);
+      return { status: StatusCode.EOK, entryId, body, maxLAC, lacUpdateTimestamp };
+    } catch (error) {
+      this.logger.error({ err: error, ledgerId }, 'long-poll read failed');
+      return { status: StatusCode.EIO };
+    }
+  }
+
+  private checkRead(): StatusCode | undefined {
+    if (this.lifecycle !== LIFECYCLE_STARTED) return StatusCode.EIO;
+    if (this.pendingReadCount >= this.pendingReadsMax) return StatusCode.ETOOMANYREQUESTS;
+    return undefined;
+  }
+
+  private completeRead(): void {
+    this.pendingReadCount--;
+    this.checkDrained();
+  }
+
+  private async read(ledgerId: bigint, entryId: bigint): Promise<ReadEntryResult> {
+    if (ledgerId < 0n) return { status: StatusCode.ENOLEDGER };
+    const body = entryId < -1n ? undefined : await this.storage.getEntry(ledgerId, entryId);
+    const maxLAC = await this.lac.get(ledgerId);
+    if (body !== undefined) {
+      this.metrics.readBytes.inc(body.length);
+      return { status: StatusCode.EOK, body, maxLAC };
+    }
+    const info = this.storage.peekLedgerInfo(ledgerId) ?? (await this.storage.getLedgerInfo(ledgerId));
+    return { status: info === undefined ? StatusCode.ENOLEDGER : StatusCode.ENOENTRY, maxLAC };
+  }
+
+  /** A ledger's LAC from storage: the LAC field of its last entry, or its explicit LAC if higher. */
+  private async loadLac(ledgerId: bigint): Promise<bigint | undefined> {
+    if (ledgerId < 0n) return undefined;
+    const info = this.storage.peekLedgerInfo(ledgerId) ?? (await this.storage.getLedgerInfo(ledgerId));
+    const last = await this.storage.getEntry(ledgerId, -1n);
+    if (info === undefined && last === undefined) return undefined;
+    let lac = last !== undefined && last.length >= ENTRY_METADATA_LENGTH ? last.readBigInt64BE(16) : -1n;
+    const explicit = info?.explicitLac;
+    if (explicit !== undefined && explicit.length >= LAC_METADATA_LENGTH) {
+      const explicitLac = explicit.readBigInt64BE(8);
+      if (explicitLac > lac) lac = explicitLac;
+    }
+    return lac;
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // LAC, force, info, entry lists
+
+  /**
+   * WRITE_LAC: keeps the writer's digest-protected LAC blob (ledgerId(8) | lac(8) | digest) as the explicit
+   * LAC, journaled; the ledger's LAC advances to the blob's value once the record is durable.
+   */
+  async writeLac(ledgerId: bigint, masterKey: Buffer, lacBlob: Buffer): Promise<StatusCode> {
+    if (this.lifecycle !== LIFECYCLE_STARTED) return StatusCode.EIO;
+    if (this.readOnly) return StatusCode.EREADONLY;
+    if (
+      ledgerId < 0n ||
+      masterKey.length !== MASTER_KEY_LENGTH ||
+      lacBlob.length < LAC_METADATA_LENGTH ||
+      lacBlob.readBigInt64BE(0) !== ledgerId
+    ) {
+      return StatusCode.EBADREQ;
+    }
+    try {
+      const info = await this.ledgerForWrite(ledgerId, masterKey);
+      if (typeof info === 'number') return info;
+      if (!keysMatch(info.masterKey, masterKey)) return StatusCode.EUA;
+      const blob = Buffer.from(lacBlob);
+      await this.storage.setExplicitLac(ledgerId, blob);
+      const status = await this.journaled((callback) =>
+        this.journal.logExplicitLac(ledgerId, blob, callback),
+      );
+      if (status === StatusCode.EOK) this.lac.advance(ledgerId, blob.readBigInt64BE(8));
+      return status;
+    } catch (error) {
+      this.logger.error({ err: error, ledgerId }, 'write LAC failed');
+      return StatusCode.EIO;
+    }
+  }
+
+  /** READ_LAC: the explicit LAC blob and the last entry, whichever exist (the client takes the max). */
+  async readLac(ledgerId: bigint): Promise<ReadLacResult> {
+    const refused = this.checkRead();
+    if (refused !== undefined) return { status: refused };
+    if (ledgerId < 0n) return { status: StatusCode.ENOLEDGER };
+    this.pendingReadCount++;
+    try {
+      const info = this.storage.peekLedgerInfo(ledgerId) ?? (await this.storage.getLedgerInfo(ledgerId));
+      const lastEntryBody = await this.storage.getEntry(ledgerId, -1n);
+      if (info === undefined && lastEntryBody === undefined) return { status: StatusCode.ENOLEDGER };
+      const lacBody = info?.explicitLac;
+      if (lacBody === undefined && lastEntryBody === undefined) return { status: StatusCode.ENOENTRY };
+      return { status: StatusCode.EOK, lacBody, lastEntryBody };
+    } catch (error) {
+      this.logger.error({ err: error, ledgerId }, 'read LAC failed');
+      return { status: StatusCode.EIO };
+    } finally {
+      this.completeRead();
+    }
+  }
+
+  /** FORCE_LEDGER: answers once everything journaled before it is durable (the DEFERRED_SYNC barrier). */
+  forceLedger(ledgerId: bigint): Promise<StatusCode> {
+    if (this.lifecycle !== LIFECYCLE_STARTED) return Promise.resolve(StatusCode.EIO);
+    return this.journaled((callback) => this.journal.forceLedger(ledgerId, callback));
+  }
+
+  /** GET_BOOKIE_INFO: total and free bytes of the file systems holding the ledger directories. */
+  async getBookieInfo(): Promise<BookieInfoResult> {
+    try {
+      let total = 0n;
+      let free = 0n;
+      const devices = new Set<number>();
+      for (const dir of this.config.ledgerDirectories) {
+        // Directories on one file system count once.
+        const { dev } = await stat(dir);
+        if (devices.has(dev)) continue;
+        devices.add(dev);
+        const fs = await statfs(dir, { bigint: true });
+        total += fs.blocks * fs.bsize;
+        free += fs.bavail * fs.bsize;
+      }
+      return { status: StatusCode.EOK, totalDiskCapacity: total, freeDiskSpace: free };
+    } catch (error) {
+      this.logger.error({ err: error }, 'bookie info failed');
+      return { status: StatusCode.EIO };
+    }
+  }
+
+  /** GET_LIST_OF_ENTRIES_OF_LEDGER: the entry ids stored here, as AvailabilityOfEntriesOfLedger bytes. */
+  async getListOfEntriesOfLedger(ledgerId: bigint): Promise<EntriesOfLedgerResult> {
+    const refused = this.checkRead();
+    if (refused !== undefined) return { status: refused };
+    if (ledgerId < 0n) return { status: StatusCode.ENOLEDGER };
+    this.pendingReadCount++;
+    try {
+      const entryIds = await this.storage.getEntryIds(ledgerId);
+      if (entryIds.length === 0 && (await this.storage.getLedgerInfo(ledgerId)) === undefined) {
+        return { status: StatusCode.ENOLEDGER };
+      }
+      return { status: StatusCode.EOK, availability: encodeEntriesAvailability(entryIds) };
+    } catch (error) {
+      this.logger.error({ err: error, ledgerId }, 'list of entries failed');
+      return { status: StatusCode.EIO };
+    } finally {
+      this.completeRead();
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------------
+  // Journal failure and draining
+
+  /** Runs one journal operation, turning its callback (or a synchronous refusal) into a status. */
+  private journaled(log: (callback: (error?: Error) => void) => void): Promise<StatusCode> {
+    return new Promise((resolve) => {
+      const callback = (error?: Error): void => {
+        if (error !== undefined) this.logger.error({ err: error }, 'journal record failed');
+        resolve(error === undefined ? StatusCode.EOK : StatusCode.EIO);
+      };
+      try {
+        log(callback);
+      } catch (error) {
+        callback(error as Error);
+      }
+    });
+  }
+
+  /** The journal failed a write or sync: nothing can be made durable any more, so stop taking writes. */
+  private journalFailed(error: Error): void {
+    if (this.journalFailure !== undefined) return;
+    this.journalFailure = error;
+    this.logger.error({ err: error }, 'journal failed; the bookie is read-only until restarted');
+    this.setReadOnly(true, { reason: 'journal failure' });
+  }
+
+  private drain(timeoutMs: number): Promise<void> {
+    if (this.pendingAddCount === 0 && this.pendingReadCount === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.logger.warn(
+          { pendingAdds: this.pendingAddCount, pendingReads: this.pendingReadCount },
+          'closing with requests still in flight',
+        );
+        this.drained = undefined;
+        resolve();
+      }, timeoutMs);
+      this.drained = () => {
+        clearTimeout(timer);
+        this.drained = undefined;
+        resolve();
+      };
+    });
+  }
+
+  private checkDrained(): void {
+    if (this.drained !== undefined && this.pendingAddCount === 0 && this.pendingReadCount === 0)
+      this.drained();
+  }
+}
+
+function keysMatch(stored: Buffer, given: Buffer): boolean {
+  return stored.length === given.length && timingSafeEqual(stored, given);
+}
