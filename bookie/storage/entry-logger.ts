@@ -1,0 +1,688 @@
+import assert from 'node:assert';
+import {
+  closeSync,
+  existsSync,
+  fdatasync,
+  fsync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { open as openFile } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import type { Logger } from '../../common';
+import { EntryLogMetadata } from './entry-log-metadata';
+import {
+  decodeEntryLogHeader,
+  decodeLedgersMap,
+  encodeEntryLogHeader,
+  encodeLedgersMap,
+  ENTRY_LOG_HEADER_BYTES,
+  ENTRY_LOG_HEADER_VERSION,
+  entryLogFileName,
+  LEDGERS_MAP_ENTRY_ID,
+  LEDGERS_MAP_LEDGER_ID,
+  parseEntryLogFileName,
+  RECORD_SIZE_BYTES,
+} from './entry-log-format';
+import { entryLocation, LOG_ID_MAX, locationLogId, locationOffset } from './entry-location';
+import type { EntryLocation } from './entry-location';
+import { PACKED_ENTRY_IDS_BYTES, readEntryIdNumber } from './packed-entry-ids';
+import { CorruptEntryError, StorageError } from './storage-errors';
+
+/*
+ * The entry logs of one ledger directory: `<ledgerDir>/current/<hex logId>.log` (format: entry-log-format.ts).
+ *
+ * Writing. One log is current. append() copies a record into a 1 MiB write buffer and returns the entry's
+ * location at once; full buffers go to the kernel with writeSync (measured faster than the thread pool on this
+ * kind of machine, reference performance.md; the caller yields to the event loop between buffers). sync() writes
+ * what is buffered and fdatasyncs, on the thread pool since a real disk may take milliseconds. When the current
+ * log would pass entryLogSizeLimit it is rotated: its ledgers map is appended, the header is filled in, and it
+ * is synced and closed by the next sync(). Only one caller appends at a time (the storage's lock).
+ *
+ * A log becomes a candidate for garbage collection only after the caller has written the index for everything
+ * appended to it (markRotatedLogsIndexed): until then the index may be about to point into it.
+ *
+ * Reading. Reads are positional, through a bounded set of open read handles. A location is checked against
+ * what the log really holds: the size int must be sane and the ledgerId/entryId in the body must be the ones the
+ * index promised; otherwise the read fails with CorruptEntryError. Payload bytes are returned as stored (the
+ * client's digest is what catches a flipped bit).
+ *
+ * Opening. Each log's usage comes from its ledgers map, or, for a log without one (the current log when the
+ * bookie stopped), from a scan of its records that stops at the first record that cannot be one: a torn tail
+ * is never indexed (the index is written only after the log is synced), so it is simply ignored.
+ */
+
+const WRITE_BUFFER_BYTES = 1024 * 1024;
+const SCAN_CHUNK_BYTES = 1024 * 1024;
+/** First read of an entry: its size int and, for most entries, the whole entry. */
+const READ_PROBE_BYTES = 4096;
+const READ_HANDLES_MAX = 64;
+/** Locations carry 32-bit offsets; a log never grows past this, whatever entryLogSizeLimit says. */
+const LOG_SIZE_LIMIT_MAX = 2 ** 31;
+const LAST_ID_FILE = 'lastId';
+
+const fdatasyncAsync = promisify(fdatasync);
+const fsyncAsync = promisify(fsync);
+
+/** A read found the log gone: GC deleted it after the caller read the index. The caller looks again. */
+export class EntryLogMissingError extends StorageError {
+  constructor(readonly logId: number) {
+    super('EntryLogMissing', `entry log ${entryLogFileName(logId)} does not exist`, { retriable: true });
+  }
+}
+
+type LogState =
+  /** Being appended to. */
+  | 'current'
+  /** Rotated (map and header written), waiting for sync(). */
+  | 'rotated'
+  /** Synced, but the index may not yet know all its entries. */
+  | 'unindexed'
+  /** Closed for writing and fully indexed: garbage collection may look at it. */
+  | 'sealed';
+
+interface EntryLog {
+  readonly logId: number;
+  readonly metadata: EntryLogMetadata;
+  state: LogState;
+  /** Bytes that are in the file (handed to the kernel): reads never go past this. */
+  readableBytes: number;
+  /** Where its records end (the ledgers map or the end of the file). */
+  recordsEnd: number;
+}
+
+interface LogWriter {
+  readonly log: EntryLog;
+  readonly fd: number;
+  /** Logical end of the log, buffered bytes included. */
+  size: number;
+  buffered: number;
+}
+
+interface ReadHandle {
+  readonly handle: Promise<FileHandle>;
+  users: number;
+  retired: boolean;
+}
+
+/** One record found by a scan; `start`/`length` index into the chunk's bytes. */
+export interface ScannedEntry {
+  readonly ledgerId: bigint;
+  readonly entryId: bigint;
+  readonly location: EntryLocation;
+  readonly start: number;
+  readonly length: number;
+}
+
+export interface ScannedChunk {
+  readonly bytes: Buffer;
+  readonly entries: ScannedEntry[];
+}
+
+/** What listEntryLogs reports for one log. */
+export interface EntryLogStatus {
+  readonly logId: number;
+  readonly fileName: string;
+  readonly sizeBytes: number;
+  readonly totalBytes: number;
+  readonly remainingBytes: number;
+  readonly usage: number;
+  readonly liveLedgers: number;
+  readonly current: boolean;
+}
+
+export interface EntryLoggerOptions {
+  /** `<ledgerDir>/current` */
+  dir: string;
+  entryLogSizeLimit: number;
+  /** The largest packed entry a record may hold; a size int above it is corruption. */
+  entryBytesMax: number;
+  logger: Logger;
+}
+
+export class EntryLogger {
+  private readonly logs = new Map<number, EntryLog>();
+  private readonly readers = new Map<number, ReadHandle>();
+  private current: LogWriter | undefined;
+  private readonly rotated: LogWriter[] = [];
+  private readonly writeBuffer = Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
+  private readonly sizeBuffer = Buffer.alloc(RECORD_SIZE_BYTES);
+  private readonly sizeLimit: number;
+  private nextLogId: number;
+  private directoryDirty = false;
+
+  private constructor(
+    private readonly options: EntryLoggerOptions,
+    private readonly logger: Logger,
+    lastLogId: number,
+  ) {
+    this.sizeLimit = Math.min(options.entryLogSizeLimit, LOG_SIZE_LIMIT_MAX);
+    this.nextLogId = lastLogId + 1;
+  }
+
+  /** Opens the directory (creating it), reading each log's ledgers map or scanning logs without one. */
+  static async open(options: EntryLoggerOptions): Promise<EntryLogger> {
+    mkdirSync(options.dir, { recursive: true });
+    const logger = options.logger.child({ component: 'entry-logger' });
+    const logIds: number[] = [];
+    for (const name of readdirSync(options.dir)) {
+      const logId = parseEntryLogFileName(name);
+      if (logId === undefined) continue;
+      if (logId > LOG_ID_MAX) {
+        logger.warn({ file: name }, 'ignoring an entry log whose id is beyond the location range');
+        continue;
+      }
+      logIds.push(logId);
+    }
+    logIds.sort((a, b) => a - b);
+    const lastLogId = Math.max(readLastLogId(options.dir), logIds.at(-1) ?? -1);
+    const entryLogger = new EntryLogger(options, logger, lastLogId);
+    for (const logId of logIds) await entryLogger.loadLog(logId);
+    return entryLogger;
+  }
+
+  private path(logId: number): string {
+    return join(this.options.dir, entryLogFileName(logId));
+  }
+
+  private async loadLog(logId: number): Promise<void> {
+    const path = this.path(logId);
+    const fileBytes = statSync(path).size;
+    const log: EntryLog = {
+      logId,
+      metadata: new EntryLogMetadata(logId),
+      state: 'sealed',
+      readableBytes: fileBytes,
+      recordsEnd: fileBytes,
+    };
+    if (fileBytes < ENTRY_LOG_HEADER_BYTES) {
+      // Created, then the bookie stopped before the header reached the file: it holds nothing.
+      this.logs.set(logId, log);
+      return;
+    }
+    const header = Buffer.alloc(ENTRY_LOG_HEADER_BYTES);
+    const fd = openSync(path, 'r');
+    try {
+      readSync(fd, header, 0, ENTRY_LOG_HEADER_BYTES, 0);
+      let decoded;
+      try {
+        decoded = decodeEntryLogHeader(header);
+      } catch (err) {
+        this.logger.warn({ logId, err }, 'ignoring a file that is not an entry log');
+        return;
+      }
+      if (decoded !== undefined && decoded.ledgersMapOffset > 0) {
+        try {
+          const mapBytes = Buffer.alloc(Math.max(0, fileBytes - decoded.ledgersMapOffset));
+          readSync(fd, mapBytes, 0, mapBytes.length, decoded.ledgersMapOffset);
+          const ledgers = decodeLedgersMap(mapBytes, decoded.ledgersCount);
+          this.logs.set(logId, {
+            ...log,
+            metadata: EntryLogMetadata.fromLedgersMap(logId, ledgers),
+            recordsEnd: decoded.ledgersMapOffset,
+          });
+          return;
+        } catch (err) {
+          this.logger.warn({ logId, err }, 'entry log has a bad ledgers map; scanning it');
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    this.logs.set(logId, log);
+    const end = await this.scanForMetadata(log);
+    log.recordsEnd = end;
+    if (end < fileBytes) {
+      this.logger.warn({ logId, validBytes: end, fileBytes }, 'entry log ends in a torn tail; ignoring it');
+    }
+  }
+
+  /** Rebuilds a log's usage from its records; returns where the valid records end. */
+  private async scanForMetadata(log: EntryLog): Promise<number> {
+    let end = ENTRY_LOG_HEADER_BYTES;
+    await this.scan(log.logId, (chunk) => {
+      for (const entry of chunk.entries) {
+        log.metadata.add(entry.ledgerId, RECORD_SIZE_BYTES + entry.length);
+        end = locationOffset(entry.location) + entry.length;
+      }
+    });
+    return end;
+  }
+
+  // ---- writing ----
+
+  /**
+   * Appends one record (the packed entry at source[start, start+length)) to the current log, rotating first if
+   * it would pass the size limit, and returns its location. Durable only after sync().
+   */
+  append(ledgerId: bigint, source: Buffer, start: number, length: number): EntryLocation {
+    assert(
+      length >= PACKED_ENTRY_IDS_BYTES && length <= this.options.entryBytesMax,
+      'entry size out of range',
+    );
+    const recordBytes = RECORD_SIZE_BYTES + length;
+    let writer = this.current;
+    if (
+      writer !== undefined &&
+      writer.size > ENTRY_LOG_HEADER_BYTES &&
+      writer.size + recordBytes > this.sizeLimit
+    ) {
+      this.rotate(writer);
+      writer = undefined;
+    }
+    writer ??= this.createLog();
+    const offset = writer.size + RECORD_SIZE_BYTES;
+    try {
+      if (writer.buffered + recordBytes > this.writeBuffer.length) this.writeBuffered(writer);
+      if (recordBytes > this.writeBuffer.length) {
+        this.sizeBuffer.writeInt32BE(length, 0);
+        writeFully(writer.fd, this.sizeBuffer, 0, RECORD_SIZE_BYTES, writer.size);
+        writeFully(writer.fd, source, start, length, offset);
+        writer.log.readableBytes = offset + length;
+      } else {
+        this.writeBuffer.writeInt32BE(length, writer.buffered);
+        source.copy(this.writeBuffer, writer.buffered + RECORD_SIZE_BYTES, start, start + length);
+        writer.buffered += recordBytes;
+      }
+    } catch (err) {
+      this.abandonCurrent();
+      throw err;
+    }
+    writer.size += recordBytes;
+    writer.log.recordsEnd = writer.size;
+    writer.log.metadata.add(ledgerId, recordBytes);
+    return entryLocation(writer.log.logId, offset);
+  }
+
+  /** Bytes appended to the current log and not yet handed to the kernel. */
+  get bufferedBytes(): number {
+    return this.current?.buffered ?? 0;
+  }
+
+  get currentLogId(): number | undefined {
+    return this.current?.log.logId;
+  }
+
+  /**
+   * Makes everything appended so far durable: writes the buffer, fdatasyncs the current log and the logs rotated
+   * since the last sync, closes the rotated ones. On failure the current log is abandoned (a new one is started
+   * by the next append): nothing appended since the last successful sync may be trusted.
+   */
+  async sync(): Promise<void> {
+    const writer = this.current;
+    try {
+      if (writer !== undefined) this.writeBuffered(writer);
+      const writers = writer === undefined ? [...this.rotated] : [...this.rotated, writer];
+      await Promise.all(writers.map((w) => fdatasyncAsync(w.fd)));
+      if (this.directoryDirty) {
+        // A new log's directory entry must be durable before the index points into the file.
+        const dirFd = openSync(this.options.dir, 'r');
+        try {
+          await fsyncAsync(dirFd);
+        } finally {
+          closeSync(dirFd);
+        }
+        this.directoryDirty = false;
+      }
+    } catch (err) {
+      this.abandonCurrent();
+      this.closeRotated();
+      throw err;
+    }
+    this.closeRotated();
+  }
+
+  /** The caller has indexed everything appended so far: logs rotated before now may be collected. */
+  markRotatedLogsIndexed(): void {
+    for (const log of this.logs.values()) if (log.state === 'unindexed') log.state = 'sealed';
+  }
+
+  private createLog(): LogWriter {
+    for (;;) {
+      if (this.nextLogId > LOG_ID_MAX) this.nextLogId = this.lowestFreeLogId();
+      const logId = this.nextLogId++;
+      // lastId first: if it cannot be written, no file is left behind. It keeps ids from being reused after
+      // the newest log is deleted (a stale location can then never name a new log).
+      writeFileSync(join(this.options.dir, LAST_ID_FILE), logId.toString(16));
+      let fd: number;
+      try {
+        fd = openSync(this.path(logId), 'wx');
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw err;
+      }
+      this.directoryDirty = true;
+      const log: EntryLog = {
+        logId,
+        metadata: new EntryLogMetadata(logId),
+        state: 'current',
+        readableBytes: 0,
+        recordsEnd: ENTRY_LOG_HEADER_BYTES,
+      };
+      this.logs.set(logId, log);
+      const header = encodeEntryLogHeader({
+        version: ENTRY_LOG_HEADER_VERSION,
+        ledgersMapOffset: 0,
+        ledgersCount: 0,
+      });
+      header.copy(this.writeBuffer, 0);
+      this.current = { log, fd, size: ENTRY_LOG_HEADER_BYTES, buffered: ENTRY_LOG_HEADER_BYTES };
+      this.logger.info({ logId }, 'created entry log');
+      return this.current;
+    }
+  }
+
+  private lowestFreeLogId(): number {
+    for (let logId = 0; logId <= LOG_ID_MAX; logId++) {
+      if (!this.logs.has(logId) && !existsSync(this.path(logId))) return logId;
+    }
+    throw new StorageError('EntryLogIdsExhausted', 'every entry log id is in use');
+  }
+
+  private writeBuffered(writer: LogWriter): void {
+    if (writer.buffered === 0) return;
+    const position = writer.size - writer.buffered;
+    writeFully(writer.fd, this.writeBuffer, 0, writer.buffered, position);
+    writer.buffered = 0;
+    writer.log.readableBytes = writer.size;
+  }
+
+  /** Ends the current log: ledgers map, then the header that points at it. Synced by the next sync(). */
+  private rotate(writer: LogWriter): void {
+    try {
+      this.writeBuffered(writer);
+      const metadata = writer.log.metadata;
+      const map = encodeLedgersMap(metadata.appendedLedgers);
+      const mapOffset = writer.size;
+      writeFully(writer.fd, map, 0, map.length, mapOffset);
+      const header = encodeEntryLogHeader({
+        version: ENTRY_LOG_HEADER_VERSION,
+        ledgersMapOffset: mapOffset,
+        ledgersCount: metadata.appendedLedgers.size,
+      });
+      writeFully(writer.fd, header, 0, header.length, 0);
+      writer.log.readableBytes = mapOffset + map.length;
+    } catch (err) {
+      this.abandonCurrent();
+      throw err;
+    }
+    writer.log.state = 'rotated';
+    this.rotated.push(writer);
+    this.current = undefined;
+    this.logger.info({ logId: writer.log.logId, bytes: writer.size }, 'rotated entry log');
+  }
+
+  private closeRotated(): void {
+    for (const writer of this.rotated.splice(0)) {
+      closeQuietly(writer.fd);
+      writer.log.state = 'unindexed';
+    }
+  }
+
+  /** Stops writing to the current log after an I/O error; it stays readable, without a ledgers map. */
+  private abandonCurrent(): void {
+    const writer = this.current;
+    if (writer === undefined) return;
+    this.current = undefined;
+    closeQuietly(writer.fd);
+    writer.log.state = 'unindexed';
+    this.logger.warn({ logId: writer.log.logId }, 'abandoned the current entry log after an I/O error');
+  }
+
+  // ---- reading ----
+
+  /** The packed entry at `location`, checked to be (ledgerId, entryId). */
+  async readEntry(location: EntryLocation, ledgerId: bigint, entryId: number): Promise<Buffer> {
+    const logId = locationLogId(location);
+    const offset = locationOffset(location);
+    const log = this.logs.get(logId);
+    if (log === undefined) throw new EntryLogMissingError(logId);
+    const corrupt = (why: string): CorruptEntryError =>
+      new CorruptEntryError(`entry ${ledgerId}/${entryId} at ${entryLogFileName(logId)}:${offset}: ${why}`);
+    if (offset < ENTRY_LOG_HEADER_BYTES + RECORD_SIZE_BYTES || offset >= log.recordsEnd) {
+      throw corrupt('location outside the log');
+    }
+    return this.withReader(logId, async (handle) => {
+      const probeBytes = Math.min(READ_PROBE_BYTES, log.readableBytes - offset + RECORD_SIZE_BYTES);
+      const probe = Buffer.allocUnsafe(probeBytes);
+      const probed = await readFully(handle, probe, 0, probeBytes, offset - RECORD_SIZE_BYTES);
+      if (probed < RECORD_SIZE_BYTES) throw corrupt('short read');
+      const size = probe.readInt32BE(0);
+      if (
+        size < PACKED_ENTRY_IDS_BYTES ||
+        size > this.options.entryBytesMax ||
+        offset + size > log.recordsEnd
+      ) {
+        throw corrupt(`bad size ${size}`);
+      }
+      const entry = Buffer.allocUnsafe(size);
+      const fromProbe = Math.min(size, probed - RECORD_SIZE_BYTES);
+      probe.copy(entry, 0, RECORD_SIZE_BYTES, RECORD_SIZE_BYTES + fromProbe);
+      if (fromProbe < size) {
+        const read = await readFully(handle, entry, fromProbe, size - fromProbe, offset + fromProbe);
+        if (read < size - fromProbe) throw corrupt('short read');
+      }
+      if (entry.readBigInt64BE(0) !== ledgerId || readEntryIdNumber(entry, 8) !== entryId) {
+        throw corrupt(`holds ${entry.readBigInt64BE(0)}/${entry.readBigInt64BE(8)}`);
+      }
+      return entry;
+    });
+  }
+
+  /** Up to `length` bytes of a log from `position` (fewer at the end of what it holds). */
+  async readBlock(logId: number, position: number, length: number): Promise<Buffer> {
+    const log = this.logs.get(logId);
+    if (log === undefined) throw new EntryLogMissingError(logId);
+    const wanted = Math.max(0, Math.min(length, log.readableBytes - position));
+    return this.withReader(logId, async (handle) => {
+      const block = Buffer.allocUnsafe(wanted);
+      const read = await readFully(handle, block, 0, wanted, position);
+      return read === wanted ? block : block.subarray(0, read);
+    });
+  }
+
+  /**
+   * Hands the records of a log to `onChunk` in order, a chunk at a time, up to its ledgers map or the first
+   * record that cannot be one (a torn tail, or corruption). Ledgers-map batches are skipped; entries are views
+   * into the chunk's bytes. Resolves true if the scan reached the end of the log's records.
+   */
+  async scan(logId: number, onChunk: (chunk: ScannedChunk) => void | Promise<void>): Promise<boolean> {
+    const log = this.logs.get(logId);
+    if (log === undefined) throw new EntryLogMissingError(logId);
+    const end = Math.min(log.recordsEnd, log.readableBytes);
+    const isRecordSize = (size: number, at: number): boolean =>
+      size >= PACKED_ENTRY_IDS_BYTES &&
+      size <= this.options.entryBytesMax &&
+      at + RECORD_SIZE_BYTES + size <= end;
+    let position = ENTRY_LOG_HEADER_BYTES;
+    while (position < end) {
+      let bytes = await this.readBlock(logId, position, Math.min(SCAN_CHUNK_BYTES, end - position));
+      if (bytes.length >= RECORD_SIZE_BYTES) {
+        const size = bytes.readInt32BE(0);
+        // A record larger than a chunk: read exactly it.
+        if (isRecordSize(size, position) && RECORD_SIZE_BYTES + size > bytes.length) {
+          bytes = await this.readBlock(logId, position, RECORD_SIZE_BYTES + size);
+        }
+      }
+      const entries: ScannedEntry[] = [];
+      let at = 0;
+      while (at + RECORD_SIZE_BYTES <= bytes.length) {
+        const size = bytes.readInt32BE(at);
+        if (!isRecordSize(size, position + at) || at + RECORD_SIZE_BYTES + size > bytes.length) break;
+        const start = at + RECORD_SIZE_BYTES;
+        const ledgerId = bytes.readBigInt64BE(start);
+        const entryId = bytes.readBigInt64BE(start + 8);
+        if (ledgerId !== LEDGERS_MAP_LEDGER_ID || entryId !== LEDGERS_MAP_ENTRY_ID) {
+          entries.push({
+            ledgerId,
+            entryId,
+            location: entryLocation(logId, position + start),
+            start,
+            length: size,
+          });
+        }
+        at = start + size;
+      }
+      if (entries.length > 0) await onChunk({ bytes, entries });
+      // Nothing parsable where a record should start: a torn tail or corruption ends the scan.
+      if (at === 0) return false;
+      position += at;
+    }
+    return position === end;
+  }
+
+  private async withReader<T>(logId: number, read: (handle: FileHandle) => Promise<T>): Promise<T> {
+    let reader = this.readers.get(logId);
+    if (reader === undefined) {
+      const handle = openFile(this.path(logId), 'r');
+      // Unobserved until awaited below; a failed open is reported there.
+      handle.catch(() => undefined);
+      reader = { handle, users: 0, retired: false };
+      this.readers.set(logId, reader);
+      this.evictIdleReaders();
+    } else {
+      // Map order is recency order: move to the back.
+      this.readers.delete(logId);
+      this.readers.set(logId, reader);
+    }
+    reader.users++;
+    try {
+      const handle = await reader.handle;
+      return await read(handle);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'EBADF' || !this.logs.has(logId)) {
+        if (this.readers.get(logId) === reader) this.retireReader(logId);
+        throw new EntryLogMissingError(logId);
+      }
+      throw err;
+    } finally {
+      reader.users--;
+      if (reader.retired && reader.users === 0) void closeReader(reader);
+    }
+  }
+
+  private evictIdleReaders(): void {
+    for (const [logId, reader] of this.readers) {
+      if (this.readers.size <= READ_HANDLES_MAX) return;
+      if (reader.users === 0) this.retireReader(logId);
+    }
+  }
+
+  private retireReader(logId: number): void {
+    const reader = this.readers.get(logId);
+    if (reader === undefined) return;
+    this.readers.delete(logId);
+    reader.retired = true;
+    if (reader.users === 0) void closeReader(reader);
+  }
+
+  // ---- garbage collection ----
+
+  /** Logs that garbage collection may consider: closed for writing and fully indexed. */
+  collectableLogs(): EntryLogMetadata[] {
+    return [...this.logs.values()].filter((log) => log.state === 'sealed').map((log) => log.metadata);
+  }
+
+  /** A deleted ledger's bytes become garbage in every log. */
+  removeLedger(ledgerId: bigint): void {
+    for (const log of this.logs.values()) log.metadata.removeLedger(ledgerId);
+  }
+
+  /** Deletes a sealed log's file. The caller has made sure the index no longer points into it. */
+  deleteLog(logId: number): number {
+    const log = this.logs.get(logId);
+    assert(log !== undefined && log.state === 'sealed', 'only a sealed entry log may be deleted');
+    try {
+      unlinkSync(this.path(logId));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    // Reads already holding the handle finish on the unlinked file; later ones find the log gone and retry.
+    this.logs.delete(logId);
+    this.retireReader(logId);
+    this.logger.info({ logId, bytes: log.readableBytes }, 'deleted entry log');
+    return log.readableBytes;
+  }
+
+  status(): EntryLogStatus[] {
+    return [...this.logs.values()]
+      .sort((a, b) => a.logId - b.logId)
+      .map((log) => ({
+        logId: log.logId,
+        fileName: entryLogFileName(log.logId),
+        sizeBytes: log.state === 'current' ? (this.current?.size ?? 0) : log.readableBytes,
+        totalBytes: log.metadata.totalBytes,
+        remainingBytes: log.metadata.remainingBytes,
+        usage: log.metadata.usage,
+        liveLedgers: log.metadata.liveLedgerCount,
+        current: log.state === 'current',
+      }));
+  }
+
+  /**
+   * Seals the current log (ledgers map, header) so the next open need not scan it, syncs, and closes every
+   * handle. Appending after close is a bug.
+   */
+  async close(): Promise<void> {
+    if (this.current !== undefined) this.rotate(this.current);
+    await this.sync();
+    const readers = [...this.readers.keys()];
+    for (const logId of readers) this.retireReader(logId);
+  }
+}
+
+function readLastLogId(dir: string): number {
+  try {
+    const text = readFileSync(join(dir, LAST_ID_FILE), 'latin1').trim();
+    return /^[0-9a-f]{1,8}$/.test(text) ? Math.min(Number.parseInt(text, 16), LOG_ID_MAX) : -1;
+  } catch {
+    return -1;
+  }
+}
+
+function writeFully(fd: number, source: Buffer, start: number, length: number, position: number): void {
+  let done = 0;
+  while (done < length) done += writeSync(fd, source, start + done, length - done, position + done);
+}
+
+async function readFully(
+  handle: FileHandle,
+  target: Buffer,
+  start: number,
+  length: number,
+  position: number,
+): Promise<number> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(target, start + done, length - done, position + done);
+    if (bytesRead === 0) break;
+    done += bytesRead;
+  }
+  return done;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // Closing after a failed write: the descriptor is gone either way.
+  }
+}
+
+async function closeReader(reader: ReadHandle): Promise<void> {
+  try {
+    await (await reader.handle).close();
+  } catch {
+    // Never opened (the file was already gone) or already closed.
+  }
+}

@@ -1,0 +1,225 @@
+import { appendFileSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { silentLogger } from '../../../../common';
+import {
+  CorruptEntryError,
+  decodeEntryLogHeader,
+  decodeLedgersMap,
+  ENTRY_LOG_HEADER_BYTES,
+  entryLocation,
+  EntryLogger,
+  EntryLogMissingError,
+  locationLogId,
+  locationOffset,
+} from '../../../../bookie/storage';
+import type { EntryLocation } from '../../../../bookie/storage';
+import { DigestMismatchError } from '../../../../protocol';
+import { TempDirs } from '../../../harness';
+import { int32, packedEntry, payloadOf, verifiedPayload, writeAt } from './storage-fixtures';
+
+const KIB = 1024;
+
+describe('bookie > storage > entry logger', () => {
+  const temp = new TempDirs();
+  let dir: string;
+  const open = (entryLogSizeLimit = 1024 * KIB): Promise<EntryLogger> =>
+    EntryLogger.open({ dir, entryLogSizeLimit, entryBytesMax: 4096 * KIB, logger: silentLogger() });
+
+  beforeEach(() => {
+    dir = join(temp.make('entry-logger-'), 'current');
+  });
+  afterEach(() => temp.removeAll());
+
+  /** Appends entries (ledgerId, entryId) and returns their locations. */
+  function appendAll(logger: EntryLogger, entries: Array<[bigint, bigint]>, size = 100): EntryLocation[] {
+    return entries.map(([ledgerId, entryId]) => {
+      const entry = packedEntry(ledgerId, entryId, payloadOf(ledgerId, entryId, size));
+      return logger.append(ledgerId, entry, 0, entry.length);
+    });
+  }
+
+  async function expectReadable(
+    logger: EntryLogger,
+    entries: Array<[bigint, bigint]>,
+    locations: EntryLocation[],
+    size = 100,
+  ): Promise<void> {
+    for (const [i, [ledgerId, entryId]] of entries.entries()) {
+      const entry = await logger.readEntry(locations[i]!, ledgerId, Number(entryId));
+      expect(verifiedPayload(ledgerId, entryId, entry)).toEqual(payloadOf(ledgerId, entryId, size));
+    }
+  }
+
+  const range = (ledgerId: bigint, count: number): Array<[bigint, bigint]> =>
+    Array.from({ length: count }, (_, e) => [ledgerId, BigInt(e)]);
+
+  test('appended entries are readable after sync; the first record starts after the 1024-byte header', async () => {
+    const logger = await open();
+    const entries = range(1n, 10);
+    const locations = appendAll(logger, entries);
+    await logger.sync();
+    expect(locations[0]).toBe(entryLocation(0, ENTRY_LOG_HEADER_BYTES + 4));
+    await expectReadable(logger, entries, locations);
+    await logger.close();
+    expect(readdirSync(dir).sort()).toEqual(['0.log', 'lastId']);
+  });
+
+  test('past entryLogSizeLimit the log is rotated, ending in a ledgers map that its header points at', async () => {
+    const logger = await open(64 * KIB);
+    const entries = [...range(1n, 300), ...range(2n, 300)];
+    const locations = appendAll(logger, entries, 200);
+    await logger.sync();
+    const logIds = [...new Set(locations.map(locationLogId))];
+    expect(logIds.length).toBeGreaterThanOrEqual(3);
+    for (const location of locations) expect(locationOffset(location)).toBeLessThan(64 * KIB);
+    // Every log but the current one is complete: header -> map -> per-ledger bytes (size ints included).
+    for (const logId of logIds.slice(0, -1)) {
+      const bytes = readFileSync(join(dir, `${logId.toString(16)}.log`));
+      const header = decodeEntryLogHeader(bytes)!;
+      expect(header.ledgersMapOffset).toBeGreaterThan(ENTRY_LOG_HEADER_BYTES);
+      const ledgers = decodeLedgersMap(bytes.subarray(header.ledgersMapOffset), header.ledgersCount);
+      const expected = new Map<bigint, number>();
+      entries.forEach(([ledgerId], i) => {
+        if (locationLogId(locations[i]!) !== logId) return;
+        expected.set(
+          ledgerId,
+          (expected.get(ledgerId) ?? 0) + 4 + packedEntry(ledgerId, 0n, payloadOf(1n, 0n, 200)).length,
+        );
+      });
+      expect(ledgers).toEqual(expected);
+    }
+    await expectReadable(logger, entries, locations, 200);
+    await logger.close();
+  });
+
+  test('after a clean close, reopening reads each log from its ledgers map and continues with a new log id', async () => {
+    let logger = await open(64 * KIB);
+    const entries = range(7n, 500);
+    const locations = appendAll(logger, entries);
+    await logger.close();
+    logger = await open(64 * KIB);
+    const status = logger.status();
+    expect(status.reduce((sum, log) => sum + log.totalBytes, 0)).toBe(500 * (4 + packedEntry(7n, 0n).length));
+    await expectReadable(logger, entries, locations);
+    const [next] = appendAll(logger, [[7n, 500n]]);
+    expect(locationLogId(next!)).toBe(Math.max(...status.map((log) => log.logId)) + 1);
+    await logger.close();
+  });
+
+  test('a log without a ledgers map (the current one when the bookie died) is scanned and fully usable', async () => {
+    const crashed = await open();
+    const entries = [...range(1n, 50), ...range(3n, 20)];
+    const locations = appendAll(crashed, entries);
+    await crashed.sync();
+    // No close: the log keeps a zero map offset, as after a crash.
+    expect(decodeEntryLogHeader(readFileSync(join(dir, '0.log')))!.ledgersMapOffset).toBe(0);
+    const logger = await open();
+    const [log] = logger.status();
+    expect(log!.totalBytes).toBe(70 * (4 + packedEntry(1n, 0n).length));
+    await expectReadable(logger, entries, locations);
+    let scanned = 0;
+    expect(await logger.scan(0, (chunk) => void (scanned += chunk.entries.length))).toBe(true);
+    expect(scanned).toBe(70);
+    await logger.close();
+  });
+
+  test.each([
+    ['a record cut short', (): Buffer => Buffer.concat([int32(5000), Buffer.alloc(100, 7)])],
+    ['a size int cut short', (): Buffer => Buffer.from([0, 0])],
+    ['junk', (): Buffer => Buffer.alloc(3000, 0xff)],
+    ['zeros (preallocated space)', (): Buffer => Buffer.alloc(3000)],
+  ])('a torn tail (%s) after the last entry is ignored on reopen', async (_what, tail) => {
+    const crashed = await open();
+    const entries = range(1n, 30);
+    const locations = appendAll(crashed, entries);
+    await crashed.sync();
+    appendFileSync(join(dir, '0.log'), tail());
+    const logger = await open();
+    expect(logger.status()[0]!.totalBytes).toBe(30 * (4 + packedEntry(1n, 0n).length));
+    await expectReadable(logger, entries, locations);
+    // New entries go to a new log, never after the junk.
+    const [next] = appendAll(logger, [[1n, 30n]]);
+    expect(locationLogId(next!)).toBe(1);
+    await logger.sync();
+    await expectReadable(logger, [[1n, 30n]], [next!]);
+    await logger.close();
+  });
+
+  test('a flipped payload byte is returned as stored; the client digest catches it', async () => {
+    const logger = await open();
+    const [location] = appendAll(logger, [[1n, 0n]]);
+    await logger.sync();
+    const payloadByte = locationOffset(location!) + 40 + 10;
+    flipByte(join(dir, '0.log'), payloadByte);
+    const stored = await logger.readEntry(location!, 1n, 0);
+    expect(stored.equals(packedEntry(1n, 0n))).toBe(false);
+    expect(stored.length).toBe(packedEntry(1n, 0n).length);
+    expect(() => verifiedPayload(1n, 0n, stored)).toThrow(DigestMismatchError);
+    await logger.close();
+  });
+
+  test('a corrupt size int, or ids other than the index promised, fail that read with CorruptEntryError', async () => {
+    const logger = await open();
+    const locations = appendAll(logger, range(1n, 3));
+    await logger.sync();
+    const sizeOfSecond = locationOffset(locations[1]!) - 4;
+    writeAt(join(dir, '0.log'), sizeOfSecond, int32(0x7fffffff));
+    await expect(logger.readEntry(locations[1]!, 1n, 1)).rejects.toBeInstanceOf(CorruptEntryError);
+    writeAt(join(dir, '0.log'), sizeOfSecond, int32(3));
+    await expect(logger.readEntry(locations[1]!, 1n, 1)).rejects.toBeInstanceOf(CorruptEntryError);
+    await expect(logger.readEntry(locations[0]!, 2n, 0)).rejects.toThrow(/holds 1\/0/);
+    await expect(logger.readEntry(locations[0]!, 1n, 1)).rejects.toBeInstanceOf(CorruptEntryError);
+    await expect(logger.readEntry(entryLocation(0, 10), 1n, 0)).rejects.toBeInstanceOf(CorruptEntryError);
+    await expect(logger.readEntry(entryLocation(0, 1 << 30), 1n, 0)).rejects.toBeInstanceOf(
+      CorruptEntryError,
+    );
+    await expect(logger.readEntry(entryLocation(9, 2000), 1n, 0)).rejects.toBeInstanceOf(
+      EntryLogMissingError,
+    );
+    // The neighbours are untouched, and a scan stops at the damage and says so.
+    expect(verifiedPayload(1n, 2n, await logger.readEntry(locations[2]!, 1n, 2))).toEqual(payloadOf(1n, 2n));
+    let scanned = 0;
+    expect(await logger.scan(0, (chunk) => void (scanned += chunk.entries.length))).toBe(false);
+    expect(scanned).toBe(1);
+    await logger.close();
+  });
+
+  test('entries larger than the write buffer are written directly and read back whole', async () => {
+    const logger = await open(8 * 1024 * KIB);
+    const big = packedEntry(5n, 0n, Buffer.alloc(1536 * KIB, 0x5a));
+    const small = packedEntry(5n, 1n);
+    const first = logger.append(5n, small, 0, small.length);
+    const second = logger.append(5n, big, 0, big.length);
+    const third = logger.append(5n, small, 0, small.length);
+    await logger.sync();
+    expect((await logger.readEntry(first, 5n, 1)).equals(small)).toBe(true);
+    expect((await logger.readEntry(second, 5n, 0)).equals(big)).toBe(true);
+    expect((await logger.readEntry(third, 5n, 1)).equals(small)).toBe(true);
+    let scanned = 0;
+    expect(await logger.scan(0, (chunk) => void (scanned += chunk.entries.length))).toBe(true);
+    expect(scanned).toBe(3);
+    await logger.close();
+  });
+
+  test('a deleted log is gone from disk and reads of it report the log missing', async () => {
+    const logger = await open(16 * KIB);
+    const locations = appendAll(logger, range(1n, 200));
+    await logger.sync();
+    logger.markRotatedLogsIndexed();
+    const [oldest] = logger.collectableLogs();
+    expect(oldest!.logId).toBe(0);
+    await logger.readEntry(locations[1]!, 1n, 1); // the log's read handle is open
+    const stillReading = logger.readEntry(locations[0]!, 1n, 0);
+    expect(logger.deleteLog(0)).toBeGreaterThan(ENTRY_LOG_HEADER_BYTES);
+    expect(readdirSync(dir)).not.toContain('0.log');
+    // A read that already held the file finishes; a new one finds the log gone.
+    expect(verifiedPayload(1n, 0n, await stillReading)).toEqual(payloadOf(1n, 0n));
+    await expect(logger.readEntry(locations[0]!, 1n, 0)).rejects.toBeInstanceOf(EntryLogMissingError);
+    await logger.close();
+  });
+});
+
+function flipByte(path: string, position: number): void {
+  const byte = readFileSync(path)[position]!;
+  writeAt(path, position, Buffer.from([byte ^ 0x01]));
+}
