@@ -98,6 +98,8 @@ export class DbLedgerStorage implements LedgerStorageApi {
   }
 
   private directoryOf(ledgerId: bigint): SingleDirectoryDbLedgerStorage {
+    // The common single-directory case skips the bigint arithmetic on the add path.
+    if (this.directories.length === 1) return this.directories[0]!;
     return this.directories[Number(ledgerId % BigInt(this.directories.length))]!;
   }
 

@@ -14,12 +14,11 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { open as openFile } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Logger } from '../../common';
 import { EntryLogMetadata } from './entry-log-metadata';
+import { EntryLogMissingError, EntryLogReaders, readFully } from './entry-log-readers';
 import {
   decodeEntryLogHeader,
   decodeLedgersMap,
@@ -65,20 +64,12 @@ const WRITE_BUFFER_BYTES = 1024 * 1024;
 const SCAN_CHUNK_BYTES = 1024 * 1024;
 /** First read of an entry: its size int and, for most entries, the whole entry. */
 const READ_PROBE_BYTES = 4096;
-const READ_HANDLES_MAX = 64;
 /** Locations carry 32-bit offsets; a log never grows past this, whatever entryLogSizeLimit says. */
 const LOG_SIZE_LIMIT_MAX = 2 ** 31;
 const LAST_ID_FILE = 'lastId';
 
 const fdatasyncAsync = promisify(fdatasync);
 const fsyncAsync = promisify(fsync);
-
-/** A read found the log gone: GC deleted it after the caller read the index. The caller looks again. */
-export class EntryLogMissingError extends StorageError {
-  constructor(readonly logId: number) {
-    super('EntryLogMissing', `entry log ${entryLogFileName(logId)} does not exist`, { retriable: true });
-  }
-}
 
 type LogState =
   /** Being appended to. */
@@ -106,12 +97,6 @@ interface LogWriter {
   /** Logical end of the log, buffered bytes included. */
   size: number;
   buffered: number;
-}
-
-interface ReadHandle {
-  readonly handle: Promise<FileHandle>;
-  users: number;
-  retired: boolean;
 }
 
 /** One record found by a scan; `start`/`length` index into the chunk's bytes. */
@@ -151,7 +136,7 @@ export interface EntryLoggerOptions {
 
 export class EntryLogger {
   private readonly logs = new Map<number, EntryLog>();
-  private readonly readers = new Map<number, ReadHandle>();
+  private readonly readers: EntryLogReaders;
   private current: LogWriter | undefined;
   private readonly rotated: LogWriter[] = [];
   private readonly writeBuffer = Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
@@ -166,6 +151,10 @@ export class EntryLogger {
     lastLogId: number,
   ) {
     this.sizeLimit = Math.min(options.entryLogSizeLimit, LOG_SIZE_LIMIT_MAX);
+    this.readers = new EntryLogReaders(
+      (logId) => this.path(logId),
+      (logId) => this.logs.has(logId),
+    );
     this.nextLogId = lastLogId + 1;
   }
 
@@ -301,15 +290,6 @@ export class EntryLogger {
     writer.log.recordsEnd = writer.size;
     writer.log.metadata.add(ledgerId, recordBytes);
     return entryLocation(writer.log.logId, offset);
-  }
-
-  /** Bytes appended to the current log and not yet handed to the kernel. */
-  get bufferedBytes(): number {
-    return this.current?.buffered ?? 0;
-  }
-
-  get currentLogId(): number | undefined {
-    return this.current?.log.logId;
   }
 
   /**
@@ -451,8 +431,10 @@ export class EntryLogger {
     if (offset < ENTRY_LOG_HEADER_BYTES + RECORD_SIZE_BYTES || offset >= log.recordsEnd) {
       throw corrupt('location outside the log');
     }
-    return this.withReader(logId, async (handle) => {
+    return this.readers.read(logId, async (handle) => {
       const probeBytes = Math.min(READ_PROBE_BYTES, log.readableBytes - offset + RECORD_SIZE_BYTES);
+      if (probeBytes < RECORD_SIZE_BYTES + PACKED_ENTRY_IDS_BYTES)
+        throw corrupt('location past the written bytes');
       const probe = Buffer.allocUnsafe(probeBytes);
       const probed = await readFully(handle, probe, 0, probeBytes, offset - RECORD_SIZE_BYTES);
       if (probed < RECORD_SIZE_BYTES) throw corrupt('short read');
@@ -483,7 +465,7 @@ export class EntryLogger {
     const log = this.logs.get(logId);
     if (log === undefined) throw new EntryLogMissingError(logId);
     const wanted = Math.max(0, Math.min(length, log.readableBytes - position));
-    return this.withReader(logId, async (handle) => {
+    return this.readers.read(logId, async (handle) => {
       const block = Buffer.allocUnsafe(wanted);
       const read = await readFully(handle, block, 0, wanted, position);
       return read === wanted ? block : block.subarray(0, read);
@@ -540,52 +522,6 @@ export class EntryLogger {
     return position === end;
   }
 
-  private async withReader<T>(logId: number, read: (handle: FileHandle) => Promise<T>): Promise<T> {
-    let reader = this.readers.get(logId);
-    if (reader === undefined) {
-      const handle = openFile(this.path(logId), 'r');
-      // Unobserved until awaited below; a failed open is reported there.
-      handle.catch(() => undefined);
-      reader = { handle, users: 0, retired: false };
-      this.readers.set(logId, reader);
-      this.evictIdleReaders();
-    } else {
-      // Map order is recency order: move to the back.
-      this.readers.delete(logId);
-      this.readers.set(logId, reader);
-    }
-    reader.users++;
-    try {
-      const handle = await reader.handle;
-      return await read(handle);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EBADF' || !this.logs.has(logId)) {
-        if (this.readers.get(logId) === reader) this.retireReader(logId);
-        throw new EntryLogMissingError(logId);
-      }
-      throw err;
-    } finally {
-      reader.users--;
-      if (reader.retired && reader.users === 0) void closeReader(reader);
-    }
-  }
-
-  private evictIdleReaders(): void {
-    for (const [logId, reader] of this.readers) {
-      if (this.readers.size <= READ_HANDLES_MAX) return;
-      if (reader.users === 0) this.retireReader(logId);
-    }
-  }
-
-  private retireReader(logId: number): void {
-    const reader = this.readers.get(logId);
-    if (reader === undefined) return;
-    this.readers.delete(logId);
-    reader.retired = true;
-    if (reader.users === 0) void closeReader(reader);
-  }
-
   // ---- garbage collection ----
 
   /** Logs that garbage collection may consider: closed for writing and fully indexed. */
@@ -609,7 +545,7 @@ export class EntryLogger {
     }
     // Reads already holding the handle finish on the unlinked file; later ones find the log gone and retry.
     this.logs.delete(logId);
-    this.retireReader(logId);
+    this.readers.retire(logId);
     this.logger.info({ logId, bytes: log.readableBytes }, 'deleted entry log');
     return log.readableBytes;
   }
@@ -636,8 +572,7 @@ export class EntryLogger {
   async close(): Promise<void> {
     if (this.current !== undefined) this.rotate(this.current);
     await this.sync();
-    const readers = [...this.readers.keys()];
-    for (const logId of readers) this.retireReader(logId);
+    this.readers.retireAll();
   }
 }
 
@@ -655,34 +590,10 @@ function writeFully(fd: number, source: Buffer, start: number, length: number, p
   while (done < length) done += writeSync(fd, source, start + done, length - done, position + done);
 }
 
-async function readFully(
-  handle: FileHandle,
-  target: Buffer,
-  start: number,
-  length: number,
-  position: number,
-): Promise<number> {
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await handle.read(target, start + done, length - done, position + done);
-    if (bytesRead === 0) break;
-    done += bytesRead;
-  }
-  return done;
-}
-
 function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
   } catch {
     // Closing after a failed write: the descriptor is gone either way.
-  }
-}
-
-async function closeReader(reader: ReadHandle): Promise<void> {
-  try {
-    await (await reader.handle).close();
-  } catch {
-    // Never opened (the file was already gone) or already closed.
   }
 }

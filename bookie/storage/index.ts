@@ -23,7 +23,8 @@ export {
 } from './storage-errors';
 
 // Building blocks, for tools that read entry logs offline (readlog, readlogmetadata) and for their own tests.
-export { EntryLogger, EntryLogMissingError } from './entry-logger';
+export { EntryLogger } from './entry-logger';
+export { EntryLogMissingError } from './entry-log-readers';
 export type { EntryLoggerOptions, EntryLogStatus, ScannedChunk, ScannedEntry } from './entry-logger';
 export {
   ENTRY_LOG_HEADER_BYTES,

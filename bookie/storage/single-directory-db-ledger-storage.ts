@@ -1,3 +1,4 @@
+import assert from 'node:assert';
 import { join } from 'node:path';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { Logger } from '../../common';
@@ -6,7 +7,8 @@ import { locationLogId, locationOffset } from './entry-location';
 import { EntryLocationIndex } from './entry-location-index';
 import type { IndexedEntry } from './entry-location-index';
 import { RECORD_SIZE_BYTES } from './entry-log-format';
-import { EntryLogger, EntryLogMissingError } from './entry-logger';
+import { EntryLogMissingError } from './entry-log-readers';
+import { EntryLogger } from './entry-logger';
 import type { EntryLogStatus } from './entry-logger';
 import { GarbageCollector } from './garbage-collector';
 import type { CompactionHooks, GcOptions, GcReport, GcSettings } from './garbage-collector';
@@ -146,9 +148,8 @@ export class SingleDirectoryDbLedgerStorage {
     if (this.frozen.isEmpty && !this.flushing) {
       // The active cache is full and no flush holds the other one: swap now and flush in the background.
       this.swapCaches();
-      const added = this.active.put(ledgerId, entryId, entry);
-      if (!added)
-        throw new InvalidEntryError(`entry of ${entry.length} bytes does not fit an empty write cache`);
+      // An empty cache holds any entry up to maxEntryBytes.
+      assert(this.active.put(ledgerId, entryId, entry), 'entry does not fit an empty write cache');
       this.flushInBackground();
       return;
     }
@@ -227,7 +228,12 @@ export class SingleDirectoryDbLedgerStorage {
         break;
       runEnd++;
     }
-    if (runEnd === 1) return this.entryLogger.readEntry(first.location, ledgerId, first.entryId);
+    if (runEnd === 1) {
+      const entry = await this.entryLogger.readEntry(first.location, ledgerId, first.entryId);
+      if (this.indexGeneration === generation)
+        this.readCache.put(ledgerId, first.entryId, entry, 0, entry.length);
+      return entry;
+    }
     const blockEnd = locationOffset(indexed[runEnd - 1]!.location) + READ_AHEAD_TAIL_BYTES;
     const block = await this.entryLogger.readBlock(logId, blockStart, blockEnd - blockStart);
     const found = entryInBlock(block, blockStart, ledgerId, first);

@@ -2,10 +2,11 @@
  * One of the two write caches of DbLedgerStorage (reference §3): entries added since the last flush, in memory.
  *
  * Entries are copied into large slab segments (allocated on first use, kept across flushes), so an add costs a
- * memcpy and a few typed-array writes, never a Buffer of its own. The index is per ledger: parallel typed arrays
- * (entryId, offset, length) in arrival order plus a Map entryId -> slot for lookups. Entries of a ledger almost
- * always arrive in entryId order, so the sorted iteration a flush needs is usually the arrival order; otherwise
- * it is sorted once. Re-adding an entry points its slot at the new copy (the old bytes stay until clear()).
+ * memcpy and a few typed-array writes, never a Buffer of its own. The index is per ledger: parallel typed
+ * arrays (entryId, offset, length) in arrival order, plus a Map entryId -> slot once the ids stop being one
+ * dense run. Entries of a ledger almost always arrive in entryId order, so the sorted iteration a flush needs is
+ * usually the arrival order; otherwise it is sorted once. Re-adding an entry points its slot at the new copy
+ * (the old bytes stay until clear()).
  *
  * A full cache refuses the add (put returns false): DbLedgerStorage then swaps caches or reports
  * WriteCacheFullError. Not thread-safe; everything runs on the event loop.
@@ -22,14 +23,19 @@ class LedgerEntries {
   count = 0;
   firstEntryId = Number.POSITIVE_INFINITY;
   lastEntryId = -1;
-  private readonly slots = new Map<number, number>();
+  /**
+   * entryId -> slot, built only once entries stop arriving as one dense run: while entry ids are exactly
+   * base, base+1, base+2, ... (a writer's normal stream) the slot is entryId - base and no map is needed.
+   */
+  private slots: Map<number, number> | undefined;
+  private baseEntryId = 0;
   /** True while every new entryId was above all earlier ones: slot order is entryId order. */
   private arrivedInOrder = true;
   private sortedSlots: Uint32Array | undefined;
 
   /** Records the entry at `offset`; false if it replaced an earlier copy. */
   put(entryId: number, offset: number, length: number): boolean {
-    const existing = this.slots.get(entryId);
+    const existing = this.slotOf(entryId);
     if (existing !== undefined) {
       this.offsets[existing] = offset;
       this.lengths[existing] = length;
@@ -40,7 +46,12 @@ class LedgerEntries {
     this.entryIds[slot] = entryId;
     this.offsets[slot] = offset;
     this.lengths[slot] = length;
-    this.slots.set(entryId, slot);
+    if (slot === 0) this.baseEntryId = entryId;
+    if (this.slots === undefined && entryId !== this.baseEntryId + slot) {
+      this.slots = new Map();
+      for (let i = 0; i < slot; i++) this.slots.set(this.entryIds[i]!, i);
+    }
+    this.slots?.set(entryId, slot);
     if (entryId < this.lastEntryId) this.arrivedInOrder = false;
     if (entryId > this.lastEntryId) this.lastEntryId = entryId;
     if (entryId < this.firstEntryId) this.firstEntryId = entryId;
@@ -49,7 +60,9 @@ class LedgerEntries {
   }
 
   slotOf(entryId: number): number | undefined {
-    return this.slots.get(entryId);
+    if (this.slots !== undefined) return this.slots.get(entryId);
+    const slot = entryId - this.baseEntryId;
+    return slot >= 0 && slot < this.count ? slot : undefined;
   }
 
   /** The slot at sorted position `index` (entryId order). */
@@ -198,12 +211,13 @@ export class WriteCache {
     return -1;
   }
 
-  /** Forgets a deleted ledger's entries (their bytes are reclaimed by the next clear()). */
+  /** Forgets a deleted ledger's entries (their bytes are reclaimed once the cache is empty). */
   deleteLedger(ledgerId: bigint): void {
     const ledger = this.ledgers.get(ledgerId);
     if (ledger === undefined) return;
     this.entries -= ledger.count;
     this.ledgers.delete(ledgerId);
+    if (this.entries === 0) this.clear();
   }
 
   /** Empties the cache, keeping its segments for reuse. */

@@ -62,6 +62,16 @@ describe('bookie > storage > write cache', () => {
     }
   });
 
+  test('lookups stay exact when a dense run of entry ids is broken by a gap and a late entry', () => {
+    const cache = new WriteCache(MIB);
+    const ids = [...Array(100).keys(), 150, 120, 99];
+    for (const e of ids) cache.put(4n, e, packedEntry(4n, BigInt(e)));
+    for (const e of ids) expect(cache.get(4n, e)!.equals(packedEntry(4n, BigInt(e)))).toBe(true);
+    for (const e of [100, 119, 121, 149, 151, -1]) expect(cache.get(4n, e)).toBeUndefined();
+    expect(cache.count).toBe(102);
+    expect(cache.entryIds(4n)).toEqual([...Array(100).keys(), 120, 150]);
+  });
+
   test('a paused walk resumes where it stopped', () => {
     const cache = new WriteCache(MIB);
     for (let e = 0; e < 10; e++) cache.put(1n, e, packedEntry(1n, BigInt(e)));
@@ -114,6 +124,8 @@ describe('bookie > storage > write cache', () => {
     expect(cache.get(1n, 0)).toBeUndefined();
     expect(cache.hasLedger(1n)).toBe(false);
     expect(cache.count).toBe(1);
+    cache.deleteLedger(2n);
+    expect(cache.sizeBytes).toBe(0); // nothing left: the space is free again
     cache.clear();
     expect(cache.isEmpty).toBe(true);
     expect(cache.sizeBytes).toBe(0);
