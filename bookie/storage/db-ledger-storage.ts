@@ -5,7 +5,7 @@ import type { BookieConfig } from '../bookie-config';
 import type { BookieMetrics } from '../bookie-metrics';
 import type { EntryLogStatus } from './entry-logger';
 import { emptyGcReport } from './garbage-collector';
-import type { CompactionHooks, GcOptions, GcReport } from './garbage-collector';
+import type { CompactionHooks, GcOptions, GcReport, GarbageCollectionStatus } from './garbage-collector';
 import type { LedgerInfo, LedgerStorageApi } from './ledger-storage-api';
 import { readStoredEntryId, readStoredLedgerId } from './packed-entry-ids';
 import { SingleDirectoryDbLedgerStorage } from './single-directory-db-ledger-storage';
@@ -181,6 +181,11 @@ export class DbLedgerStorage implements LedgerStorageApi {
       report.reclaimedBytes += part.reclaimedBytes;
     }
     return report;
+  }
+
+  /** Each directory's collector: running, last compactions, counters (for `/api/v1/bookie/gc_details`). */
+  gcStatus(): GarbageCollectionStatus[] {
+    return this.directories.map((directory) => directory.gcStatus());
   }
 
   /** Every entry log of every directory, by directory then log id. */

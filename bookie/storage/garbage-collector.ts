@@ -64,6 +64,21 @@ export interface GcReport {
   reclaimedBytes: number;
 }
 
+/** One directory's collector as BookKeeper's GarbageCollectionStatus (`/api/v1/bookie/gc_details`). */
+export interface GarbageCollectionStatus {
+  ledgerDir: string;
+  /** A run with forceMajor or forceMinor is going on. */
+  forceCompacting: boolean;
+  majorCompacting: boolean;
+  minorCompacting: boolean;
+  /** When the last major / minor compaction ended, ms since the epoch; 0 = never. */
+  lastMajorCompactionTime: number;
+  lastMinorCompactionTime: number;
+  /** Entry logs compacted so far by each kind. */
+  majorCompactionCounter: number;
+  minorCompactionCounter: number;
+}
+
 export function emptyGcReport(): GcReport {
   return {
     ledgersDeleted: [],
@@ -106,8 +121,10 @@ interface LiveEntry {
 }
 
 export class GarbageCollector {
+  /** When compaction of each kind was last due (start, then each run): the schedule's reference point. */
   private lastMinorMs: number;
   private lastMajorMs: number;
+  private readonly progress: GarbageCollectionStatus;
   private readonly logger: Logger;
 
   constructor(
@@ -120,6 +137,20 @@ export class GarbageCollector {
     this.logger = logger.child({ component: 'garbage-collector' });
     // As BookKeeper: the first scheduled compaction comes one interval after start.
     this.lastMinorMs = this.lastMajorMs = Date.now();
+    this.progress = {
+      ledgerDir: target.ledgerDir,
+      forceCompacting: false,
+      majorCompacting: false,
+      minorCompacting: false,
+      lastMajorCompactionTime: 0,
+      lastMinorCompactionTime: 0,
+      majorCompactionCounter: 0,
+      minorCompactionCounter: 0,
+    };
+  }
+
+  status(): GarbageCollectionStatus {
+    return { ...this.progress };
   }
 
   async collect(options: GcOptions): Promise<GcReport> {
@@ -127,12 +158,25 @@ export class GarbageCollector {
     await this.collectLedgers(options, report);
     await this.deleteEmptyLogs(report);
     const kind = this.dueCompaction(options);
-    if (kind !== undefined) {
-      report.compactionKind = kind;
+    if (kind === undefined) return report;
+    report.compactionKind = kind;
+    const { progress } = this;
+    progress.forceCompacting = options.forceMajor === true || options.forceMinor === true;
+    progress[kind === 'major' ? 'majorCompacting' : 'minorCompacting'] = true;
+    try {
       await this.compact(kind, report);
-      const now = Date.now();
-      this.lastMinorMs = now;
-      if (kind === 'major') this.lastMajorMs = now;
+    } finally {
+      progress.forceCompacting = progress.majorCompacting = progress.minorCompacting = false;
+    }
+    const now = Date.now();
+    this.lastMinorMs = now;
+    if (kind === 'major') {
+      this.lastMajorMs = now;
+      progress.lastMajorCompactionTime = now;
+      progress.majorCompactionCounter += report.compactions.length;
+    } else {
+      progress.lastMinorCompactionTime = now;
+      progress.minorCompactionCounter += report.compactions.length;
     }
     return report;
   }

@@ -13,6 +13,7 @@ export type {
   CompactionStep,
   GcOptions,
   GcReport,
+  GarbageCollectionStatus,
 } from './garbage-collector';
 export {
   StorageError,

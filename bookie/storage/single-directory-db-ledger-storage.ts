@@ -11,7 +11,13 @@ import { EntryLogMissingError } from './entry-log-readers';
 import { EntryLogger } from './entry-logger';
 import type { EntryLogStatus } from './entry-logger';
 import { GarbageCollector } from './garbage-collector';
-import type { CompactionHooks, GcOptions, GcReport, GcSettings } from './garbage-collector';
+import type {
+  CompactionHooks,
+  GcOptions,
+  GcReport,
+  GcSettings,
+  GarbageCollectionStatus,
+} from './garbage-collector';
 import { LedgerMetadataIndex } from './ledger-metadata-index';
 import { WriteCacheFullError } from './ledger-storage-api';
 import type { LedgerInfo } from './ledger-storage-api';
@@ -410,6 +416,10 @@ export class SingleDirectoryDbLedgerStorage {
   runGc(options: GcOptions): Promise<GcReport> {
     this.checkOpen();
     return this.gcQueue.run(() => this.collector.collect(options));
+  }
+
+  gcStatus(): GarbageCollectionStatus {
+    return this.collector.status();
   }
 
   listEntryLogs(): EntryLogStatus[] {

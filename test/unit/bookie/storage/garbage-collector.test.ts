@@ -139,6 +139,18 @@ describe('bookie > storage > garbage collection', () => {
     expect(halfUsed.length).toBeGreaterThan(3);
     for (const log of halfUsed) expect(log.usage).toBeCloseTo(0.5, 1);
 
+    expect(storage.gcStatus()).toEqual([
+      {
+        ledgerDir: dir,
+        forceCompacting: false,
+        majorCompacting: false,
+        minorCompacting: false,
+        lastMajorCompactionTime: 0,
+        lastMinorCompactionTime: 0,
+        majorCompactionCounter: 0,
+        minorCompactionCounter: 0,
+      },
+    ]);
     const minor = await storage.runGc({ ledgerExistsInMetadata: metadataWith(2n), forceMinor: true });
     expect(minor.compactionKind).toBe('minor');
     expect(minor.compactions).toEqual([]);
@@ -154,6 +166,13 @@ describe('bookie > storage > garbage collection', () => {
     expect(major.compactions.reduce((sum, c) => sum + c.entriesMoved, 0)).toBeLessThanOrEqual(300);
     expect(major.reclaimedBytes).toBeGreaterThan(0);
     expect(await metricValue(metrics, 'bookie_gc_COMPACTION_TOTAL')).toBe(major.compactions.length);
+    const [status] = storage.gcStatus();
+    expect(status).toMatchObject({
+      majorCompacting: false,
+      majorCompactionCounter: major.compactions.length,
+    });
+    expect(status!.lastMajorCompactionTime).toBeGreaterThan(0);
+    expect(status!.lastMinorCompactionTime).toBeGreaterThan(0);
     await expectLedger(storage, 2n, 300);
     await storage.close();
     ({ storage, metrics } = await start());
@@ -180,10 +199,13 @@ describe('bookie > storage > garbage collection', () => {
   test.each<CompactionStep>(['appended', 'synced', 'indexed', 'before-delete'])(
     'a compaction stopped after the "%s" step loses nothing, and the next run completes it',
     async (step) => {
+      let statusAtStop: unknown;
       let { storage } = await start({
         compactionHooks: {
           onStep: (at) => {
-            if (at === step) throw new Error(`stopped at ${at}`);
+            if (at !== step) return;
+            statusAtStop = storage.gcStatus()[0];
+            throw new Error(`stopped at ${at}`);
           },
         },
       });
@@ -193,6 +215,12 @@ describe('bookie > storage > garbage collection', () => {
       await expect(
         storage.runGc({ ledgerExistsInMetadata: metadataWith(2n), forceMajor: true }),
       ).rejects.toThrow(`stopped at ${step}`);
+      expect(statusAtStop).toMatchObject({
+        forceCompacting: true,
+        majorCompacting: true,
+        minorCompacting: false,
+      });
+      expect(storage.gcStatus()[0]).toMatchObject({ forceCompacting: false, majorCompacting: false });
       await expectLedger(storage, 2n, 150);
       await storage.close();
       ({ storage } = await start());
