@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
@@ -253,6 +253,32 @@ describe('bookie > storage > DbLedgerStorage', () => {
     expect(await storage.getEntry(1n, 5n)).toBeUndefined();
     expect(await storage.listLedgers()).toEqual([2n]);
     await expectEntries(storage, 2n, 0, 100);
+  });
+
+  test('a log left as a crash leaves it (no ledgers map, a torn tail) is scanned on open and stays usable', async () => {
+    let { storage } = await start();
+    addRange(storage, 1n, 0, 200);
+    addRange(storage, 2n, 0, 200);
+    await storage.close();
+    // Undo the clean close: no map offset in the header, and half a record of junk after the last entry.
+    const log = join(dir, 'current', '0.log');
+    const mapOffset = Number(readFileSync(log).readBigInt64BE(8));
+    writeAt(log, 8, Buffer.alloc(12));
+    truncateSync(log, mapOffset);
+    appendFileSync(log, Buffer.concat([int32(500), Buffer.alloc(100, 0x33)]));
+    ({ storage } = await start());
+    const [scanned] = storage.listEntryLogs();
+    expect(scanned!.totalBytes).toBe(400 * (4 + packedEntry(1n, 0n).length));
+    expect(scanned!.usage).toBe(1);
+    await expectEntries(storage, 1n, 0, 200);
+    await expectEntries(storage, 2n, 0, 200);
+    addRange(storage, 1n, 200, 210);
+    await storage.flush();
+    ({ storage } = await reopen(storage));
+    await expectEntries(storage, 1n, 0, 210);
+    await storage.runGc({ ledgerExistsInMetadata: async (ledgerId) => ledgerId === 2n });
+    expect(storage.listEntryLogs().find((l) => l.logId === 0)!.usage).toBeCloseTo(0.5, 2);
+    await expectEntries(storage, 2n, 0, 200);
   });
 
   test('a flipped payload byte on disk is served as stored; the client digest rejects it', async () => {
