@@ -16,8 +16,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { silentLogger } from '../common';
 import { BookieMetrics } from '../bookie';
-import { DbLedgerStorage } from '../bookie/storage';
-import type { DbLedgerStorageConfig } from '../bookie/storage';
+import { DbLedgerStorage } from '../bookie';
+import type { DbLedgerStorageConfig } from '../bookie';
 import { argValue, median, printResult, round } from './measure';
 
 const entries = Number(argValue('entries', '30000'));

@@ -43,3 +43,4 @@ export type {
   LedgerDirStatus,
 } from './disk-monitor';
 export * from './journal';
+export * from './storage';

@@ -15,8 +15,8 @@ import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { silentLogger } from '../../../common';
 import { BookieMetrics } from '../../../bookie';
-import { DbLedgerStorage } from '../../../bookie/storage';
-import type { CompactionStep, DbLedgerStorageConfig } from '../../../bookie/storage';
+import { DbLedgerStorage } from '../../../bookie';
+import type { CompactionStep, DbLedgerStorageConfig } from '../../../bookie';
 import { TempDirs } from '../../harness';
 import { testConfig } from '../../unit/bookie/storage/storage-fixtures';
 
