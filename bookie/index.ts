@@ -14,6 +14,7 @@ export type {
   ReadOnlyListener,
 } from './bookie';
 export { BookieError } from './bookie-errors';
+export { openBookie } from './open-bookie';
 export { journalFilesFor } from './journal-files';
 export type { JournalFiles } from './journal-recovery';
 export { BookieServer, DEFAULT_CONNECTION_LIMITS, AUTH_DISABLED_PLUGIN } from './server';
@@ -44,3 +45,5 @@ export type {
 } from './disk-monitor';
 export * from './journal';
 export * from './storage';
+export { BookieService, BookieStartError, bookieIdOf } from './bookie-service';
+export type { BookieServiceOptions } from './bookie-service';
