@@ -7,7 +7,7 @@ import { LedgerlineError } from '../common';
  */
 export class BookieError extends LedgerlineError {
   constructor(
-    code: 'AlreadyStarted' | 'NotStarted' | 'ReplayFailed' | 'StartFailed',
+    code: 'AlreadyStarted' | 'ReplayFailed' | 'StartFailed',
     message: string,
     options: { cause?: unknown } = {},
   ) {

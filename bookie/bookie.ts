@@ -1,4 +1,3 @@
-import { timingSafeEqual } from 'node:crypto';
 import { stat, statfs } from 'node:fs/promises';
 import type { Logger } from '../common';
 import {
@@ -16,6 +15,17 @@ import type { JournalApi } from './journal/journal-api';
 import { replayIntoStorage } from './journal-recovery';
 import type { JournalFiles } from './journal-recovery';
 import { LacTracker } from './lac-tracker';
+import { LedgerHandles, journaled, keysMatch } from './ledger-handles';
+import type {
+  AddCallback,
+  AddEntryRequest,
+  BookieInfoResult,
+  EntriesOfLedgerResult,
+  LongPollRequest,
+  ReadEntryResult,
+  ReadLacResult,
+  ReadOnlyListener,
+} from './bookie-requests';
 import { WriteCacheFullError } from './storage/ledger-storage-api';
 import type { LedgerInfo, LedgerStorageApi } from './storage/ledger-storage-api';
 
@@ -48,64 +58,6 @@ export interface BookieOptions {
   journalFiles: JournalFiles;
 }
 
-export interface AddEntryRequest {
-  ledgerId: bigint;
-  entryId: bigint;
-  /** 20 bytes: SHA1("ledger" ‖ password). */
-  masterKey: Buffer;
-  /** The packed entry: ledgerId@0, entryId@8, lastAddConfirmed@16, length@24, digest, payload. */
-  body: Buffer;
-  /** RECOVERY_ADD: accepted on a fenced ledger. */
-  recoveryAdd: boolean;
-  /** DEFERRED_SYNC: acknowledge once written to the journal, before fdatasync. */
-  ackBeforeSync: boolean;
-  /** Priority > 0 (recovery, re-replication): still accepted by a read-only bookie that allows it. */
-  highPriority: boolean;
-}
-
-export type AddCallback = (status: StatusCode) => void;
-
-export interface ReadEntryResult {
-  status: StatusCode;
-  body?: Buffer;
-  /** The entry a piggybacked long poll returns (previousLAC + 1). */
-  entryId?: bigint;
-  maxLAC?: bigint;
-  /** Wall-clock ms when the LAC last advanced (long polls). */
-  lacUpdateTimestamp?: bigint;
-}
-
-export interface LongPollRequest {
-  ledgerId: bigint;
-  entryId: bigint;
-  previousLAC: bigint;
-  timeOutMs: number;
-  /** ENTRY_PIGGYBACK: also return entry previousLAC + 1 (requires entryId = -1). */
-  piggyback: boolean;
-  /** Aborts the wait (the connection closed). */
-  signal?: AbortSignal;
-}
-
-export interface ReadLacResult {
-  status: StatusCode;
-  lacBody?: Buffer;
-  lastEntryBody?: Buffer;
-}
-
-export interface BookieInfoResult {
-  status: StatusCode;
-  totalDiskCapacity?: bigint;
-  freeDiskSpace?: bigint;
-}
-
-export interface EntriesOfLedgerResult {
-  status: StatusCode;
-  /** The AvailabilityOfEntriesOfLedger bytes (protocol/entries-availability.ts). */
-  availability?: Buffer;
-}
-
-export type ReadOnlyListener = (readOnly: boolean, reason: string) => void;
-
 /** Ledgers whose LAC the tracker remembers; an evicted one is reloaded from storage when asked. */
 const LAC_LEDGERS_MAX = 100_000;
 
@@ -126,10 +78,7 @@ export class Bookie {
   private readonly pendingReadsMax: number;
   private pendingAddCount = 0;
   private pendingReadCount = 0;
-  /** First contact in progress per ledger: concurrent writers wait for the one creating it. */
-  private readonly creating = new Map<bigint, Promise<void>>();
-  /** Fences in progress (from the first check until the FENCE record is durable): adds are refused. */
-  private readonly fencing = new Map<bigint, Promise<StatusCode>>();
+  private readonly handles: LedgerHandles;
   private readOnly = false;
   private highPriorityWritesAllowed = false;
   private journalFailure: Error | undefined;
@@ -146,6 +95,12 @@ export class Bookie {
     this.journalFiles = options.journalFiles;
     this.pendingAddsMax = options.config.maxPendingAddRequestsPerThread;
     this.pendingReadsMax = options.config.maxPendingReadRequestsPerThread;
+    this.handles = new LedgerHandles({
+      journal: this.journal,
+      storage: this.storage,
+      logger: this.logger,
+      journalHealthy: () => this.journalFailure === undefined,
+    });
     this.lac = new LacTracker({
       loadLac: (ledgerId) => this.loadLac(ledgerId),
       waitersMax: options.config.maxPendingReadRequestsPerThread,
@@ -180,7 +135,13 @@ export class Bookie {
         cause: error,
       });
     }
-    await this.checkpointer.checkpoint();
+    try {
+      await this.checkpointer.checkpoint();
+    } catch (error) {
+      throw new BookieError('StartFailed', `checkpoint after replay failed: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
     this.checkpointer.start();
     this.lifecycle = LIFECYCLE_STARTED;
     this.logger.info(
@@ -273,12 +234,12 @@ export class Bookie {
       return;
     }
     this.pendingAddCount++;
-    const info = this.storage.peekLedgerInfo(request.ledgerId);
-    if (info !== undefined && info.masterKey.length > 0) {
+    const info = this.handles.peek(request.ledgerId);
+    if (info !== undefined) {
       this.addToLedger(info, request, callback);
       return;
     }
-    this.ledgerForWrite(request.ledgerId, request.masterKey).then(
+    this.handles.forWrite(request.ledgerId, request.masterKey).then(
       (found) => {
         if (typeof found === 'number') this.completeAdd(callback, found);
         else this.addToLedger(found, request, callback);
@@ -319,7 +280,7 @@ export class Bookie {
       this.completeAdd(callback, StatusCode.EUA);
       return;
     }
-    if ((info.fenced || this.fencing.has(ledgerId)) && !request.recoveryAdd) {
+    if (this.handles.isFenced(ledgerId, info) && !request.recoveryAdd) {
       this.completeAdd(callback, StatusCode.EFENCED);
       return;
     }
@@ -358,41 +319,6 @@ export class Bookie {
     callback(status);
   }
 
-  /**
-   * The ledger's info for a write with `masterKey`, creating the ledger on first contact (master key into
-   * storage, then a LEDGER_KEY record). Returns a status when there is nothing to write to. The caller checks
-   * the key: a concurrent first contact with another key may have won.
-   */
-  private async ledgerForWrite(ledgerId: bigint, masterKey: Buffer): Promise<LedgerInfo | StatusCode> {
-    for (;;) {
-      const creating = this.creating.get(ledgerId);
-      if (creating !== undefined) await creating;
-      const info = this.storage.peekLedgerInfo(ledgerId) ?? (await this.storage.getLedgerInfo(ledgerId));
-      if (info !== undefined && info.masterKey.length > 0) return info;
-      if (this.creating.has(ledgerId)) continue; // another writer started creating it while we looked
-      if (this.journalFailure !== undefined) return StatusCode.EIO;
-      const creation = this.createLedger(ledgerId, masterKey);
-      this.creating.set(ledgerId, creation);
-      try {
-        await creation;
-      } finally {
-        this.creating.delete(ledgerId);
-      }
-    }
-  }
-
-  private async createLedger(ledgerId: bigint, masterKey: Buffer): Promise<void> {
-    // A copy: the key is a slice of a request frame, and storage keeps it.
-    const key = Buffer.from(masterKey);
-    await this.storage.setMasterKey(ledgerId, key);
-    // Not awaited: the records that depend on the key (the add, a FENCE) come after it in the journal, and the
-    // journal calls back in record order, so their acknowledgement implies this record is durable.
-    this.journal.logLedgerKey(ledgerId, key, (error) => {
-      if (error !== undefined) this.logger.error({ err: error, ledgerId }, 'ledger key not journaled');
-    });
-    this.logger.debug({ ledgerId }, 'ledger created on first contact');
-  }
-
   // ------------------------------------------------------------------------------------------------------
   // Reads
 
@@ -422,10 +348,10 @@ export class Bookie {
     if (ledgerId < 0n || masterKey.length !== MASTER_KEY_LENGTH) return { status: StatusCode.EBADREQ };
     this.pendingReadCount++;
     try {
-      const info = await this.ledgerForWrite(ledgerId, masterKey);
+      const info = await this.handles.forWrite(ledgerId, masterKey);
       if (typeof info === 'number') return { status: info };
       if (!keysMatch(info.masterKey, masterKey)) return { status: StatusCode.EUA };
-      const fenced = await this.fence(ledgerId, info);
+      const fenced = await this.handles.fence(ledgerId, info);
       if (fenced !== StatusCode.EOK) return { status: fenced };
       return await this.read(ledgerId, entryId);
     } catch (error) {
@@ -434,25 +360,6 @@ export class Bookie {
     } finally {
       this.completeRead();
     }
-  }
-
-  private fence(ledgerId: bigint, info: LedgerInfo): Promise<StatusCode> {
-    const inProgress = this.fencing.get(ledgerId);
-    if (inProgress !== undefined) return inProgress;
-    // A failed journal cannot make a fence durable, nor vouch that an earlier one became durable.
-    if (this.journalFailure !== undefined) return Promise.resolve(StatusCode.EIO);
-    // Fenced, and no fence of ours in flight: the fence is durable (replayed, flushed, or completed earlier).
-    if (info.fenced) return Promise.resolve(StatusCode.EOK);
-    const fencing = this.fenceDurably(ledgerId).finally(() => this.fencing.delete(ledgerId));
-    this.fencing.set(ledgerId, fencing);
-    return fencing;
-  }
-
-  private async fenceDurably(ledgerId: bigint): Promise<StatusCode> {
-    await this.storage.setFenced(ledgerId);
-    const status = await this.journaled((callback) => this.journal.logFence(ledgerId, callback));
-    if (status === StatusCode.EOK) this.logger.info({ ledgerId }, 'ledger fenced');
-    return status;
   }
 
   /**
@@ -545,12 +452,12 @@ export class Bookie {
       return StatusCode.EBADREQ;
     }
     try {
-      const info = await this.ledgerForWrite(ledgerId, masterKey);
+      const info = await this.handles.forWrite(ledgerId, masterKey);
       if (typeof info === 'number') return info;
       if (!keysMatch(info.masterKey, masterKey)) return StatusCode.EUA;
       const blob = Buffer.from(lacBlob);
       await this.storage.setExplicitLac(ledgerId, blob);
-      const status = await this.journaled((callback) =>
+      const status = await journaled(this.logger, (callback) =>
         this.journal.logExplicitLac(ledgerId, blob, callback),
       );
       if (status === StatusCode.EOK) this.lac.advance(ledgerId, blob.readBigInt64BE(8));
@@ -585,7 +492,7 @@ export class Bookie {
   /** FORCE_LEDGER: answers once everything journaled before it is durable (the DEFERRED_SYNC barrier). */
   forceLedger(ledgerId: bigint): Promise<StatusCode> {
     if (this.lifecycle !== LIFECYCLE_STARTED) return Promise.resolve(StatusCode.EIO);
-    return this.journaled((callback) => this.journal.forceLedger(ledgerId, callback));
+    return journaled(this.logger, (callback) => this.journal.forceLedger(ledgerId, callback));
   }
 
   /** GET_BOOKIE_INFO: total and free bytes of the file systems holding the ledger directories. */
@@ -633,21 +540,6 @@ export class Bookie {
   // ------------------------------------------------------------------------------------------------------
   // Journal failure and draining
 
-  /** Runs one journal operation, turning its callback (or a synchronous refusal) into a status. */
-  private journaled(log: (callback: (error?: Error) => void) => void): Promise<StatusCode> {
-    return new Promise((resolve) => {
-      const callback = (error?: Error): void => {
-        if (error !== undefined) this.logger.error({ err: error }, 'journal record failed');
-        resolve(error === undefined ? StatusCode.EOK : StatusCode.EIO);
-      };
-      try {
-        log(callback);
-      } catch (error) {
-        callback(error as Error);
-      }
-    });
-  }
-
   /** The journal failed a write or sync: nothing can be made durable any more, so stop taking writes. */
   private journalFailed(error: Error): void {
     if (this.journalFailure !== undefined) return;
@@ -679,8 +571,4 @@ export class Bookie {
     if (this.drained !== undefined && this.pendingAddCount === 0 && this.pendingReadCount === 0)
       this.drained();
   }
-}
-
-function keysMatch(stored: Buffer, given: Buffer): boolean {
-  return stored.length === given.length && timingSafeEqual(stored, given);
 }

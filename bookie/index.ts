@@ -2,8 +2,8 @@ export { bookieConfigSchema } from './bookie-config';
 export type { BookieConfig } from './bookie-config';
 export { BookieMetrics } from './bookie-metrics';
 export { Bookie } from './bookie';
+export type { BookieOptions } from './bookie';
 export type {
-  BookieOptions,
   AddEntryRequest,
   AddCallback,
   ReadEntryResult,
@@ -12,7 +12,7 @@ export type {
   BookieInfoResult,
   EntriesOfLedgerResult,
   ReadOnlyListener,
-} from './bookie';
+} from './bookie-requests';
 export { BookieError } from './bookie-errors';
 export { openBookie } from './open-bookie';
 export { journalFilesFor } from './journal-files';

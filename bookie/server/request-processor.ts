@@ -10,7 +10,8 @@ import {
   WriteFlag,
 } from '../../protocol';
 import type { ReadRequest, Request, Response } from '../../protocol';
-import type { Bookie, ReadEntryResult } from '../bookie';
+import type { Bookie } from '../bookie';
+import type { ReadEntryResult } from '../bookie-requests';
 import type { BookieMetrics } from '../bookie-metrics';
 
 /**

@@ -14,6 +14,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
 import { BookieClient, TempDirs } from '../../harness';
+import { seededRandom } from './server-fixture';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'bookie-process.js');
@@ -30,18 +31,6 @@ const SETTINGS = [
   'journalMaxSizeMB=2',
   'maxBackupJournals=1',
 ];
-
-/** A small seeded PRNG (mulberry32): a failing run can be replayed with its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const digests = new Map<bigint, DigestManager>();
 
@@ -217,7 +206,7 @@ describe('bookie > crash > SIGKILL under load', () => {
   it(`keeps every acknowledged entry, fence and LAC through ${LOAD_KILLS + STARTUP_KILLS} kills`, async () => {
     if (!existsSync(join(ROOT, 'dist', 'bookie', 'index.js'))) throw new Error('run `npm run build` first');
     const seed = Date.now() % 1_000_000;
-    const random = prng(seed);
+    const random = seededRandom(seed);
     const dataDir = dirs.make('bookie-crash-');
     const model = new Acknowledged();
     let loadKills = 0;

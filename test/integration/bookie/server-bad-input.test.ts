@@ -26,7 +26,7 @@ import {
 } from '../../../protocol';
 import type { Request } from '../../../protocol';
 import { BookieClient, TempDirs, eventually } from '../../harness';
-import { startBookieServer } from './server-fixture';
+import { seededRandom, startBookieServer } from './server-fixture';
 import type { RunningBookie } from './server-fixture';
 
 const KEY = masterKey(Buffer.from('pw'));
@@ -240,18 +240,6 @@ describe('bookie > server > bad input', () => {
 // ------------------------------------------------------------------------------------------------------------
 // The mutation loop
 
-/** A small seeded PRNG (mulberry32), so a failing run can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const PROBE_TXN_ID = (1n << 64n) - 7n;
 
 /** A READ_LAC whose answer tells the fuzzer the server read every frame before it. */
@@ -281,7 +269,7 @@ class FrameFuzzer {
   private readonly requests: Request[];
 
   constructor(seed: number) {
-    this.random = prng(seed);
+    this.random = seededRandom(seed);
     const header = (operation: OperationType, txnId: bigint): Request['header'] => ({
       version: ProtocolVersion.VERSION_THREE,
       operation,
