@@ -4,6 +4,7 @@
  */
 import { DigestManager, DigestType, StatusCode, masterKey } from '../../../../protocol';
 import type { AddEntryRequest, Bookie } from '../../../../bookie';
+import { eventually } from '../../../harness';
 import { FakeJournal, FakeStorage, startBookie } from './fakes';
 
 const KEY = masterKey(Buffer.from('secret'));
@@ -140,8 +141,11 @@ describe('bookie > core > add', () => {
     expect(await add(bookie, addRequest(1n, 0n))).toBe(StatusCode.EOK);
     expect(await add(bookie, addRequest(1n, 1n))).toBe(StatusCode.EOK);
     expect(await add(bookie, addRequest(1n, 2n))).toBe(StatusCode.ETOOMANYREQUESTS);
-    await new Promise((resolve) => setTimeout(resolve, 20)); // the checkpoint is scheduled with a 0 ms timer
-    expect(storage.flushes).toBeGreaterThan(flushesBefore);
+    await eventually(
+      'the checkpoint asked for',
+      () => (storage.flushes > flushesBefore ? true : undefined),
+      2000,
+    );
     expect(await add(bookie, addRequest(1n, 2n))).toBe(StatusCode.EOK);
     await bookie.close();
   });
