@@ -12,11 +12,27 @@ import { DbLedgerStorage } from './storage';
  * The bookie is not started: call `start()` (journal replay) before serving, `close()` when done (it closes
  * the journal and storage too, also when start failed).
  */
+export interface OpenedBookie {
+  bookie: Bookie;
+  /** The bookie owns these; they are exposed for what sits beside it (GC, failure handling, admin). */
+  journal: Journal;
+  storage: DbLedgerStorage;
+}
+
 export async function openBookie(options: {
   config: BookieConfig;
   logger: Logger;
   metrics: BookieMetrics;
 }): Promise<Bookie> {
+  return (await openBookieParts(options)).bookie;
+}
+
+/** openBookie, also handing back the journal and storage the bookie was built on. */
+export async function openBookieParts(options: {
+  config: BookieConfig;
+  logger: Logger;
+  metrics: BookieMetrics;
+}): Promise<OpenedBookie> {
   const { config, logger, metrics } = options;
   const journal = await Journal.open({ journalDir: config.journalDirectories[0]!, config, logger, metrics });
   let storage: DbLedgerStorage;
@@ -32,7 +48,7 @@ export async function openBookie(options: {
     await journal.close();
     throw error;
   }
-  return new Bookie({
+  const bookie = new Bookie({
     journal,
     storage,
     logger,
@@ -40,4 +56,5 @@ export async function openBookie(options: {
     config,
     journalFiles: journalFilesFor(config, logger),
   });
+  return { bookie, journal, storage };
 }

@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { LedgerlineError } from '../common';
+import { registerBookieCommand } from './bookie-command';
 import { registerShellCommands, rewriteBookKeeperFlags } from './shell';
 import { registerStandaloneCommand } from './standalone';
 
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError();
   registerStandaloneCommand(program);
+  registerBookieCommand(program);
   registerShellCommands(program);
   try {
     await program.parseAsync(rewriteBookKeeperFlags(argv));
