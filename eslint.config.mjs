@@ -1,5 +1,6 @@
 // ESLint flat config: typescript-eslint's recommended rules on every TypeScript source.
 import js from '@eslint/js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -15,10 +16,9 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.js', '*.config.js', '*.config.mjs'],
-    languageOptions: {
-      globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly' },
-    },
+    // Plain CommonJS scripts run by Node: the entry point, build scripts, test fixtures, configs.
+    files: ['bin/**/*.js', 'scripts/**/*.js', 'test/fixtures/**/*.js', '*.config.js'],
+    languageOptions: { sourceType: 'commonjs', globals: globals.node },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );
