@@ -5,3 +5,12 @@ export { captureError } from './capture-error';
 export { openLedgerMetadata, closedLedgerMetadata, eventually } from './ledger-fixtures';
 export { BookieClient } from './bookie-client';
 export type { AddEntryArgs, LongPollArgs, RequestBody } from './bookie-client';
+export { cutPower, durabilityFromStrace } from './power-cut';
+export type { ByteRange, FileDurability, PowerCutOptions } from './power-cut';
+export {
+  requireBuiltBookie,
+  startBareBookie,
+  startLedgerlineBookie,
+  writeBookieConf,
+} from './bookie-processes';
+export type { BookieProcess, StartOptions } from './bookie-processes';

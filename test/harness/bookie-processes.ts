@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventually } from './ledger-fixtures';
+
+/**
+ * Bookies in their own processes, for fault tests: the bare bookie of test/fixtures/bookie-process.js (real
+ * journal and storage, no metadata) and the whole `ledgerline bookie` command. Either may run under a wrapper
+ * command such as strace; `pid` is then the bookie's own process (the one to SIGKILL), not the wrapper's.
+ */
+
+const ROOT = join(__dirname, '..', '..');
+const FIXTURE = join(ROOT, 'test', 'fixtures', 'bookie-process.js');
+const BIN = join(ROOT, 'bin', 'ledgerline.js');
+const READY_TIMEOUT_MS = 30000;
+
+export interface BookieProcess {
+  /** The bookie's process id (under a wrapper: the wrapper's child). */
+  readonly pid: number;
+  /** The v3 protocol port. */
+  readonly port: number;
+  readonly stdout: () => string;
+  readonly stderr: () => string;
+  /** Resolves with the exit code (null when killed by a signal) once the process, and its wrapper, ended. */
+  readonly exited: Promise<number | null>;
+  readonly running: () => boolean;
+  /** Signals the bookie itself and waits until it (and the wrapper) ended; the exit code. */
+  stop(signal: NodeJS.Signals): Promise<number | null>;
+}
+
+export interface StartOptions {
+  /** A command that runs the bookie (e.g. ['strace', '-f', ...]); the node command line is appended to it. */
+  wrapper?: string[];
+  env?: Record<string, string>;
+}
+
+/** The compiled code the processes run; tests call it first for a clear message. */
+export function requireBuiltBookie(): void {
+  if (
+    !existsSync(join(ROOT, 'dist', 'bookie', 'index.js')) ||
+    !existsSync(join(ROOT, 'dist', 'cli', 'main.js'))
+  ) {
+    throw new Error('dist/ is missing: run `npm run build` (npm test does it first)');
+  }
+}
+
+/** test/fixtures/bookie-process.js on `dataDir` with bookie.conf `settings` (key=value), on a free port. */
+export async function startBareBookie(
+  dataDir: string,
+  settings: string[],
+  options: StartOptions = {},
+): Promise<BookieProcess> {
+  const started = launch([FIXTURE, dataDir, '0', ...settings], options);
+  const ready = await eventually(
+    'the bookie process to print its ready line',
+    () => {
+      if (started.child.exitCode !== null) throw exitedEarly(started);
+      const line = started
+        .stdout()
+        .split('\n')
+        .find((l) => l.startsWith('{'));
+      return line === undefined ? undefined : (JSON.parse(line) as { port: number; pid: number });
+    },
+    READY_TIMEOUT_MS,
+  );
+  return started.withIds(ready.pid, ready.port);
+}
+
+/** `ledgerline bookie --conf <confPath>`; resolves once it printed its ready line. */
+export async function startLedgerlineBookie(
+  confPath: string,
+  port: number,
+  options: StartOptions = {},
+): Promise<BookieProcess> {
+  const started = launch([BIN, 'bookie', '--conf', confPath], options);
+  await eventually(
+    'the bookie to print its ready line',
+    () => {
+      if (started.child.exitCode !== null) throw exitedEarly(started);
+      return started.stdout().includes(' ready: ') ? true : undefined;
+    },
+    READY_TIMEOUT_MS,
+  );
+  const pid = options.wrapper === undefined ? started.child.pid! : onlyChildOf(started.child.pid!);
+  return started.withIds(pid, port);
+}
+
+/** Writes a bookie.conf (key=value lines) at `path`. */
+export function writeBookieConf(path: string, values: Record<string, string | number | boolean>): void {
+  writeFileSync(
+    path,
+    Object.entries(values)
+      .map(([key, value]) => `${key}=${value}\n`)
+      .join(''),
+  );
+}
+
+interface Launched {
+  child: ChildProcess;
+  stdout: () => string;
+  stderr: () => string;
+  withIds: (pid: number, port: number) => BookieProcess;
+}
+
+function launch(nodeArgs: string[], options: StartOptions): Launched {
+  const [command, ...args] = [...(options.wrapper ?? []), process.execPath, ...nodeArgs];
+  const child = spawn(command!, args, {
+    cwd: ROOT,
+    env: { ...process.env, LOG_LEVEL: 'warn', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    withIds: (pid, port) => ({
+      pid,
+      port,
+      stdout: () => stdout,
+      stderr: () => stderr,
+      exited,
+      running: () => child.exitCode === null && child.signalCode === null,
+      stop: async (signal) => {
+        if (child.exitCode === null && child.signalCode === null) {
+          try {
+            process.kill(pid, signal);
+          } catch (error) {
+            if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error;
+          }
+        }
+        return exited;
+      },
+    }),
+  };
+}
+
+function exitedEarly(started: Launched): Error {
+  return new Error(`bookie exited with ${started.child.exitCode} before it was ready:\n${started.stderr()}`);
+}
+
+/** The one child of a wrapper process (strace runs exactly one command). */
+function onlyChildOf(pid: number): number {
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/);
+  if (children.length !== 1 || children[0] === '') {
+    throw new Error(`expected one child of process ${pid}, found [${children.join(', ')}]`);
+  }
+  return Number(children[0]);
+}
