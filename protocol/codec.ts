@@ -157,6 +157,15 @@ type Message = Record<string, unknown>;
 // ---------------------------------------------------------------------------------------------------------
 // Encoding: one pass to size, one allocation, one pass to write.
 
+/**
+ * The sizes of the nested messages of the message being encoded, in the order both passes meet them (a
+ * parent before its children, fields in ascending number): the sizing pass records each one, the writing pass
+ * reads them back for the length prefixes, so no nested message is sized twice. Encoding is synchronous, so
+ * one array serves every encode.
+ */
+const nestedSizes: number[] = [];
+let nestedSizesRead = 0;
+
 function sizeOfValue(field: FieldSpec, value: unknown): number {
   switch (field.kind) {
     case KIND_INT64:
@@ -175,7 +184,10 @@ function sizeOfValue(field: FieldSpec, value: unknown): number {
       return varintSize(length) + length;
     }
     default: {
+      const slot = nestedSizes.length;
+      nestedSizes.push(0);
       const length = sizeOfMessage(field.message!, value as Message);
+      nestedSizes[slot] = length;
       return varintSize(length) + length;
     }
   }
@@ -186,8 +198,9 @@ function sizeOfMessage(spec: MessageSpec, message: Message): number {
   for (const field of spec.fields) {
     const value = message[field.name];
     if (value === undefined || value === null) {
-      // Callers build messages in code, so a missing required field is a bug, not bad input.
-      assert(!field.required, `${spec.name}.${field.name} is required`);
+      // Callers build messages in code, so a missing required field is a bug, not bad input. (The message is
+      // built only on failure: this loop runs for every absent field of every message encoded.)
+      if (field.required) assert.fail(`${spec.name}.${field.name} is required`);
       continue;
     }
     if (field.repeated) {
@@ -223,9 +236,8 @@ function writeValue(buf: Buffer, pos: number, field: FieldSpec, value: unknown):
       return pos + buf.write(text, pos, length, 'utf8');
     }
     default: {
-      const spec = field.message!;
-      pos = writeVarint(buf, pos, sizeOfMessage(spec, value as Message));
-      return writeMessage(buf, pos, spec, value as Message);
+      pos = writeVarint(buf, pos, nestedSizes[nestedSizesRead++]!);
+      return writeMessage(buf, pos, field.message!, value as Message);
     }
   }
 }
@@ -243,8 +255,20 @@ function writeMessage(buf: Buffer, pos: number, spec: MessageSpec, message: Mess
   return pos;
 }
 
-function encodeMessage(spec: MessageSpec, message: Message, prefixBytes: number): Buffer {
+/**
+ * Encodes `message`, after a `prefixBytes` length prefix when asked for (a frame, whose length is first checked
+ * against `maxFrameSizeBytes`).
+ */
+function encodeMessage(
+  spec: MessageSpec,
+  message: Message,
+  prefixBytes: number,
+  maxFrameSizeBytes?: number,
+): Buffer {
+  nestedSizes.length = 0;
+  nestedSizesRead = 0;
   const size = sizeOfMessage(spec, message);
+  if (prefixBytes > 0) checkFrameLength(size, maxFrameSizeBytes);
   const buf = Buffer.allocUnsafe(prefixBytes + size);
   if (prefixBytes > 0) buf.writeUInt32BE(size, 0);
   const end = writeMessage(buf, prefixBytes, spec, message);
@@ -359,13 +383,11 @@ export function decodeResponse(payload: Buffer): Response {
  * copy `encodeFrame(encodeRequest(r))` would make. Throws FrameError if it would exceed the frame limit.
  */
 export function encodeRequestFrame(request: Request, maxFrameSizeBytes?: number): Buffer {
-  checkFrameLength(sizeOfMessage(REQUEST, request as unknown as Message), maxFrameSizeBytes);
-  return encodeMessage(REQUEST, request as unknown as Message, FRAME_LENGTH_BYTES);
+  return encodeMessage(REQUEST, request as unknown as Message, FRAME_LENGTH_BYTES, maxFrameSizeBytes);
 }
 
 export function encodeResponseFrame(response: Response, maxFrameSizeBytes?: number): Buffer {
-  checkFrameLength(sizeOfMessage(RESPONSE, response as unknown as Message), maxFrameSizeBytes);
-  return encodeMessage(RESPONSE, response as unknown as Message, FRAME_LENGTH_BYTES);
+  return encodeMessage(RESPONSE, response as unknown as Message, FRAME_LENGTH_BYTES, maxFrameSizeBytes);
 }
 
 /** A paired encoder/decoder for one sub-message, e.g. for AuthMessage carried inside a v2 AUTH packet. */

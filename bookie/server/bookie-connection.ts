@@ -12,8 +12,8 @@ import type { RequestProcessor } from './request-processor';
  * - Bad input closes this connection and nothing else: a frame length over the limit or negative, or a frame
  *   that is not a v3 Request (a v2 binary frame, whose first byte reads as field number 0, is one) is logged
  *   and the socket destroyed. Other connections never notice.
- * - Responses complete in any order. Those completed within one event-loop turn (typically a whole journal
- *   group commit's worth of acks) are written together: corked, one writev.
+ * - Responses complete in any order. Those completed within one callback (typically a whole journal group
+ *   commit's worth of acks) are written together right after it: corked, one writev.
  * - Backpressure: a request is dispatched only while this connection is under its limits — requests in flight,
  *   reads in flight (their responses carry entries), and response bytes the client has not taken yet. Over a
  *   limit, decoded requests wait in a backlog and the socket stops being read, so the backlog holds at most
@@ -203,8 +203,10 @@ export class BookieConnection {
     this.outgoing.push(frame);
     this.outgoingBytes += frame.length;
     if (!this.flushScheduled) {
+      // Right after the callback that completed this response (a journal group commit completes all of its
+      // adds in one): the acks leave at once, not after the next poll phase has read and handled more requests.
       this.flushScheduled = true;
-      setImmediate(() => this.flush());
+      process.nextTick(() => this.flush());
     }
   }
 

@@ -22,6 +22,7 @@ import { LedgerMetadataIndex } from './ledger-metadata-index';
 import { WriteCacheFullError } from './ledger-storage-api';
 import type { LedgerInfo } from './ledger-storage-api';
 import { PACKED_ENTRY_IDS_BYTES, readEntryIdNumber, storableEntryId } from './packed-entry-ids';
+import { ReadAheadsInFlight } from './read-aheads-in-flight';
 import { ReadCache } from './read-cache';
 import { SerialLock } from './serial-lock';
 import { CorruptEntryError, InvalidEntryError, StorageClosedError } from './storage-errors';
@@ -68,6 +69,7 @@ export class SingleDirectoryDbLedgerStorage {
   private active: WriteCache;
   private frozen: WriteCache;
   private readonly readCache: ReadCache;
+  private readonly readAheadsInFlight = new ReadAheadsInFlight();
   /** True while a flush writes the frozen cache: addEntry must not swap then. */
   private flushing = false;
   private lastFlushFailed = false;
@@ -177,6 +179,18 @@ export class SingleDirectoryDbLedgerStorage {
       return cached;
     }
     this.options.metrics.readCacheMisses.inc();
+    const readAhead = this.readAheadsInFlight.covering(ledgerId, id);
+    if (readAhead !== undefined) {
+      await readAhead;
+      const readAheadCached = this.readCache.get(ledgerId, id);
+      if (readAheadCached !== undefined) return readAheadCached;
+    }
+    const { readAheadBatchSize } = this.options;
+    return this.readAheadsInFlight.track(ledgerId, id, readAheadBatchSize, this.readFromLog(ledgerId, id));
+  }
+
+  /** An entry missing from the caches: index scan from it, then read-ahead from its entry log. */
+  private async readFromLog(ledgerId: bigint, id: number): Promise<Buffer | undefined> {
     for (let attempt = 1; ; attempt++) {
       const generation = this.indexGeneration;
       const indexed = await this.locationIndex.scanFrom(ledgerId, id, this.options.readAheadBatchSize);

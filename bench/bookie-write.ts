@@ -1,0 +1,234 @@
+/*
+ * bench/bookie-write: adds to a whole bookie over TCP, as the issue measures them.
+ *
+ *   npm run build && node dist/bench/bookie-write.js [--seconds 2] [--runs 3] [--ledgers 1,10,100]
+ *       [--in-flight 1000] [--large-in-flight 64] [--only 1k|64k]
+ *       [--bookie key=value,...] [--dir /path/on/the/disk] [--profile DIR]
+ *
+ * The bookie runs in a child process (bookie-child.ts); this process is the client (test/harness BookieClient:
+ * v3 protobuf encode/decode, responses matched by txnId, one connection, requests pipelined). Every add is
+ * acknowledged only after its journal record is fdatasync'ed. One JSON line per result, each the median of
+ * `runs` runs of `seconds` after a one-second warm-up:
+ *   bookie_add_max       1 KiB adds, `in-flight` outstanding (closed loop), to 1, 10 and 100 ledgers: adds/s
+ *   bookie_add_latency   1 KiB adds issued at 80% of that ledger count's max rate (open loop): p50/p99 latency
+ *                        counted from when each add was due
+ *   disk_append_64k      write + fdatasync of 64 KiB blocks into a preallocated file in the bookie's directory:
+ *                        the disk's synced sequential append bandwidth, measured in the same run
+ *   bookie_add_64k       64 KiB adds to 10 ledgers, `large-in-flight` outstanding: MB/s and the share of the
+ *                        disk figure
+ * Client and bookie share the machine's two cores, so the figures are the pair's.
+ */
+import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { BookieClient } from '../test/harness';
+import { BookieChild } from './bookie-child';
+import { addsTo, closedLoop, openLoop } from './bookie-load';
+import type { Issue, LoadResult } from './bookie-load';
+import { argValue, median, printResult, round } from './measure';
+
+const seconds = Number(argValue('seconds', '2'));
+const runs = Number(argValue('runs', '3'));
+const ledgerCounts = argValue('ledgers', '1,10,100').split(',').map(Number);
+const inFlight = Number(argValue('in-flight', '1000'));
+const largeInFlight = Number(argValue('large-in-flight', '64'));
+const profileDir = argValue('profile', '');
+/** `--only 1k` or `--only 64k` runs one half (for profiling one workload). */
+const only = argValue('only', '');
+/** `--bookie key=value,key=value`: bookie.conf settings for the bookie under test. */
+const bookieSettings = Object.fromEntries(
+  argValue('bookie', '')
+    .split(',')
+    .filter((setting) => setting.includes('='))
+    .map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]),
+);
+const baseDir = mkdtempSync(join(argValue('dir', tmpdir()), 'bench-bookie-write-'));
+const MIB = 1024 * 1024;
+const LARGE_BYTES = 64 * 1024;
+
+interface Run extends LoadResult {
+  /** CPU time (user + system) per operation of the bookie process and of this client process, µs. */
+  bookieCpuUs: number;
+  clientCpuUs: number;
+}
+
+/** `runs` runs after a one-second warm-up, each with the CPU time both processes spent. */
+async function repeat(
+  bookie: BookieChild,
+  run: () => Promise<LoadResult>,
+  warmUp: () => Promise<LoadResult>,
+): Promise<Run[]> {
+  await warmUp();
+  const results: Run[] = [];
+  for (let i = 0; i < runs; i++) {
+    const bookieBefore = bookie.cpuSeconds();
+    const clientBefore = process.cpuUsage();
+    const result = await run();
+    const client = process.cpuUsage(clientBefore);
+    results.push({
+      ...result,
+      bookieCpuUs: ((bookie.cpuSeconds() - bookieBefore) * 1e6) / result.ops,
+      clientCpuUs: (client.user + client.system) / result.ops,
+    });
+  }
+  return results;
+}
+
+const medianOf = (results: Run[], pick: (r: Run) => number): number => median(results.map(pick));
+
+/** The CPU cost fields of a result line. */
+const cpuFields = (results: Run[]): Record<string, number> => ({
+  bookieCpuUsPerAdd: round(
+    medianOf(results, (r) => r.bookieCpuUs),
+    1,
+  ),
+  clientCpuUsPerAdd: round(
+    medianOf(results, (r) => r.clientCpuUs),
+    1,
+  ),
+});
+
+/** write + fdatasync of 64 KiB blocks, overwriting a preallocated, synced 256 MiB file: MB/s per run. */
+function diskAppend64k(): number[] {
+  const path = join(baseDir, 'disk-append.bin');
+  const fd = openSync(path, 'w+');
+  const regionBytes = 256 * MIB;
+  const zeros = Buffer.alloc(MIB);
+  for (let at = 0; at < regionBytes; at += MIB) writeSync(fd, zeros, 0, MIB, at);
+  fdatasyncSync(fd);
+  const block = Buffer.alloc(LARGE_BYTES, 1);
+  const perRun = (): number => {
+    const started = performance.now();
+    const deadline = started + seconds * 1000;
+    let bytes = 0;
+    let at = 0;
+    while (performance.now() < deadline) {
+      writeSync(fd, block, 0, LARGE_BYTES, at);
+      fdatasyncSync(fd);
+      bytes += LARGE_BYTES;
+      at = (at + LARGE_BYTES) % regionBytes;
+    }
+    return bytes / MIB / ((performance.now() - started) / 1000);
+  };
+  perRun();
+  const results = Array.from({ length: runs }, perRun);
+  closeSync(fd);
+  rmSync(path);
+  return results;
+}
+
+async function main(): Promise<void> {
+  const diskMbPerSecond = only === '1k' ? [] : diskAppend64k();
+  const bookie = await BookieChild.start({
+    dataDir: join(baseDir, 'bookie'),
+    settings: bookieSettings,
+    profileDir,
+  });
+  const client = await BookieClient.connect(bookie.port);
+  // Each phase writes fresh ledgers, so no add replaces an entry of an earlier phase.
+  let nextLedgerId = 1;
+  const adds = (ledgerCount: number, payloadBytes: number): Issue => {
+    const issue = addsTo(client, {
+      firstLedgerId: nextLedgerId,
+      ledgerCount,
+      payload: Buffer.alloc(payloadBytes, 7),
+    });
+    nextLedgerId += ledgerCount;
+    return issue;
+  };
+
+  try {
+    for (const ledgers of only === '64k' ? [] : ledgerCounts) {
+      const issue = adds(ledgers, 1024);
+      const max = await repeat(
+        bookie,
+        () => closedLoop({ inFlight, seconds }, issue),
+        () => closedLoop({ inFlight, seconds: 1 }, issue),
+      );
+      const maxRate = medianOf(max, (r) => r.opsPerSecond);
+      printResult({
+        bench: 'bookie_add_max',
+        entryBytes: 1024,
+        ledgers,
+        inFlight,
+        addsPerSecond: round(maxRate),
+        runs: max.map((r) => round(r.opsPerSecond)),
+        latencyP50Ms: round(
+          medianOf(max, (r) => r.latencyP50Ms),
+          2,
+        ),
+        latencyP99Ms: round(
+          medianOf(max, (r) => r.latencyP99Ms),
+          2,
+        ),
+        ...cpuFields(max),
+      });
+      const targetRate = Math.round(maxRate * 0.8);
+      const paced = await repeat(
+        bookie,
+        () => openLoop(targetRate, seconds, issue),
+        () => openLoop(targetRate, 1, issue),
+      );
+      printResult({
+        bench: 'bookie_add_latency',
+        entryBytes: 1024,
+        ledgers,
+        targetAddsPerSecond: targetRate,
+        addsPerSecond: round(medianOf(paced, (r) => r.opsPerSecond)),
+        latencyP50Ms: round(
+          medianOf(paced, (r) => r.latencyP50Ms),
+          2,
+        ),
+        latencyP99Ms: round(
+          medianOf(paced, (r) => r.latencyP99Ms),
+          2,
+        ),
+        runsP99Ms: paced.map((r) => round(r.latencyP99Ms, 2)),
+        ...cpuFields(paced),
+      });
+    }
+
+    if (only === '1k') return;
+    const diskMedian = median(diskMbPerSecond);
+    printResult({
+      bench: 'disk_append_64k',
+      mbPerSecond: round(diskMedian, 1),
+      runs: diskMbPerSecond.map((v) => round(v, 1)),
+    });
+    const issue = adds(10, LARGE_BYTES);
+    const large = await repeat(
+      bookie,
+      () => closedLoop({ inFlight: largeInFlight, seconds }, issue),
+      () => closedLoop({ inFlight: largeInFlight, seconds: 1 }, issue),
+    );
+    const largeMbPerSecond = medianOf(large, (r) => (r.opsPerSecond * LARGE_BYTES) / MIB);
+    printResult({
+      bench: 'bookie_add_64k',
+      entryBytes: LARGE_BYTES,
+      ledgers: 10,
+      inFlight: largeInFlight,
+      mbPerSecond: round(largeMbPerSecond, 1),
+      shareOfDisk: round(largeMbPerSecond / diskMedian, 2),
+      runs: large.map((r) => round((r.opsPerSecond * LARGE_BYTES) / MIB, 1)),
+      latencyP50Ms: round(
+        medianOf(large, (r) => r.latencyP50Ms),
+        2,
+      ),
+      latencyP99Ms: round(
+        medianOf(large, (r) => r.latencyP99Ms),
+        2,
+      ),
+      ...cpuFields(large),
+    });
+  } finally {
+    await client.close();
+    await bookie.stop();
+  }
+}
+
+main()
+  .catch((error: unknown) => {
+    process.stderr.write(`${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = 1;
+  })
+  .finally(() => rmSync(baseDir, { recursive: true, force: true }));
