@@ -1,0 +1,212 @@
+/**
+ * Goal: a whole bookie (`ledgerline bookie`) whose ledger disk fills up turns read-only — adds are refused with
+ * EREADONLY and it moves to bookies/readonly in etcd — while every entry it acknowledged is still read back,
+ * * including any that a checkpoint could not write to the full disk; once space is freed it turns writable again,
+ * and after a restart nothing acknowledged is missing.
+ *
+ * Method: the ledger directory is a real 16 MiB tmpfs mounted for this test (root needed; the journal stays on
+ * the ordinary disk, as on a bookie with its own journal device), checked every 200 ms, with checkpoints every
+ * 300 ms. A filler file takes the disk down to ~1.5 MiB free, then pipelined adds fill the rest through the
+ * checkpoints until the bookie refuses them. The test watches the registration in a real etcd and the admin API.
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { silentLogger } from '../../../common';
+import { createMetadataStore, initNewCluster, RegistrationClient } from '../../../metadata';
+import type { MetadataStore } from '../../../metadata';
+import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
+import {
+  BookieClient,
+  EtcdServer,
+  TempDirs,
+  eventually,
+  freePorts,
+  requireBuiltBookie,
+  startLedgerlineBookie,
+  writeBookieConf,
+} from '../../harness';
+import type { BookieProcess } from '../../harness';
+
+jest.setTimeout(60000);
+
+const PASSWORD = Buffer.from('disk-full');
+const KEY = masterKey(PASSWORD);
+/**
+ * Room for everything the test can have acknowledged once the filler is gone: what reached the disk before it
+ * filled (≤ LEFT_FREE_BYTES, some of it the garbage of flushes that failed halfway and were retried into a new
+ * log), plus at most the 4 MiB write cache, plus the RocksDB indexes.
+ */
+const TMPFS_BYTES = 16 * 1024 * 1024;
+const LEFT_FREE_BYTES = 1536 * 1024;
+const PAYLOAD_BYTES = 4096;
+const IN_FLIGHT = 32;
+
+function body(ledgerId: bigint, entryId: bigint): Buffer {
+  const payload = Buffer.alloc(PAYLOAD_BYTES, Number((ledgerId * 31n + entryId) % 256n));
+  payload.writeBigInt64BE(entryId, 0);
+  return DigestManager.create(ledgerId, PASSWORD, DigestType.CRC32C).packEntry(
+    entryId,
+    entryId - 1n,
+    0n,
+    payload,
+  );
+}
+
+/** Writes zeros to `path` until the filesystem answers ENOSPC. */
+function fillUntilEnospc(path: string): void {
+  const fd = openSync(path, 'w');
+  const chunk = Buffer.alloc(64 * 1024);
+  try {
+    for (;;) writeSync(fd, chunk);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+describe('bookie > faults > a full ledger disk (tmpfs)', () => {
+  const dirs = new TempDirs();
+  let mountPoint: string | undefined;
+  let bookie: BookieProcess | undefined;
+  let etcd: EtcdServer;
+  let store: MetadataStore;
+  let registrations: RegistrationClient;
+
+  beforeAll(async () => {
+    requireBuiltBookie();
+    const dir = dirs.make('bookie-tmpfs-');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_BYTES}`, 'tmpfs', dir], { stdio: 'pipe' });
+    } catch (error) {
+      const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
+      throw new Error(
+        `cannot mount a tmpfs at ${dir} (this test needs root and mount(8)): ${stderr ?? error}`,
+      );
+    }
+    mountPoint = dir;
+    etcd = await EtcdServer.start();
+    const created = await createMetadataStore(etcd.uri('/ledgers'), { logger: silentLogger() });
+    store = created.store;
+    await initNewCluster(store, created.scope);
+    registrations = new RegistrationClient(store, created.scope, silentLogger());
+  });
+
+  afterAll(async () => {
+    await bookie?.stop('SIGKILL');
+    await store?.close();
+    await etcd?.stop();
+    if (mountPoint !== undefined) execFileSync('umount', [mountPoint]);
+    dirs.removeAll();
+  });
+
+  test('full: read-only with reads served; freed: writable; restarted: every acknowledged entry', async () => {
+    const base = dirs.make('bookie-disk-full-');
+    const [port, httpPort] = (await freePorts(2)) as [number, number];
+    const bookieId = `127.0.0.1:${port}`;
+    const ledgerDir = join(mountPoint!, 'ledgers');
+    mkdirSync(ledgerDir);
+    const confPath = join(base, 'bookie.conf');
+    writeBookieConf(confPath, {
+      bookiePort: port,
+      httpServerPort: httpPort,
+      listeningInterface: '127.0.0.1',
+      journalDirectories: join(base, 'journal'),
+      ledgerDirectories: ledgerDir,
+      metadataServiceUri: etcd.uri('/ledgers'),
+      zkTimeout: 4000,
+      diskCheckInterval: 200,
+      flushInterval: 300,
+      dbStorage_writeCacheMaxSizeMb: 4,
+    });
+    const registered = async (as: 'writable' | 'readOnly'): Promise<void> => {
+      await eventually(`${bookieId} to be registered ${as}`, async () => {
+        const writable = await registrations.getWritableBookies();
+        const readOnly = await registrations.getReadOnlyBookies();
+        const seen = as === 'writable' ? writable : readOnly;
+        const other = as === 'writable' ? readOnly : writable;
+        return seen.includes(bookieId) && !other.includes(bookieId) ? true : undefined;
+      });
+    };
+    const stateReadOnly = async (): Promise<boolean> => {
+      const response = await fetch(`http://127.0.0.1:${httpPort}/api/v1/bookie/state`);
+      return ((await response.json()) as { readOnly: boolean }).readOnly;
+    };
+
+    bookie = await startLedgerlineBookie(confPath, port);
+    await registered('writable');
+    const client = await BookieClient.connect(port);
+    const acked: Array<[bigint, bigint]> = [];
+    let refused: StatusCode | undefined;
+    const add = async (ledgerId: bigint, entryId: bigint): Promise<StatusCode> => {
+      const response = await client.addEntry({
+        ledgerId,
+        entryId,
+        masterKey: KEY,
+        body: body(ledgerId, entryId),
+      });
+      if (response.status === StatusCode.EOK) acked.push([ledgerId, entryId]);
+      return response.status;
+    };
+
+    const filler = join(mountPoint!, 'filler');
+    fillUntilEnospc(filler);
+    const fd = openSync(filler, 'r+');
+    ftruncateSync(fd, fstatSync(fd).size - LEFT_FREE_BYTES);
+    closeSync(fd);
+
+    // Adds until the bookie refuses one: the checkpoints carry them to the ledger disk until it is full.
+    let nextEntryId = 0n;
+    const deadline = Date.now() + 30000;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (refused === undefined && Date.now() < deadline) {
+          const status = await add(1n, nextEntryId++);
+          if (status !== StatusCode.EOK && status !== StatusCode.ETOOMANYREQUESTS) refused ??= status;
+        }
+      }),
+    );
+    expect(StatusCode[refused ?? StatusCode.EOK]).toBe('EREADONLY');
+    expect(acked.length).toBeGreaterThan(LEFT_FREE_BYTES / PAYLOAD_BYTES / 2);
+    await registered('readOnly');
+    expect(await stateReadOnly()).toBe(true);
+    expect(StatusCode[await add(2n, 0n)]).toBe('EREADONLY');
+    expect(bookie.running()).toBe(true);
+
+    const expectAllServed = async (reader: BookieClient): Promise<void> => {
+      const wrong: string[] = [];
+      for (let i = 0; i < acked.length; i += 64) {
+        await Promise.all(
+          acked.slice(i, i + 64).map(async ([ledgerId, entryId]) => {
+            const read = await reader.readEntry(ledgerId, entryId);
+            if (read.status !== StatusCode.EOK || !read.readResponse?.body?.equals(body(ledgerId, entryId))) {
+              wrong.push(`${ledgerId}/${entryId}: ${StatusCode[read.status]}`);
+            }
+          }),
+        );
+      }
+      expect(wrong).toEqual([]);
+    };
+    await expectAllServed(client);
+
+    unlinkSync(filler);
+    await registered('writable');
+    expect(await stateReadOnly()).toBe(false);
+    // The write cache may still be full of what the full disk held back (ETOOMANYREQUESTS, which a client
+    // retries) until the next checkpoint writes it out.
+    const afterFreed = await eventually('an add to be acknowledged after the disk was freed', async () => {
+      const status = await add(2n, 0n);
+      return status === StatusCode.ETOOMANYREQUESTS ? undefined : status;
+    });
+    expect(StatusCode[afterFreed]).toBe('EOK');
+    await expectAllServed(client);
+    await client.close();
+
+    expect(await bookie.stop('SIGTERM')).toBe(0);
+    bookie = await startLedgerlineBookie(confPath, port);
+    const after = await BookieClient.connect(port);
+    await expectAllServed(after);
+    await after.close();
+  });
+});
