@@ -37,7 +37,17 @@ export class BookieChild {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stderr.pipe(process.stderr);
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // A benchmark that dies (an error, a closed stdout) must not leave its bookie running.
+    const killOnExit = (): void => {
+      child.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    const exited = new Promise<void>((resolve) =>
+      child.once('exit', () => {
+        process.off('exit', killOnExit);
+        resolve();
+      }),
+    );
     const port = await new Promise<number>((resolve, reject) => {
       let stdout = '';
       child.stdout.on('data', (chunk: Buffer) => {

@@ -65,6 +65,19 @@ const LIFECYCLE_NEW = 0;
 const LIFECYCLE_STARTED = 1;
 const LIFECYCLE_CLOSED = 2;
 
+/** Ids below 2^53 (every real one) compare as numbers, exactly. */
+const SAFE_ID_LIMIT = 1n << 53n;
+const TWO_POW_32 = 0x1_0000_0000;
+
+/** Is the big-endian int64 at `offset` equal to `id`? Without allocating a bigint per add for ids below 2^53. */
+function int64Is(body: Buffer, offset: number, id: bigint): boolean {
+  if (id >= 0n && id < SAFE_ID_LIMIT) {
+    const high = body.readUInt32BE(offset);
+    return high < TWO_POW_32 / 2048 && high * TWO_POW_32 + body.readUInt32BE(offset + 4) === Number(id);
+  }
+  return body.readBigInt64BE(offset) === id;
+}
+
 export class Bookie {
   readonly config: BookieConfig;
   private readonly journal: JournalApi;
@@ -260,8 +273,8 @@ export class Bookie {
       entryId < 0n ||
       request.masterKey.length !== MASTER_KEY_LENGTH ||
       body.length < ENTRY_METADATA_LENGTH ||
-      body.readBigInt64BE(0) !== ledgerId ||
-      body.readBigInt64BE(8) !== entryId
+      !int64Is(body, 0, ledgerId) ||
+      !int64Is(body, 8, entryId)
     ) {
       return StatusCode.EBADREQ;
     }

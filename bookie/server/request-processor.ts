@@ -9,7 +9,7 @@ import {
   StatusCode,
   WriteFlag,
 } from '../../protocol';
-import type { ReadRequest, Request, Response } from '../../protocol';
+import type { AddRequest, BKPacketHeader, ReadRequest, Request, Response } from '../../protocol';
 import type { Bookie } from '../bookie';
 import type { ReadEntryResult } from '../bookie-requests';
 import type { BookieMetrics } from '../bookie-metrics';
@@ -89,29 +89,20 @@ export class RequestProcessor {
 
   private dispatch(request: Request, answer: Respond, signal: AbortSignal | undefined): void {
     const { header } = request;
+    if (header.operation === OperationType.ADD_ENTRY) {
+      // The hot path, kept apart so that it allocates nothing for the other operations' error handling.
+      if (request.addRequest !== undefined) {
+        this.addEntry(request.addRequest, header, answer);
+        return;
+      }
+      answer(errorResponse(request, StatusCode.EBADREQ));
+      return;
+    }
     const failed = (error: unknown): void => {
       this.logger.error({ err: error, operation: header.operation }, 'request handler failed');
       answer(errorResponse(request, StatusCode.EIO));
     };
     switch (header.operation) {
-      case OperationType.ADD_ENTRY: {
-        const add = request.addRequest;
-        if (add === undefined) break;
-        const { ledgerId, entryId } = add;
-        this.bookie.addEntry(
-          {
-            ledgerId,
-            entryId,
-            masterKey: add.masterKey,
-            body: add.body,
-            recoveryAdd: add.flag === AddRequestFlag.RECOVERY_ADD,
-            ackBeforeSync: ((add.writeFlags ?? 0) & WriteFlag.DEFERRED_SYNC) !== 0,
-            highPriority: (header.priority ?? 0) > 0,
-          },
-          (status) => answer({ header, status, addResponse: { status, ledgerId, entryId } }),
-        );
-        return;
-      }
       case OperationType.READ_ENTRY: {
         const read = request.readRequest;
         if (read === undefined) break;
@@ -214,6 +205,22 @@ export class RequestProcessor {
       // START_TLS: TLS is not supported yet. RANGE_*, BATCH_READ_ENTRY (v2 only) and unknown operations: EBADREQ.
     }
     answer(errorResponse(request, StatusCode.EBADREQ));
+  }
+
+  private addEntry(add: AddRequest, header: BKPacketHeader, answer: Respond): void {
+    const { ledgerId, entryId } = add;
+    this.bookie.addEntry(
+      {
+        ledgerId,
+        entryId,
+        masterKey: add.masterKey,
+        body: add.body,
+        recoveryAdd: add.flag === AddRequestFlag.RECOVERY_ADD,
+        ackBeforeSync: ((add.writeFlags ?? 0) & WriteFlag.DEFERRED_SYNC) !== 0,
+        highPriority: (header.priority ?? 0) > 0,
+      },
+      (status) => answer({ header, status, addResponse: { status, ledgerId, entryId } }),
+    );
   }
 
   /** Classifies a read as BookKeeper does: fence, else long poll (previousLAC set), else plain. */
