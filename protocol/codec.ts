@@ -73,6 +73,13 @@ interface MessageSpec {
   /** Field by number; dense up to the highest number (200 at most here), so a lookup is one array index. */
   readonly byNumber: readonly (FieldSpec | undefined)[];
   readonly requiredMask: number;
+  /** The two encoding passes for this message type, generated on first use (compileEncoder). */
+  encoder?: MessageEncoder;
+}
+
+interface MessageEncoder {
+  size(message: Message): number;
+  write(buf: Buffer, pos: number, message: Message): number;
 }
 
 const SCALAR_KINDS: Record<string, number> = {
@@ -194,22 +201,8 @@ function sizeOfValue(field: FieldSpec, value: unknown): number {
 }
 
 function sizeOfMessage(spec: MessageSpec, message: Message): number {
-  let size = 0;
-  for (const field of spec.fields) {
-    const value = message[field.name];
-    if (value === undefined || value === null) {
-      // Callers build messages in code, so a missing required field is a bug, not bad input. (The message is
-      // built only on failure: this loop runs for every absent field of every message encoded.)
-      if (field.required) assert.fail(`${spec.name}.${field.name} is required`);
-      continue;
-    }
-    if (field.repeated) {
-      for (const item of value as unknown[]) size += field.keySize + sizeOfValue(field, item);
-    } else {
-      size += field.keySize + sizeOfValue(field, value);
-    }
-  }
-  return size;
+  spec.encoder ??= compileEncoder(spec);
+  return spec.encoder.size(message);
 }
 
 function writeValue(buf: Buffer, pos: number, field: FieldSpec, value: unknown): number {
@@ -243,16 +236,63 @@ function writeValue(buf: Buffer, pos: number, field: FieldSpec, value: unknown):
 }
 
 function writeMessage(buf: Buffer, pos: number, spec: MessageSpec, message: Message): number {
-  for (const field of spec.fields) {
-    const value = message[field.name];
-    if (value === undefined || value === null) continue;
+  spec.encoder ??= compileEncoder(spec);
+  return spec.encoder.write(buf, pos, message);
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Generates a message type's sizing and writing passes as functions that read each field by its own name
+ * (`m.ledgerId`), as protobufjs's generated code does. A read by a fixed name gets its own inline cache; the
+ * generic loop's `message[field.name]`, run for every field of every message, present or not, went through
+ * V8's generic keyed lookup (measured: 11% of the benchmark client's CPU, most of it for absent fields).
+ * Fields stay in ascending number order; absent means undefined or null; a missing required field is a bug
+ * in the caller (messages are built in code), reported with its name.
+ */
+function compileEncoder(spec: MessageSpec): MessageEncoder {
+  const sizeLines: string[] = [];
+  const writeLines: string[] = [];
+  spec.fields.forEach((field, i) => {
+    assert(IDENTIFIER.test(field.name), `${spec.name}.${field.name} is not an identifier`);
+    const read = `v = m.${field.name};`;
+    const absent = `v === undefined || v === null`;
+    const onAbsent = field.required ? `missing(${i});` : '';
+    const f = `f${i}`;
     if (field.repeated) {
-      for (const item of value as unknown[]) pos = writeValue(buf, pos, field, item);
+      sizeLines.push(
+        `${read} if (${absent}) { ${onAbsent} } else for (const item of v) size += ${f}.keySize + sizeOfValue(${f}, item);`,
+      );
+      writeLines.push(
+        `${read} if (!(${absent})) for (const item of v) pos = writeValue(buf, pos, ${f}, item);`,
+      );
     } else {
-      pos = writeValue(buf, pos, field, value);
+      sizeLines.push(
+        `${read} if (${absent}) { ${onAbsent} } else size += ${f}.keySize + sizeOfValue(${f}, v);`,
+      );
+      writeLines.push(`${read} if (!(${absent})) pos = writeValue(buf, pos, ${f}, v);`);
     }
-  }
-  return pos;
+  });
+  const fieldConstants = spec.fields.map((_, i) => `const f${i} = fields[${i}];`).join('\n');
+  const missing = (i: number): never => assert.fail(`${spec.name}.${spec.fields[i]!.name} is required`);
+  // Source built only from field names checked above and constant text.
+  const build = new Function(
+    'fields',
+    'sizeOfValue',
+    'writeValue',
+    'missing',
+    `${fieldConstants}
+    return {
+      size(m) { let size = 0; let v; ${sizeLines.join('\n')} return size; },
+      write(buf, pos, m) { let v; ${writeLines.join('\n')} return pos; },
+    };`,
+  ) as (
+    fields: readonly FieldSpec[],
+    size: typeof sizeOfValue,
+    write: typeof writeValue,
+    missing: (i: number) => never,
+  ) => MessageEncoder;
+  return build(spec.fields, sizeOfValue, writeValue, missing);
 }
 
 /**
