@@ -63,17 +63,22 @@ function patch(path: string, offset: number, edit: (bytes: Buffer) => void, leng
 
 describe('bookie > faults > a corrupted entry log', () => {
   const dirs = new TempDirs();
-  let bookie: BookieProcess | undefined;
+  const started: BookieProcess[] = [];
+  const start = async (dataDir: string): Promise<BookieProcess> => {
+    const bookie = await startBareBookie(dataDir, []);
+    started.push(bookie);
+    return bookie;
+  };
 
   beforeAll(requireBuiltBookie);
-  afterAll(async () => {
-    await bookie?.stop('SIGKILL');
-    dirs.removeAll();
+  afterEach(async () => {
+    for (const bookie of started.splice(0)) await bookie.stop('SIGKILL');
   });
+  afterAll(() => dirs.removeAll());
 
   test('a flipped payload byte is served as stored and caught by the digest; bad ids and sizes answer EIO', async () => {
     const dataDir = dirs.make('bookie-corrupt-');
-    bookie = await startBareBookie(dataDir, []);
+    let bookie = await start(dataDir);
     let client = await BookieClient.connect(bookie.port);
     for (const ledgerId of LEDGERS) {
       for (let entryId = 0n; entryId < ENTRIES; entryId++) {
@@ -98,7 +103,7 @@ describe('bookie > faults > a corrupted entry log', () => {
     const size = locate(entryLogDir, ...BAD_SIZE);
     patch(size.path, size.offset - 4, (b) => b.writeInt32BE(0x7ffffff0, 0), 4); // the record's size int
 
-    bookie = await startBareBookie(dataDir, []);
+    bookie = await start(dataDir);
     client = await BookieClient.connect(bookie.port);
     const damaged = (ledgerId: bigint, entryId: bigint): boolean =>
       [FLIPPED_PAYLOAD, FLIPPED_LEDGER_ID, BAD_SIZE].some(([l, e]) => l === ledgerId && e === entryId);
@@ -148,6 +153,33 @@ describe('bookie > faults > a corrupted entry log', () => {
     expect(StatusCode[add.status]).toBe('EOK');
     const again = await client.readEntry(1n, 19n);
     expect(again.readResponse?.body).toEqual(body(1n, 19n));
+    await client.close();
+  });
+
+  test('a damaged entry-log header costs no entry: the log is scanned instead of ignored', async () => {
+    const dataDir = dirs.make('bookie-corrupt-header-');
+    let bookie = await start(dataDir);
+    let client = await BookieClient.connect(bookie.port);
+    for (let entryId = 0n; entryId < ENTRIES; entryId++) {
+      const add = await client.addEntry({ ledgerId: 1n, entryId, masterKey: KEY, body: body(1n, entryId) });
+      expect(add.status).toBe(StatusCode.EOK);
+    }
+    await client.close();
+    expect(await bookie.stop('SIGTERM')).toBe(0);
+
+    const { path } = locate(join(dataDir, 'ledgers', 'current'), 1n, 0n);
+    patch(path, 0, (b) => (b[0] = b[0]! ^ 0x01), 1); // "BKLO" no more
+
+    bookie = await start(dataDir);
+    client = await BookieClient.connect(bookie.port);
+    const wrong: string[] = [];
+    for (let entryId = 0n; entryId < ENTRIES; entryId++) {
+      const read = await client.readEntry(1n, entryId);
+      if (read.status !== StatusCode.EOK || !read.readResponse?.body?.equals(body(1n, entryId))) {
+        wrong.push(`1/${entryId}: ${StatusCode[read.status]}`);
+      }
+    }
+    expect(wrong).toEqual([]);
     await client.close();
   });
 });
