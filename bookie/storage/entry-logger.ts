@@ -206,8 +206,9 @@ export class EntryLogger {
       try {
         decoded = decodeEntryLogHeader(header);
       } catch (err) {
-        this.logger.warn({ logId, err }, 'ignoring a file that is not an entry log');
-        return;
+        // One damaged byte in the header must not cost the log's entries: the index still knows where they are
+        // and every read checks the entry it finds, so the log is kept and scanned like one without a map.
+        this.logger.warn({ logId, err }, 'entry log has a bad header; scanning it');
       }
       if (decoded !== undefined && decoded.ledgersMapOffset > 0) {
         try {
