@@ -14,3 +14,5 @@ export {
   writeBookieConf,
 } from './bookie-processes';
 export type { BookieProcess, StartOptions } from './bookie-processes';
+export { fillUntilEnospc, mountTmpfs } from './tmpfs';
+export { adminSaysReadOnly, registeredAs } from './bookie-registration';

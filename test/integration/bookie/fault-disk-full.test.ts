@@ -9,8 +9,7 @@
  * 300 ms. A filler file takes the disk down to ~1.5 MiB free, then pipelined adds fill the rest through the
  * checkpoints until the bookie refuses them. The test watches the registration in a real etcd and the admin API.
  */
-import { execFileSync } from 'node:child_process';
-import { closeSync, fstatSync, ftruncateSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../../common';
 import { createMetadataStore, initNewCluster, RegistrationClient } from '../../../metadata';
@@ -18,10 +17,14 @@ import type { MetadataStore } from '../../../metadata';
 import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
 import {
   BookieClient,
+  adminSaysReadOnly,
+  registeredAs,
   EtcdServer,
   TempDirs,
   eventually,
+  fillUntilEnospc,
   freePorts,
+  mountTmpfs,
   requireBuiltBookie,
   startLedgerlineBookie,
   writeBookieConf,
@@ -53,22 +56,10 @@ function body(ledgerId: bigint, entryId: bigint): Buffer {
   );
 }
 
-/** Writes zeros to `path` until the filesystem answers ENOSPC. */
-function fillUntilEnospc(path: string): void {
-  const fd = openSync(path, 'w');
-  const chunk = Buffer.alloc(64 * 1024);
-  try {
-    for (;;) writeSync(fd, chunk);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
-  } finally {
-    closeSync(fd);
-  }
-}
-
 describe('bookie > faults > a full ledger disk (tmpfs)', () => {
   const dirs = new TempDirs();
-  let mountPoint: string | undefined;
+  let tmpfs: { path: string; unmount: () => void } | undefined;
+  let mountPoint: string;
   let bookie: BookieProcess | undefined;
   let etcd: EtcdServer;
   let store: MetadataStore;
@@ -76,16 +67,8 @@ describe('bookie > faults > a full ledger disk (tmpfs)', () => {
 
   beforeAll(async () => {
     requireBuiltBookie();
-    const dir = dirs.make('bookie-tmpfs-');
-    try {
-      execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${TMPFS_BYTES}`, 'tmpfs', dir], { stdio: 'pipe' });
-    } catch (error) {
-      const stderr = (error as { stderr?: Buffer }).stderr?.toString().trim();
-      throw new Error(
-        `cannot mount a tmpfs at ${dir} (this test needs root and mount(8)): ${stderr ?? error}`,
-      );
-    }
-    mountPoint = dir;
+    tmpfs = mountTmpfs(dirs.make('bookie-tmpfs-'), TMPFS_BYTES);
+    mountPoint = tmpfs.path;
     etcd = await EtcdServer.start();
     const created = await createMetadataStore(etcd.uri('/ledgers'), { logger: silentLogger() });
     store = created.store;
@@ -97,7 +80,7 @@ describe('bookie > faults > a full ledger disk (tmpfs)', () => {
     await bookie?.stop('SIGKILL');
     await store?.close();
     await etcd?.stop();
-    if (mountPoint !== undefined) execFileSync('umount', [mountPoint]);
+    tmpfs?.unmount();
     dirs.removeAll();
   });
 
@@ -105,7 +88,7 @@ describe('bookie > faults > a full ledger disk (tmpfs)', () => {
     const base = dirs.make('bookie-disk-full-');
     const [port, httpPort] = (await freePorts(2)) as [number, number];
     const bookieId = `127.0.0.1:${port}`;
-    const ledgerDir = join(mountPoint!, 'ledgers');
+    const ledgerDir = join(mountPoint, 'ledgers');
     mkdirSync(ledgerDir);
     const confPath = join(base, 'bookie.conf');
     writeBookieConf(confPath, {
@@ -120,19 +103,9 @@ describe('bookie > faults > a full ledger disk (tmpfs)', () => {
       flushInterval: 300,
       dbStorage_writeCacheMaxSizeMb: 4,
     });
-    const registered = async (as: 'writable' | 'readOnly'): Promise<void> => {
-      await eventually(`${bookieId} to be registered ${as}`, async () => {
-        const writable = await registrations.getWritableBookies();
-        const readOnly = await registrations.getReadOnlyBookies();
-        const seen = as === 'writable' ? writable : readOnly;
-        const other = as === 'writable' ? readOnly : writable;
-        return seen.includes(bookieId) && !other.includes(bookieId) ? true : undefined;
-      });
-    };
-    const stateReadOnly = async (): Promise<boolean> => {
-      const response = await fetch(`http://127.0.0.1:${httpPort}/api/v1/bookie/state`);
-      return ((await response.json()) as { readOnly: boolean }).readOnly;
-    };
+    const registered = (as: 'writable' | 'readOnly'): Promise<void> =>
+      registeredAs(registrations, bookieId, as);
+    const stateReadOnly = (): Promise<boolean> => adminSaysReadOnly(httpPort);
 
     bookie = await startLedgerlineBookie(confPath, port);
     await registered('writable');
@@ -150,11 +123,8 @@ describe('bookie > faults > a full ledger disk (tmpfs)', () => {
       return response.status;
     };
 
-    const filler = join(mountPoint!, 'filler');
-    fillUntilEnospc(filler);
-    const fd = openSync(filler, 'r+');
-    ftruncateSync(fd, fstatSync(fd).size - LEFT_FREE_BYTES);
-    closeSync(fd);
+    const filler = join(mountPoint, 'filler');
+    fillUntilEnospc(filler, LEFT_FREE_BYTES);
 
     // Adds until the bookie refuses one: the checkpoints carry them to the ledger disk until it is full.
     let nextEntryId = 0n;
