@@ -2,7 +2,7 @@
  * bench/bookie-write: adds to a whole bookie over TCP, as the issue measures them.
  *
  *   npm run build && node dist/bench/bookie-write.js [--seconds 2] [--runs 3] [--ledgers 1,10,100]
- *       [--in-flight 1000] [--large-in-flight 64] [--only 1k|64k]
+ *       [--in-flight 1000] [--large-in-flight 64] [--rate N] [--only 1k|64k]
  *       [--bookie key=value,...] [--dir /path/on/the/disk] [--profile DIR]
  *
  * The bookie runs in a child process (bookie-child.ts); this process is the client (test/harness BookieClient:
@@ -32,6 +32,8 @@ const runs = Number(argValue('runs', '3'));
 const ledgerCounts = argValue('ledgers', '1,10,100').split(',').map(Number);
 const inFlight = Number(argValue('in-flight', '1000'));
 const largeInFlight = Number(argValue('large-in-flight', '64'));
+/** `--rate N`: the open-loop runs at N adds/s instead of 80% of the measured max (to compare builds). */
+const fixedRate = Number(argValue('rate', '0'));
 const profileDir = argValue('profile', '');
 /** `--only 1k` or `--only 64k` runs one half (for profiling one workload). */
 const only = argValue('only', '');
@@ -163,7 +165,7 @@ async function main(): Promise<void> {
         ),
         ...cpuFields(max),
       });
-      const targetRate = Math.round(maxRate * 0.8);
+      const targetRate = fixedRate > 0 ? fixedRate : Math.round(maxRate * 0.8);
       const paced = await repeat(
         bookie,
         () => openLoop(targetRate, seconds, issue),
