@@ -16,3 +16,5 @@ export {
 export type { BookieProcess, StartOptions } from './bookie-processes';
 export { fillUntilEnospc, mountTmpfs } from './tmpfs';
 export { adminSaysReadOnly, registeredAs } from './bookie-registration';
+export { MetadataCluster } from './metadata-cluster';
+export type { BookieConfFile } from './metadata-cluster';

@@ -11,23 +11,18 @@
  */
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../../common';
-import { createMetadataStore, initNewCluster, RegistrationClient } from '../../../metadata';
-import type { MetadataStore } from '../../../metadata';
 import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
 import {
   BookieClient,
-  adminSaysReadOnly,
-  registeredAs,
-  EtcdServer,
+  MetadataCluster,
   TempDirs,
+  adminSaysReadOnly,
   eventually,
   fillUntilEnospc,
-  freePorts,
   mountTmpfs,
+  registeredAs,
   requireBuiltBookie,
   startLedgerlineBookie,
-  writeBookieConf,
 } from '../../harness';
 import type { BookieProcess } from '../../harness';
 
@@ -61,53 +56,38 @@ describe('bookie > faults > a full ledger disk (tmpfs)', () => {
   let tmpfs: { path: string; unmount: () => void } | undefined;
   let mountPoint: string;
   let bookie: BookieProcess | undefined;
-  let etcd: EtcdServer;
-  let store: MetadataStore;
-  let registrations: RegistrationClient;
+  let cluster: MetadataCluster | undefined;
 
   beforeAll(async () => {
     requireBuiltBookie();
     tmpfs = mountTmpfs(dirs.make('bookie-tmpfs-'), TMPFS_BYTES);
     mountPoint = tmpfs.path;
-    etcd = await EtcdServer.start();
-    const created = await createMetadataStore(etcd.uri('/ledgers'), { logger: silentLogger() });
-    store = created.store;
-    await initNewCluster(store, created.scope);
-    registrations = new RegistrationClient(store, created.scope, silentLogger());
+    cluster = await MetadataCluster.start();
   });
 
   afterAll(async () => {
     await bookie?.stop('SIGKILL');
-    await store?.close();
-    await etcd?.stop();
+    await cluster?.close();
     tmpfs?.unmount();
     dirs.removeAll();
   });
 
   test('full: read-only with reads served; freed: writable; restarted: every acknowledged entry', async () => {
     const base = dirs.make('bookie-disk-full-');
-    const [port, httpPort] = (await freePorts(2)) as [number, number];
-    const bookieId = `127.0.0.1:${port}`;
     const ledgerDir = join(mountPoint, 'ledgers');
     mkdirSync(ledgerDir);
-    const confPath = join(base, 'bookie.conf');
-    writeBookieConf(confPath, {
-      bookiePort: port,
-      httpServerPort: httpPort,
-      listeningInterface: '127.0.0.1',
-      journalDirectories: join(base, 'journal'),
+    const conf = await cluster!.writeBookieConf(base, {
       ledgerDirectories: ledgerDir,
-      metadataServiceUri: etcd.uri('/ledgers'),
-      zkTimeout: 4000,
       diskCheckInterval: 200,
       flushInterval: 300,
       dbStorage_writeCacheMaxSizeMb: 4,
     });
+    const { port, httpPort, bookieId } = conf;
     const registered = (as: 'writable' | 'readOnly'): Promise<void> =>
-      registeredAs(registrations, bookieId, as);
+      registeredAs(cluster!.registrations, bookieId, as);
     const stateReadOnly = (): Promise<boolean> => adminSaysReadOnly(httpPort);
 
-    bookie = await startLedgerlineBookie(confPath, port);
+    bookie = await startLedgerlineBookie(conf.path, port);
     await registered('writable');
     const client = await BookieClient.connect(port);
     const acked: Array<[bigint, bigint]> = [];
@@ -174,7 +154,7 @@ describe('bookie > faults > a full ledger disk (tmpfs)', () => {
     await client.close();
 
     expect(await bookie.stop('SIGTERM')).toBe(0);
-    bookie = await startLedgerlineBookie(confPath, port);
+    bookie = await startLedgerlineBookie(conf.path, port);
     const after = await BookieClient.connect(port);
     await expectAllServed(after);
     await after.close();

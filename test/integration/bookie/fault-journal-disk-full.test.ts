@@ -10,22 +10,17 @@
  */
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../../common';
-import { createMetadataStore, initNewCluster, RegistrationClient } from '../../../metadata';
-import type { MetadataStore } from '../../../metadata';
 import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
 import {
   BookieClient,
-  EtcdServer,
+  MetadataCluster,
   TempDirs,
   adminSaysReadOnly,
   fillUntilEnospc,
-  freePorts,
   mountTmpfs,
   registeredAs,
   requireBuiltBookie,
   startLedgerlineBookie,
-  writeBookieConf,
 } from '../../harness';
 import type { BookieProcess } from '../../harness';
 
@@ -52,48 +47,34 @@ describe('bookie > faults > a full journal disk (tmpfs)', () => {
   const dirs = new TempDirs();
   const started: BookieProcess[] = [];
   let tmpfs: { path: string; unmount: () => void } | undefined;
-  let etcd: EtcdServer;
-  let store: MetadataStore;
-  let registrations: RegistrationClient;
+  let cluster: MetadataCluster | undefined;
 
   beforeAll(async () => {
     requireBuiltBookie();
     tmpfs = mountTmpfs(dirs.make('bookie-journal-tmpfs-'), TMPFS_BYTES);
-    etcd = await EtcdServer.start();
-    const created = await createMetadataStore(etcd.uri('/ledgers'), { logger: silentLogger() });
-    store = created.store;
-    await initNewCluster(store, created.scope);
-    registrations = new RegistrationClient(store, created.scope, silentLogger());
+    cluster = await MetadataCluster.start();
   });
 
   afterAll(async () => {
     for (const bookie of started.splice(0)) await bookie.stop('SIGKILL');
-    await store?.close();
-    await etcd?.stop();
+    await cluster?.close();
     tmpfs?.unmount();
     dirs.removeAll();
   });
 
   test('no acknowledgement without the journal; read-only for good with reads served; restart serves all', async () => {
     const base = dirs.make('bookie-journal-disk-full-');
-    const [port, httpPort] = (await freePorts(2)) as [number, number];
-    const bookieId = `127.0.0.1:${port}`;
     const journalDir = join(tmpfs!.path, 'journal');
     mkdirSync(journalDir);
-    const confPath = join(base, 'bookie.conf');
-    writeBookieConf(confPath, {
-      bookiePort: port,
-      httpServerPort: httpPort,
-      listeningInterface: '127.0.0.1',
+    const conf = await cluster!.writeBookieConf(base, {
       journalDirectories: journalDir,
-      ledgerDirectories: join(base, 'ledgers'),
-      metadataServiceUri: etcd.uri('/ledgers'),
-      zkTimeout: 4000,
       journalPreAllocSizeMB: 1,
       flushInterval: 300,
     });
+    const { port, httpPort, bookieId } = conf;
+    const registrations = cluster!.registrations;
     const start = async (): Promise<BookieProcess> => {
-      const bookie = await startLedgerlineBookie(confPath, port);
+      const bookie = await startLedgerlineBookie(conf.path, port);
       started.push(bookie);
       return bookie;
     };

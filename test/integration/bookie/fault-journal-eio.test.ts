@@ -13,20 +13,16 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { silentLogger } from '../../../common';
 import { encodeJournalHeader, journalFileName } from '../../../bookie';
-import { createMetadataStore, initNewCluster, RegistrationClient } from '../../../metadata';
-import type { MetadataStore } from '../../../metadata';
 import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
 import {
   BookieClient,
-  EtcdServer,
+  MetadataCluster,
   TempDirs,
-  eventually,
-  freePorts,
+  adminSaysReadOnly,
+  registeredAs,
   requireBuiltBookie,
   startLedgerlineBookie,
-  writeBookieConf,
 } from '../../harness';
 import type { BookieProcess } from '../../harness';
 
@@ -52,17 +48,11 @@ function body(ledgerId: bigint, entryId: bigint): Buffer {
 describe('bookie > faults > journal fdatasync EIO (whole bookie, strace)', () => {
   const dirs = new TempDirs();
   const running: BookieProcess[] = [];
-  let etcd: EtcdServer;
-  let store: MetadataStore;
-  let registrations: RegistrationClient;
+  let cluster: MetadataCluster | undefined;
 
   beforeAll(async () => {
     requireBuiltBookie();
-    etcd = await EtcdServer.start();
-    const created = await createMetadataStore(etcd.uri('/ledgers'), { logger: silentLogger() });
-    store = created.store;
-    await initNewCluster(store, created.scope);
-    registrations = new RegistrationClient(store, created.scope, silentLogger());
+    cluster = await MetadataCluster.start();
   });
 
   afterEach(async () => {
@@ -70,8 +60,7 @@ describe('bookie > faults > journal fdatasync EIO (whole bookie, strace)', () =>
   });
 
   afterAll(async () => {
-    await store?.close();
-    await etcd?.stop();
+    await cluster?.close();
     dirs.removeAll();
   });
 
@@ -87,19 +76,8 @@ describe('bookie > faults > journal fdatasync EIO (whole bookie, strace)', () =>
    */
   async function bookieWithFailingJournal(extra: Record<string, string | number | boolean>) {
     const base = dirs.make('bookie-eio-');
-    const [port, httpPort] = (await freePorts(2)) as [number, number];
+    const { path: confPath, port, httpPort, bookieId } = await cluster!.writeBookieConf(base, extra);
     const journalDir = join(base, 'journal');
-    const confPath = join(base, 'bookie.conf');
-    writeBookieConf(confPath, {
-      bookiePort: port,
-      httpServerPort: httpPort,
-      listeningInterface: '127.0.0.1',
-      journalDirectories: journalDir,
-      ledgerDirectories: join(base, 'ledgers'),
-      metadataServiceUri: etcd.uri('/ledgers'),
-      zkTimeout: 4000,
-      ...extra,
-    });
     const first = await start(confPath, port);
     const client = await BookieClient.connect(port);
     for (let entryId = 0n; entryId < 10n; entryId++) {
@@ -131,7 +109,7 @@ describe('bookie > faults > journal fdatasync EIO (whole bookie, strace)', () =>
       '-e',
       `inject=fdatasync:error=EIO:when=${FAILING_SYNC}+`,
     ]);
-    return { bookie, port, httpPort, confPath, straceLog, bookieId: `127.0.0.1:${port}` };
+    return { bookie, port, httpPort, confPath, straceLog, bookieId };
   }
 
   /** Adds FAULT_LEDGER entries one at a time until one is refused; returns the acknowledged ids and that status. */
@@ -189,14 +167,8 @@ describe('bookie > faults > journal fdatasync EIO (whole bookie, strace)', () =>
     );
     expect(burst.filter((r) => r.status === StatusCode.EOK)).toEqual([]);
 
-    await eventually('the bookie to be registered read-only', async () =>
-      (await registrations.getReadOnlyBookies()).includes(bookieId) ? true : undefined,
-    );
-    expect(await registrations.getWritableBookies()).not.toContain(bookieId);
-    const state = (await (await fetch(`http://127.0.0.1:${httpPort}/api/v1/bookie/state`)).json()) as {
-      readOnly: boolean;
-    };
-    expect(state.readOnly).toBe(true);
+    await registeredAs(cluster!.registrations, bookieId, 'readOnly');
+    expect(await adminSaysReadOnly(httpPort)).toBe(true);
     const later = await client.addEntry({
       ledgerId: BURST_LEDGER,
       entryId: 100n,
