@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   CorruptEntryError,
+  EntryLogger,
   InvalidEntryError,
   locationOffset,
   StorageClosedError,
@@ -116,6 +117,26 @@ describe('bookie > storage > DbLedgerStorage', () => {
     // dbStorage_readAheadCacheBatchSize = 100: each miss reads the next 99 entries ahead.
     expect(misses).toBe(3);
     expect(hits).toBe(300 - misses);
+  });
+
+  test('concurrent cold reads of consecutive entries share the read-ahead in progress instead of each reading', async () => {
+    let { storage } = await start();
+    addRange(storage, 1n, 0, 300);
+    ({ storage } = await reopen(storage));
+    const blockReads = jest.spyOn(EntryLogger.prototype, 'readBlock');
+    try {
+      // A pipelining reader: all 300 reads are asked for before the first read-ahead completes.
+      const bodies = await Promise.all(
+        Array.from({ length: 300 }, (_, e) => storage.getEntry(1n, BigInt(e))),
+      );
+      bodies.forEach((body, e) =>
+        expect(body?.equals(packedEntry(1n, BigInt(e), payloadOf(1n, BigInt(e), 100)))).toBe(true),
+      );
+      // One read-ahead of 100 entries (dbStorage_readAheadCacheBatchSize) per range, not one per read.
+      expect(blockReads).toHaveBeenCalledTimes(3);
+    } finally {
+      blockReads.mockRestore();
+    }
   });
 
   test('re-adding an entry replaces it, in the cache, after a flush, and over a read-cached copy', async () => {
