@@ -29,7 +29,6 @@ import type { MetadataStore, Stat, StoredValue, WatchEvent } from '../../metadat
 import { EtcdServer, TempDirs, freePort } from '../harness';
 
 // jest reads `testTimeout` only from the top-level config, not per project: set the contract project's 60 s here.
-jest.setTimeout(60000);
 
 const ROOT = resolve(__dirname, '..', '..');
 const SESSION_HOLDER = join(ROOT, 'test', 'fixtures', 'session-holder.js');

@@ -15,8 +15,6 @@ import { DigestManager, DigestMismatchError, DigestType, StatusCode, masterKey }
 import { BookieClient, TempDirs, requireBuiltBookie, startBareBookie } from '../../harness';
 import type { BookieProcess } from '../../harness';
 
-jest.setTimeout(60000);
-
 const PASSWORD = Buffer.from('corrupt-entry-log');
 const KEY = masterKey(PASSWORD);
 const LEDGERS = [1n, 2n];

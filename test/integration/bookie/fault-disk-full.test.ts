@@ -26,8 +26,6 @@ import {
 } from '../../harness';
 import type { BookieProcess } from '../../harness';
 
-jest.setTimeout(60000);
-
 const PASSWORD = Buffer.from('disk-full');
 const KEY = masterKey(PASSWORD);
 /**

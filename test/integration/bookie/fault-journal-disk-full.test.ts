@@ -24,8 +24,6 @@ import {
 } from '../../harness';
 import type { BookieProcess } from '../../harness';
 
-jest.setTimeout(60000);
-
 const PASSWORD = Buffer.from('journal-disk-full');
 const KEY = masterKey(PASSWORD);
 const TMPFS_BYTES = 16 * 1024 * 1024;

@@ -26,8 +26,6 @@ import {
 } from '../../harness';
 import type { BookieProcess } from '../../harness';
 
-jest.setTimeout(60000);
-
 const PASSWORD = Buffer.from('journal-eio');
 const KEY = masterKey(PASSWORD);
 const FAILING_SYNC = 6;

@@ -37,8 +37,6 @@ import {
 import type { BookieProcess, FileDurability } from '../../harness';
 import { seededRandom } from './server-fixture';
 
-jest.setTimeout(60000);
-
 const PASSWORD = Buffer.from('power-cut');
 const KEY = masterKey(PASSWORD);
 const LEDGERS = 8;

@@ -22,8 +22,6 @@ import {
 import { BookieMetrics, DiskMonitor, BookieStateManager, type BookieState } from '../../../bookie';
 import { EtcdServer, TempDirs, eventually } from '../../harness';
 
-jest.setTimeout(60000);
-
 const logger = silentLogger();
 const CHECK_INTERVAL_MS = 300;
 /** Time for a check itself (statfs, a state change, queueing) on a busy 2-core machine. */

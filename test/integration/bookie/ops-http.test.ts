@@ -35,8 +35,6 @@ import {
 } from '../../../bookie';
 import { EtcdServer, TempDirs, eventually } from '../../harness';
 
-jest.setTimeout(60000);
-
 const logger = silentLogger();
 const bookieId = '127.0.0.1:3181';
 const tempDirs = new TempDirs();

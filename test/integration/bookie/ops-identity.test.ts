@@ -29,8 +29,6 @@ import {
 } from '../../../bookie';
 import { EtcdServer, TempDirs } from '../../harness';
 
-jest.setTimeout(60000);
-
 const logger = silentLogger();
 let etcd: EtcdServer;
 const tempDirs = new TempDirs();

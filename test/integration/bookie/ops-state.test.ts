@@ -25,8 +25,6 @@ import {
 import { BookieMetrics, BookieStateManager, type Registration } from '../../../bookie';
 import { EtcdServer, eventually } from '../../harness';
 
-jest.setTimeout(60000);
-
 const logger = silentLogger();
 const bookieId = '127.0.0.1:3181';
 let etcd: EtcdServer;

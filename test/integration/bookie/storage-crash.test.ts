@@ -172,8 +172,6 @@ async function runAndKill(
   return result;
 }
 
-jest.setTimeout(60_000);
-
 describe('bookie > storage > crash safety (SIGKILL)', () => {
   const temp = new TempDirs();
   afterAll(() => temp.removeAll());

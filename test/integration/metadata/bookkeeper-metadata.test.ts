@@ -48,7 +48,6 @@ import type {
 import { EtcdServer, TempDirs, closedLedgerMetadata, eventually, openLedgerMetadata } from '../../harness';
 
 // jest reads `testTimeout` only from the top-level config, not per project: set the integration project's 60 s.
-jest.setTimeout(60000);
 
 const logger = silentLogger();
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

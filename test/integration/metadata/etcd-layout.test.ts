@@ -28,7 +28,6 @@ import type { Cookie, LedgerMetadata, MetadataStore } from '../../../metadata';
 import { EtcdServer, closedLedgerMetadata, openLedgerMetadata } from '../../harness';
 
 // jest reads `testTimeout` only from the top-level config, not per project: set the integration project's 60 s.
-jest.setTimeout(60000);
 
 const ROOT = join(__dirname, '..', '..', '..');
 const DATA_FORMATS_PROTO = join(ROOT, 'metadata', 'proto', 'DataFormats.proto');
