@@ -28,8 +28,8 @@ export function registerStandaloneCommand(program: Command): void {
         const lines = [
           `ledgerline standalone`,
           `  metadata store: ${metadataServiceUri} (scope ${scope}, instance id ${cluster.instanceId}${cluster.created ? ', new' : ''})`,
-          `  works today: BookKeeper v3 wire codec, metadata store, \`ledgerline shell\` metadata commands`,
-          `  not yet: bookies, ledger client, managed ledgers, broker (WebSocket 8080, Kafka 9092)`,
+          `  works today: metadata store, \`ledgerline shell\` metadata commands, \`ledgerline bookie --conf\``,
+          `  not yet: bookies inside standalone, ledger client, managed ledgers, broker (WebSocket 8080, Kafka 9092)`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       } finally {
