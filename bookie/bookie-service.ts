@@ -19,7 +19,7 @@ import { readLastMark } from './journal';
 import { openBookieParts } from './open-bookie';
 import { BookieServer } from './server';
 import { BookieStateManager } from './state';
-import type { DbLedgerStorage, GcOptions } from './storage';
+import type { DbLedgerStorage } from './storage';
 
 /**
  * A whole bookie process, assembled from its parts in the order that keeps clients safe:
@@ -206,13 +206,8 @@ export class BookieService {
   /** Runs one GC pass now (BookKeeper's forceGC); resolves when it is done. */
   runGc(request: GcRequest = {}): Promise<void> {
     if (this.gcRun !== undefined) return this.gcRun;
-    const options: GcOptions = {
-      ledgerExistsInMetadata: (ledgerId) => this.ledgers.ledgerExists(ledgerId),
-      ...(request.forceMajor === undefined ? {} : { forceMajor: request.forceMajor }),
-      ...(request.forceMinor === undefined ? {} : { forceMinor: request.forceMinor }),
-    };
     this.gcRun = this.storage
-      .runGc(options)
+      .runGc({ ...request, ledgerExistsInMetadata: (ledgerId) => this.ledgers.ledgerExists(ledgerId) })
       .then((report) => {
         if (report.ledgersDeleted.length > 0 || report.reclaimedBytes > 0) {
           this.logger.info(

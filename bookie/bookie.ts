@@ -1,4 +1,3 @@
-import { stat, statfs } from 'node:fs/promises';
 import type { Logger } from '../common';
 import {
   ENTRY_METADATA_LENGTH,
@@ -10,6 +9,7 @@ import {
 import type { BookieConfig } from './bookie-config';
 import { BookieError } from './bookie-errors';
 import type { BookieMetrics } from './bookie-metrics';
+import { ledgerDiskSpace } from './disk-monitor';
 import { Checkpointer } from './checkpointer';
 import type { JournalApi } from './journal/journal-api';
 import { replayIntoStorage } from './journal-recovery';
@@ -511,19 +511,12 @@ export class Bookie {
   /** GET_BOOKIE_INFO: total and free bytes of the file systems holding the ledger directories. */
   async getBookieInfo(): Promise<BookieInfoResult> {
     try {
-      let total = 0n;
-      let free = 0n;
-      const devices = new Set<number>();
-      for (const dir of this.config.ledgerDirectories) {
-        // Directories on one file system count once.
-        const { dev } = await stat(dir);
-        if (devices.has(dev)) continue;
-        devices.add(dev);
-        const fs = await statfs(dir, { bigint: true });
-        total += fs.blocks * fs.bsize;
-        free += fs.bavail * fs.bsize;
-      }
-      return { status: StatusCode.EOK, totalDiskCapacity: total, freeDiskSpace: free };
+      const { totalBytes, freeBytes } = await ledgerDiskSpace(this.config.ledgerDirectories);
+      return {
+        status: StatusCode.EOK,
+        totalDiskCapacity: BigInt(totalBytes),
+        freeDiskSpace: BigInt(freeBytes),
+      };
     } catch (error) {
       this.logger.error({ err: error }, 'bookie info failed');
       return { status: StatusCode.EIO };

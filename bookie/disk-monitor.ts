@@ -25,6 +25,22 @@ export const statfsDiskSpace: DiskSpaceSource = async (dir) => {
   };
 };
 
+/** Total and usable bytes of the file systems holding `dirs`, each file system counted once. */
+export async function ledgerDiskSpace(
+  dirs: readonly string[],
+  source: DiskSpaceSource = statfsDiskSpace,
+): Promise<{ totalBytes: number; freeBytes: number }> {
+  const samples = await Promise.all(dirs.map((dir) => source(dir)));
+  const byFilesystem = new Map(samples.map((s) => [s.filesystemId, s]));
+  let totalBytes = 0;
+  let freeBytes = 0;
+  for (const sample of byFilesystem.values()) {
+    totalBytes += sample.totalBytes;
+    freeBytes += sample.usableBytes;
+  }
+  return { totalBytes, freeBytes };
+}
+
 /**
  * - `writable`: below diskUsageWarnThreshold;
  * - `warn`: above diskUsageWarnThreshold, still writable (BookKeeper forces a GC here);
@@ -151,16 +167,8 @@ export class DiskMonitor {
    * Total and free bytes of the ledger disks, each filesystem counted once (GetBookieInfo, /api/v1/bookie/info).
    * Free is what the bookie can still write.
    */
-  async diskSpace(): Promise<{ totalBytes: number; freeBytes: number }> {
-    const samples = await Promise.all(this.options.ledgerDirs.map((dir) => this.diskSpaceSource(dir)));
-    const byFilesystem = new Map(samples.map((s) => [s.filesystemId, s]));
-    let totalBytes = 0;
-    let freeBytes = 0;
-    for (const sample of byFilesystem.values()) {
-      totalBytes += sample.totalBytes;
-      freeBytes += sample.usableBytes;
-    }
-    return { totalBytes, freeBytes };
+  diskSpace(): Promise<{ totalBytes: number; freeBytes: number }> {
+    return ledgerDiskSpace(this.options.ledgerDirs, this.diskSpaceSource);
   }
 
   /** Stops the periodic checks; a check in progress completes. */

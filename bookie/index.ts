@@ -19,17 +19,8 @@ export { journalFilesFor } from './journal-files';
 export type { JournalFiles } from './journal-recovery';
 export { BookieServer, DEFAULT_CONNECTION_LIMITS, AUTH_DISABLED_PLUGIN } from './server';
 export type { BookieServerOptions, ConnectionLimits } from './server';
-export { LOG_MARK_ZERO, compareLogMarks } from './journal/journal-api';
-export type {
-  JournalApi,
-  JournalCallback,
-  JournalReplayVisitor,
-  LogMark,
-  ReplayReport,
-  TruncatedTail,
-} from './journal/journal-api';
-export { WriteCacheFullError } from './storage/ledger-storage-api';
-export type { LedgerInfo, LedgerStorageApi } from './storage/ledger-storage-api';
+export * from './journal';
+export * from './storage';
 export * from './identity';
 export * from './state';
 export * from './http';
@@ -43,7 +34,5 @@ export type {
   LedgerDirReport,
   LedgerDirStatus,
 } from './disk-monitor';
-export * from './journal';
-export * from './storage';
 export { BookieService, BookieStartError, bookieIdOf } from './bookie-service';
 export type { BookieServiceOptions } from './bookie-service';

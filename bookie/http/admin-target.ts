@@ -1,6 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { LogMark } from '../journal/journal-api';
 import type { ReadOnlyReason } from '../state';
+import type { GarbageCollectionStatus, GcOptions } from '../storage';
 
 /**
  * What the admin HTTP server needs from the bookie. The core Bookie implements it (mostly by handing over its
@@ -38,23 +39,10 @@ export interface AdminState {
 }
 
 /** BookKeeper's forceGC(forceMajor, forceMinor): unset means "as the thresholds decide". */
-export interface GcRequest {
-  forceMajor?: boolean;
-  forceMinor?: boolean;
-}
+export type GcRequest = Pick<GcOptions, 'forceMajor' | 'forceMinor'>;
 
-/** One ledger dir's garbage collector (BookKeeper's GarbageCollectionStatus, as /gc_details shows it). */
-export interface GcStatus {
-  ledgerDir: string;
-  forceCompacting: boolean;
-  majorCompacting: boolean;
-  minorCompacting: boolean;
-  /** ms since the epoch; 0 = never. */
-  lastMajorCompactionTime: number;
-  lastMinorCompactionTime: number;
-  majorCompactionCounter: number;
-  minorCompactionCounter: number;
-}
+/** One ledger dir's garbage collector, as /gc_details shows it: the storage's own status record. */
+export type GcStatus = GarbageCollectionStatus;
 
 export interface AdminGc {
   /** Starts a forced GC pass in the background; returns at once. */
