@@ -18,3 +18,4 @@ export { fillUntilEnospc, mountTmpfs } from './tmpfs';
 export { adminSaysReadOnly, registeredAs } from './bookie-registration';
 export { MetadataCluster } from './metadata-cluster';
 export type { BookieConfFile } from './metadata-cluster';
+export { EntryPacker } from './entry-packer';

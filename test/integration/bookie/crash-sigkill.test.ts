@@ -12,8 +12,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
-import { BookieClient, TempDirs } from '../../harness';
+import { StatusCode, masterKey } from '../../../protocol';
+import { BookieClient, EntryPacker, TempDirs } from '../../harness';
 import { seededRandom } from './server-fixture';
 
 const ROOT = join(__dirname, '..', '..', '..');
@@ -32,19 +32,14 @@ const SETTINGS = [
   'maxBackupJournals=1',
 ];
 
-const digests = new Map<bigint, DigestManager>();
+const packer = new EntryPacker(PASSWORD);
 
 /** The one body entry (ledgerId, entryId) ever has, so re-adding an unacknowledged entry adds the same bytes. */
 function body(ledgerId: bigint, entryId: bigint): Buffer {
-  let digest = digests.get(ledgerId);
-  if (digest === undefined) {
-    digest = DigestManager.create(ledgerId, PASSWORD, DigestType.CRC32C);
-    digests.set(ledgerId, digest);
-  }
   const size = 64 + Number((ledgerId * 7919n + entryId * 104729n) % 1500n);
   const payload = Buffer.alloc(size, Number((ledgerId + entryId) % 256n));
   payload.writeBigInt64BE(entryId, 0);
-  return digest.packEntry(entryId, entryId - 1n, 0n, payload);
+  return packer.pack(ledgerId, entryId, payload);
 }
 
 /** What the bookie acknowledged, which must survive every crash. */
@@ -178,7 +173,7 @@ async function load(
       const acked = [...(model.entries.get(ledgerId) ?? [])];
       if (acked.length === 0) return;
       const lac = acked.reduce((a, b) => (a > b ? a : b));
-      const written = await client.writeLac(ledgerId, lac, KEY, digests.get(ledgerId)!.packLac(lac));
+      const written = await client.writeLac(ledgerId, lac, KEY, packer.digest(ledgerId).packLac(lac));
       if (written.status === StatusCode.EOK) model.sawLac(ledgerId, lac);
     } else if (roll < 0.1) {
       const read = await client.readEntry(ledgerId, -1n);

@@ -25,9 +25,10 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
+import { StatusCode, masterKey } from '../../../protocol';
 import {
   BookieClient,
+  EntryPacker,
   TempDirs,
   cutPower,
   durabilityFromStrace,
@@ -101,21 +102,16 @@ const BUSY: Scenario = {
   warmUpAcks: 3000,
 };
 
-const digests = new Map<bigint, DigestManager>();
+const packer = new EntryPacker(PASSWORD);
 
 function body(ledgerId: bigint, entryId: bigint): Buffer {
-  let digest = digests.get(ledgerId);
-  if (digest === undefined) {
-    digest = DigestManager.create(ledgerId, PASSWORD, DigestType.CRC32C);
-    digests.set(ledgerId, digest);
-  }
   const payload = Buffer.alloc(
     100 + Number((ledgerId * 7919n + entryId * 104729n) % 1400n),
     Number(entryId % 251n),
   );
   payload.writeBigInt64BE(ledgerId, 0);
   payload.writeBigInt64BE(entryId, 8);
-  return digest.packEntry(entryId, entryId - 1n, 0n, payload);
+  return packer.pack(ledgerId, entryId, payload);
 }
 
 interface Added {
