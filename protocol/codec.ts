@@ -1,6 +1,7 @@
 import assert from 'node:assert';
 import { Enum } from 'protobufjs';
 import type { Type } from 'protobufjs';
+import { encodeAddRequestFrame, encodeAddResponseFrame } from './add-codec';
 import { MessageDecodeError } from './errors';
 import { FRAME_LENGTH_BYTES, checkFrameLength } from './frame';
 import { protocolType } from './schema';
@@ -423,11 +424,47 @@ export function decodeResponse(payload: Buffer): Response {
  * copy `encodeFrame(encodeRequest(r))` would make. Throws FrameError if it would exceed the frame limit.
  */
 export function encodeRequestFrame(request: Request, maxFrameSizeBytes?: number): Buffer {
+  if (isPlainAdd(request))
+    return encodeAddRequestFrame(request.header, request.addRequest, maxFrameSizeBytes);
   return encodeMessage(REQUEST, request as unknown as Message, FRAME_LENGTH_BYTES, maxFrameSizeBytes);
 }
 
 export function encodeResponseFrame(response: Response, maxFrameSizeBytes?: number): Buffer {
+  if (isPlainAddResponse(response)) {
+    return encodeAddResponseFrame(response.header, response.status, response.addResponse, maxFrameSizeBytes);
+  }
   return encodeMessage(RESPONSE, response as unknown as Message, FRAME_LENGTH_BYTES, maxFrameSizeBytes);
+}
+
+/** A Request holding a header and an AddRequest only: add-codec.ts writes it. */
+function isPlainAdd(request: Request): request is Request & { addRequest: AddRequest } {
+  return (
+    request.addRequest !== undefined &&
+    request.readRequest === undefined &&
+    request.authRequest === undefined &&
+    request.writeLacRequest === undefined &&
+    request.readLacRequest === undefined &&
+    request.getBookieInfoRequest === undefined &&
+    request.startTLSRequest === undefined &&
+    request.forceLedgerRequest === undefined &&
+    request.getListOfEntriesOfLedgerRequest === undefined &&
+    request.requestContext === undefined
+  );
+}
+
+/** A Response holding a header, a status and an AddResponse only. */
+function isPlainAddResponse(response: Response): response is Response & { addResponse: AddResponse } {
+  return (
+    response.addResponse !== undefined &&
+    response.readResponse === undefined &&
+    response.authResponse === undefined &&
+    response.writeLacResponse === undefined &&
+    response.readLacResponse === undefined &&
+    response.getBookieInfoResponse === undefined &&
+    response.startTLSResponse === undefined &&
+    response.forceLedgerResponse === undefined &&
+    response.getListOfEntriesOfLedgerResponse === undefined
+  );
 }
 
 /** A paired encoder/decoder for one sub-message, e.g. for AuthMessage carried inside a v2 AUTH packet. */

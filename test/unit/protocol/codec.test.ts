@@ -217,6 +217,46 @@ describe('protocol > codec > responses', () => {
   });
 });
 
+describe('protocol > codec > add frames (the fast path of add-codec.ts)', () => {
+  const frame = (payload: Buffer): Buffer => {
+    const prefix = Buffer.alloc(4);
+    prefix.writeUInt32BE(payload.length, 0);
+    return Buffer.concat([prefix, payload]);
+  };
+
+  it('a framed header + AddRequest is byte for byte what protobufjs writes', () => {
+    fc.assert(
+      fc.property(arb.header, arb.addRequest, (header, addRequest) => {
+        const request: Request = { header, addRequest };
+        const ours = encodeRequestFrame(request);
+        expect(ours).toEqual(frame(referenceCodec.encodeRequest(request)));
+        expect(decodeRequest(ours.subarray(4))).toEqual(request);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a framed header + status + AddResponse is byte for byte what protobufjs writes', () => {
+    fc.assert(
+      fc.property(arb.header, arb.addResponse, (header, addResponse) => {
+        const response: Response = { header, status: addResponse.status, addResponse };
+        const ours = encodeResponseFrame(response);
+        expect(ours).toEqual(frame(referenceCodec.encodeResponse(response)));
+        expect(decodeResponse(ours.subarray(4))).toEqual(response);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('an add frame over the frame limit is refused before it is built', () => {
+    const request: Request = {
+      header: { version: 3, operation: 2, txnId: 1n },
+      addRequest: { ledgerId: 1n, entryId: 0n, masterKey: Buffer.alloc(20), body: Buffer.alloc(4096) },
+    };
+    expect(captureError(() => encodeRequestFrame(request, 1024))).toMatchObject({ name: 'FrameError' });
+  });
+});
+
 describe('protocol > codec > sub-messages', () => {
   it('AddRequest, ReadRequest, AddResponse, ReadResponse, AuthMessage and the header have paired codecs', () => {
     fc.assert(
