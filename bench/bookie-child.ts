@@ -17,6 +17,8 @@ export interface BookieChildOptions {
   settings?: Record<string, string>;
   /** A directory for `node --cpu-prof` output; empty or absent for none. */
   profileDir?: string;
+  /** Another server script taking the same arguments (the yardstick: yardstick-child.js). */
+  script?: string;
 }
 
 export class BookieChild {
@@ -33,9 +35,13 @@ export class BookieChild {
     const nodeArgs = profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
     const settings = Object.entries(options.settings ?? {}).map(([key, value]) => `${key}=${value}`);
     const started = performance.now();
-    const child = spawn(process.execPath, [...nodeArgs, FIXTURE, options.dataDir, '0', ...settings], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [...nodeArgs, options.script ?? FIXTURE, options.dataDir, '0', ...settings],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     child.stderr.pipe(process.stderr);
     // A benchmark that dies (an error, a closed stdout) must not leave its bookie running.
     const killOnExit = (): void => {

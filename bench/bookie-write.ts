@@ -16,6 +16,10 @@
  *                        the disk's synced sequential append bandwidth, measured in the same run
  *   bookie_add_64k       64 KiB adds to 10 ledgers, `large-in-flight` outstanding: MB/s and the share of the
  *                        disk figure
+ *   yardstick_add_max, yardstick_add_64k
+ *                        the same loads against a bare Node journal server (yardstick-child.ts: decode, group
+ *                        commit, batched replies; no index, no storage), measured just before the bookie, so
+ *                        the bookie lines carry `shareOfYardstick` from the same minutes
  * Client and bookie share the machine's two cores, so the figures are the pair's.
  */
 import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
@@ -127,6 +131,26 @@ async function main(): Promise<void> {
     profileDir,
   });
   const client = await BookieClient.connect(bookie.port);
+  const yardstick = await BookieChild.start({
+    dataDir: join(baseDir, 'yardstick'),
+    script: join(__dirname, 'yardstick-child.js'),
+  });
+  const yardstickClient = await BookieClient.connect(yardstick.port);
+  let nextYardstickLedgerId = 1;
+  /** The same closed loop against the bare journal server (yardstick-child.ts). */
+  const yardstickRuns = (ledgerCount: number, payloadBytes: number, depth: number): Promise<Run[]> => {
+    const issue = addsTo(yardstickClient, {
+      firstLedgerId: nextYardstickLedgerId,
+      ledgerCount,
+      payload: Buffer.alloc(payloadBytes, 7),
+    });
+    nextYardstickLedgerId += ledgerCount;
+    return repeat(
+      yardstick,
+      () => closedLoop({ inFlight: depth, seconds }, issue),
+      () => closedLoop({ inFlight: depth, seconds: 1 }, issue),
+    );
+  };
   // Each phase writes fresh ledgers, so no add replaces an entry of an earlier phase.
   let nextLedgerId = 1;
   const adds = (ledgerCount: number, payloadBytes: number): Issue => {
@@ -141,6 +165,22 @@ async function main(): Promise<void> {
 
   try {
     for (const ledgers of only === '64k' ? [] : ledgerCounts) {
+      // The yardstick first, with the same client and load, so both figures come from the same minutes.
+      const yardstickMax = await yardstickRuns(ledgers, 1024, inFlight);
+      const yardstickRate = medianOf(yardstickMax, (r) => r.opsPerSecond);
+      printResult({
+        bench: 'yardstick_add_max',
+        entryBytes: 1024,
+        ledgers,
+        inFlight,
+        addsPerSecond: round(yardstickRate),
+        runs: yardstickMax.map((r) => round(r.opsPerSecond)),
+        latencyP99Ms: round(
+          medianOf(yardstickMax, (r) => r.latencyP99Ms),
+          2,
+        ),
+        ...cpuFields(yardstickMax),
+      });
       const issue = adds(ledgers, 1024);
       const max = await repeat(
         bookie,
@@ -154,6 +194,7 @@ async function main(): Promise<void> {
         ledgers,
         inFlight,
         addsPerSecond: round(maxRate),
+        shareOfYardstick: round(maxRate / yardstickRate, 2),
         runs: max.map((r) => round(r.opsPerSecond)),
         latencyP50Ms: round(
           medianOf(max, (r) => r.latencyP50Ms),
@@ -197,6 +238,18 @@ async function main(): Promise<void> {
       mbPerSecond: round(diskMedian, 1),
       runs: diskMbPerSecond.map((v) => round(v, 1)),
     });
+    const yardstickLarge = await yardstickRuns(10, LARGE_BYTES, largeInFlight);
+    const yardstickMbPerSecond = medianOf(yardstickLarge, (r) => (r.opsPerSecond * LARGE_BYTES) / MIB);
+    printResult({
+      bench: 'yardstick_add_64k',
+      entryBytes: LARGE_BYTES,
+      ledgers: 10,
+      inFlight: largeInFlight,
+      mbPerSecond: round(yardstickMbPerSecond, 1),
+      shareOfDisk: round(yardstickMbPerSecond / diskMedian, 2),
+      runs: yardstickLarge.map((r) => round((r.opsPerSecond * LARGE_BYTES) / MIB, 1)),
+      ...cpuFields(yardstickLarge),
+    });
     const issue = adds(10, LARGE_BYTES);
     const large = await repeat(
       bookie,
@@ -211,6 +264,7 @@ async function main(): Promise<void> {
       inFlight: largeInFlight,
       mbPerSecond: round(largeMbPerSecond, 1),
       shareOfDisk: round(largeMbPerSecond / diskMedian, 2),
+      shareOfYardstick: round(largeMbPerSecond / yardstickMbPerSecond, 2),
       runs: large.map((r) => round((r.opsPerSecond * LARGE_BYTES) / MIB, 1)),
       latencyP50Ms: round(
         medianOf(large, (r) => r.latencyP50Ms),
@@ -224,6 +278,8 @@ async function main(): Promise<void> {
     });
   } finally {
     await client.close();
+    await yardstickClient.close();
+    await yardstick.stop();
     await bookie.stop();
   }
 }
