@@ -19,3 +19,19 @@ export { adminSaysReadOnly, registeredAs } from './bookie-registration';
 export { MetadataCluster } from './metadata-cluster';
 export type { BookieConfFile } from './metadata-cluster';
 export { EntryPacker } from './entry-packer';
+export { BookieCluster, TEST_BOOKIE_CONF } from './bookie-cluster';
+export type { BookieClusterOptions, ClusterBookie, ClusterBookieState } from './bookie-cluster';
+export { FaultProxy } from './fault-proxy';
+export type {
+  Direction,
+  FaultAction,
+  FaultProxyOptions,
+  FaultRule,
+  LogMatch,
+  LoggedMessage,
+  MessageFilter,
+  MessageMatch,
+  ProxiedMessage,
+} from './fault-proxy';
+export { HistoryChecker } from './history-checker';
+export type { Anomaly, AnomalyKind, AppendHandle, AppendOutcome, HistoryReport } from './history-checker';
