@@ -1,0 +1,419 @@
+import type { Logger } from '../../common';
+import {
+  AddRequestFlag,
+  GetBookieInfoFlag,
+  HIGH_PRIORITY,
+  OperationType,
+  ProtocolVersion,
+  ReadRequestFlag,
+  WriteFlag,
+  encodeRequestFrame,
+} from '../../protocol';
+import type { AddRequest, BKPacketHeader, ReadRequest, Request, Response, StatusCode } from '../../protocol';
+import type { ClientConfig } from '../client-config';
+import { BKError } from '../errors';
+import type {
+  AddEntryCallback,
+  AddEntryRequest,
+  BookieClient,
+  BookieInfo,
+  Outcome,
+  ReadEntryRequest,
+  ReadEntryResult,
+  ReadLacResult,
+  TransportError,
+} from './bookie-client';
+import { BookieConnection, PendingRequest } from './bookie-connection';
+import type { ConnectionSettings } from './bookie-connection';
+import type { BookieTransportError } from './transport-error';
+
+/**
+ * BookieClient over pooled v3 connections: one BookieConnection per bookie id, opened on its first request;
+ * one sweeping timer for every request's timeout. See README.md for the flows.
+ */
+
+export interface BookieClientPoolOptions {
+  config: Pick<
+    ClientConfig,
+    | 'addEntryTimeoutSec'
+    | 'readEntryTimeoutSec'
+    | 'maxPendingRequestsPerBookie'
+    | 'reconnectBackoffMs'
+    | 'reconnectBackoffMaxMs'
+    | 'nettyMaxFrameSizeBytes'
+  >;
+  logger: Logger;
+  /** How often overdue requests are failed with 'timeout'; the timeout's granularity. Default 100 ms. */
+  timeoutSweepIntervalMs?: number;
+  /** A connect attempt that has not succeeded after this long fails (BookKeeper's clientConnectTimeoutMillis). */
+  connectTimeoutMs?: number;
+}
+
+type BookieFailureListener = (bookieId: string, error: TransportError) => void;
+
+const DEFAULT_SWEEP_INTERVAL_MS = 100;
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+const EMPTY = Buffer.alloc(0);
+const BOOKIE_INFO_REQUESTED = BigInt(
+  GetBookieInfoFlag.TOTAL_DISK_CAPACITY | GetBookieInfoFlag.FREE_DISK_SPACE,
+);
+
+/** An add: the caller's callback is all it keeps. */
+class PendingAdd extends PendingRequest {
+  constructor(
+    txnId: number,
+    bookieId: string,
+    ledgerId: bigint,
+    entryId: bigint,
+    timeoutMs: number,
+    deadline: number,
+    private readonly callback: AddEntryCallback,
+  ) {
+    super(txnId, OperationType.ADD_ENTRY, bookieId, ledgerId, entryId, timeoutMs, deadline);
+  }
+
+  complete(response: Response): void {
+    this.callback(response.addResponse?.status ?? response.status, undefined, this.bookieId);
+  }
+
+  fail(error: BookieTransportError): void {
+    this.callback(undefined, error, this.bookieId);
+  }
+}
+
+/** Any other request: resolves a promise with the response turned into its result. */
+class PendingCall<T> extends PendingRequest {
+  constructor(
+    txnId: number,
+    operation: OperationType,
+    bookieId: string,
+    ledgerId: bigint | undefined,
+    entryId: bigint | undefined,
+    timeoutMs: number,
+    deadline: number,
+    private readonly resolve: (outcome: Outcome<T>) => void,
+    private readonly result: (response: Response, request: PendingRequest) => T,
+  ) {
+    super(txnId, operation, bookieId, ledgerId, entryId, timeoutMs, deadline);
+  }
+
+  complete(response: Response): void {
+    this.resolve({ ok: true, value: this.result(response, this) });
+  }
+
+  fail(error: BookieTransportError): void {
+    this.resolve({ ok: false, error });
+  }
+}
+
+export class BookieClientPool implements BookieClient {
+  private readonly logger: Logger;
+  private readonly settings: ConnectionSettings;
+  private readonly addTimeoutMs: number;
+  private readonly readTimeoutMs: number;
+  private readonly connections = new Map<string, BookieConnection>();
+  private readonly listeners = new Set<BookieFailureListener>();
+  private readonly sweeper: NodeJS.Timeout;
+  private nextTxnId = 1;
+  private closing: Promise<void> | undefined;
+  /** One Request reused for every add: encoding is synchronous, so an add allocates no message objects. */
+  private readonly addHeader: BKPacketHeader = {
+    version: ProtocolVersion.VERSION_THREE,
+    operation: OperationType.ADD_ENTRY,
+    txnId: 0n,
+    priority: undefined,
+  };
+  private readonly addBody: AddRequest = {
+    ledgerId: 0n,
+    entryId: 0n,
+    masterKey: EMPTY,
+    body: EMPTY,
+    flag: undefined,
+    writeFlags: undefined,
+  };
+  private readonly addMessage: Request = { header: this.addHeader, addRequest: this.addBody };
+
+  constructor(options: BookieClientPoolOptions) {
+    const { config } = options;
+    this.logger = options.logger;
+    this.addTimeoutMs = config.addEntryTimeoutSec * 1000;
+    this.readTimeoutMs = config.readEntryTimeoutSec * 1000;
+    this.settings = {
+      maxPendingRequests: config.maxPendingRequestsPerBookie,
+      maxFrameSizeBytes: config.nettyMaxFrameSizeBytes,
+      reconnectBackoffMs: config.reconnectBackoffMs,
+      reconnectBackoffMaxMs: Math.max(config.reconnectBackoffMs, config.reconnectBackoffMaxMs),
+      connectTimeoutMs: options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    };
+    this.sweeper = setInterval(
+      () => this.sweep(),
+      options.timeoutSweepIntervalMs ?? DEFAULT_SWEEP_INTERVAL_MS,
+    );
+    this.sweeper.unref();
+  }
+
+  addEntry(bookieId: string, request: AddEntryRequest, callback: AddEntryCallback): void {
+    const { ledgerId, entryId } = request;
+    const txnId = this.nextTxnId++;
+    const header = this.addHeader;
+    const add = this.addBody;
+    header.txnId = BigInt(txnId);
+    // BookKeeper sends recovery adds at high priority (PendingAddOp: FLAG_RECOVERY_ADD | FLAG_HIGH_PRIORITY).
+    header.priority = request.recoveryAdd ? HIGH_PRIORITY : undefined;
+    add.ledgerId = ledgerId;
+    add.entryId = entryId;
+    add.masterKey = request.masterKey;
+    add.body = request.body;
+    add.flag = request.recoveryAdd ? AddRequestFlag.RECOVERY_ADD : undefined;
+    add.writeFlags = request.deferredSync ? WriteFlag.DEFERRED_SYNC : undefined;
+    let frame: Buffer;
+    try {
+      frame = encodeRequestFrame(this.addMessage, this.settings.maxFrameSizeBytes);
+    } catch (error) {
+      throw this.unsendable(
+        `add of entry ${entryId} of ledger ${ledgerId}`,
+        bookieId,
+        error,
+        ledgerId,
+        entryId,
+      );
+    } finally {
+      // The scratch message must not keep the caller's buffers alive.
+      add.masterKey = EMPTY;
+      add.body = EMPTY;
+    }
+    const timeoutMs = request.timeoutMs ?? this.addTimeoutMs;
+    const now = performance.now();
+    const pending = new PendingAdd(txnId, bookieId, ledgerId, entryId, timeoutMs, now + timeoutMs, callback);
+    this.connection(bookieId).send(pending, frame, now);
+  }
+
+  readEntry(bookieId: string, request: ReadEntryRequest): Promise<Outcome<ReadEntryResult>> {
+    const { ledgerId, entryId, fence } = request;
+    const longPoll = request.previousLAC !== undefined;
+    if (fence && (request.masterKey === undefined || longPoll)) {
+      return Promise.reject(
+        new BKError(
+          'IncorrectParameterException',
+          `fencing read of entry ${entryId} of ledger ${ledgerId} from bookie ${bookieId} needs a masterKey and no previousLAC`,
+          { ledgerId, entryId, bookieId },
+        ),
+      );
+    }
+    const longPollTimeoutMs = longPoll ? (request.longPollTimeoutMs ?? 0) : 0;
+    const readRequest: ReadRequest = { ledgerId, entryId };
+    if (fence) {
+      readRequest.flag = ReadRequestFlag.FENCE_LEDGER;
+      readRequest.masterKey = request.masterKey;
+    } else if (longPoll) {
+      readRequest.previousLAC = request.previousLAC;
+      readRequest.timeOut = BigInt(longPollTimeoutMs);
+      if (request.piggyback) readRequest.flag = ReadRequestFlag.ENTRY_PIGGYBACK;
+    }
+    return this.call(
+      bookieId,
+      OperationType.READ_ENTRY,
+      { readRequest },
+      request.highPriority ? HIGH_PRIORITY : undefined,
+      ledgerId,
+      entryId,
+      (request.timeoutMs ?? this.readTimeoutMs) + longPollTimeoutMs,
+      readEntryResult,
+    );
+  }
+
+  readLac(bookieId: string, ledgerId: bigint, timeoutMs?: number): Promise<Outcome<ReadLacResult>> {
+    return this.call(
+      bookieId,
+      OperationType.READ_LAC,
+      { readLacRequest: { ledgerId } },
+      undefined,
+      ledgerId,
+      undefined,
+      timeoutMs ?? this.readTimeoutMs,
+      readLacResult,
+    );
+  }
+
+  writeLac(
+    bookieId: string,
+    request: { ledgerId: bigint; lac: bigint; masterKey: Buffer; body: Buffer },
+  ): Promise<Outcome<StatusCode>> {
+    const { ledgerId, lac, masterKey, body } = request;
+    return this.call(
+      bookieId,
+      OperationType.WRITE_LAC,
+      { writeLacRequest: { ledgerId, lac, masterKey, body } },
+      undefined,
+      ledgerId,
+      undefined,
+      this.readTimeoutMs,
+      writeLacStatus,
+    );
+  }
+
+  forceLedger(bookieId: string, ledgerId: bigint): Promise<Outcome<StatusCode>> {
+    return this.call(
+      bookieId,
+      OperationType.FORCE_LEDGER,
+      { forceLedgerRequest: { ledgerId } },
+      undefined,
+      ledgerId,
+      undefined,
+      this.readTimeoutMs,
+      forceLedgerStatus,
+    );
+  }
+
+  getBookieInfo(bookieId: string): Promise<Outcome<BookieInfo>> {
+    return this.call(
+      bookieId,
+      OperationType.GET_BOOKIE_INFO,
+      { getBookieInfoRequest: { requested: BOOKIE_INFO_REQUESTED } },
+      undefined,
+      undefined,
+      undefined,
+      this.readTimeoutMs,
+      bookieInfo,
+    );
+  }
+
+  onBookieFailure(listener: BookieFailureListener): () => void {
+    // A wrapper per subscription, so one listener subscribed twice is two subscriptions.
+    const subscription: BookieFailureListener = (bookieId, error) => listener(bookieId, error);
+    this.listeners.add(subscription);
+    return () => this.listeners.delete(subscription);
+  }
+
+  close(): Promise<void> {
+    if (this.closing === undefined) {
+      clearInterval(this.sweeper);
+      this.closing = Promise.all(Array.from(this.connections.values(), (c) => c.close())).then(() => {
+        this.logger.debug('bookie client pool closed');
+      });
+    }
+    return this.closing;
+  }
+
+  private call<T>(
+    bookieId: string,
+    operation: OperationType,
+    body: Omit<Request, 'header'>,
+    priority: number | undefined,
+    ledgerId: bigint | undefined,
+    entryId: bigint | undefined,
+    timeoutMs: number,
+    result: (response: Response, request: PendingRequest) => T,
+  ): Promise<Outcome<T>> {
+    const txnId = this.nextTxnId++;
+    const request: Request = {
+      ...body,
+      header: { version: ProtocolVersion.VERSION_THREE, operation, txnId: BigInt(txnId), priority },
+    };
+    return new Promise((resolve, reject) => {
+      const now = performance.now();
+      const pending = new PendingCall(
+        txnId,
+        operation,
+        bookieId,
+        ledgerId,
+        entryId,
+        timeoutMs,
+        now + timeoutMs,
+        resolve,
+        result,
+      );
+      let frame: Buffer;
+      try {
+        frame = encodeRequestFrame(request, this.settings.maxFrameSizeBytes);
+      } catch (error) {
+        reject(this.unsendable(pending.describe(), bookieId, error, ledgerId, entryId));
+        return;
+      }
+      this.connection(bookieId).send(pending, frame, now);
+    });
+  }
+
+  /** The caller's mistake, not the network's: a request that does not fit in a frame. */
+  private unsendable(
+    what: string,
+    bookieId: string,
+    cause: unknown,
+    ledgerId: bigint | undefined,
+    entryId: bigint | undefined,
+  ): BKError {
+    return new BKError(
+      'IncorrectParameterException',
+      `${what} to bookie ${bookieId} cannot be sent: ${(cause as Error).message}`,
+      { ledgerId, entryId, bookieId, cause },
+    );
+  }
+
+  private connection(bookieId: string): BookieConnection {
+    let connection = this.connections.get(bookieId);
+    if (connection === undefined) {
+      connection = new BookieConnection({
+        bookieId,
+        settings: this.settings,
+        logger: this.logger.child({ bookieId }),
+        onFailure: (error) => this.notifyFailure(bookieId, error),
+      });
+      // A pool closed before this bookie's first request: the connection starts closed.
+      if (this.closing !== undefined) void connection.close();
+      this.connections.set(bookieId, connection);
+    }
+    return connection;
+  }
+
+  private notifyFailure(bookieId: string, error: TransportError): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(bookieId, error);
+      } catch (thrown) {
+        this.logger.error({ err: thrown, bookieId }, 'bookie failure listener threw');
+      }
+    }
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const connection of this.connections.values()) connection.expire(now);
+  }
+}
+
+function readEntryResult(response: Response, request: PendingRequest): ReadEntryResult {
+  const read = response.readResponse;
+  return {
+    status: read?.status ?? response.status,
+    ledgerId: read?.ledgerId ?? request.ledgerId!,
+    entryId: read?.entryId ?? request.entryId!,
+    body: read?.body,
+    maxLAC: read?.maxLAC,
+  };
+}
+
+function readLacResult(response: Response): ReadLacResult {
+  const lac = response.readLacResponse;
+  return {
+    status: lac?.status ?? response.status,
+    lacBody: lac?.lacBody,
+    lastEntryBody: lac?.lastEntryBody,
+  };
+}
+
+function writeLacStatus(response: Response): StatusCode {
+  return response.writeLacResponse?.status ?? response.status;
+}
+
+function forceLedgerStatus(response: Response): StatusCode {
+  return response.forceLedgerResponse?.status ?? response.status;
+}
+
+function bookieInfo(response: Response): BookieInfo {
+  const info = response.getBookieInfoResponse;
+  return {
+    status: info?.status ?? response.status,
+    totalDiskCapacity: info?.totalDiskCapacity,
+    freeDiskSpace: info?.freeDiskSpace,
+  };
+}

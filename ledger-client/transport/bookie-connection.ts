@@ -1,0 +1,429 @@
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import type { Logger } from '../../common';
+import { FrameDecoder, OperationType, decodeResponse } from '../../protocol';
+import type { Response } from '../../protocol';
+import { BookieTransportError } from './transport-error';
+
+/**
+ * The connection to one bookie: framing, txn ids, connecting, backoff and timeouts. It knows nothing of what a
+ * request means: the pool encodes each request into a frame and hands it over with a PendingRequest, which
+ * the connection completes exactly once, with the bookie's Response or with a BookieTransportError.
+ *
+ * States:
+ *
+ *   IDLE ──send──▶ CONNECTING ──connected──▶ CONNECTED ──closed / bad frame──▶ IDLE  (outstanding: connection-lost)
+ *                      │
+ *                      └──refused / closed / connect timeout──▶ BACKOFF  (queued: connect-failed)
+ *   BACKOFF ──send before retryAt──▶ fail fast (connect-failed);  ──send after retryAt──▶ CONNECTING
+ *   any ──close()──▶ CLOSED  (outstanding: client-closed; later sends fail fast)
+ *
+ * Requests sent while CONNECTING wait (already counted against maxPendingRequests) and are written on
+ * connect. Each failed connect doubles the backoff up to its maximum; a successful one resets it. A lost
+ * connection is not a failed connect: the next request reconnects at once.
+ */
+
+/** One request sent (or about to be sent) on a connection; the pool's request kinds extend it. */
+export abstract class PendingRequest {
+  /** The encoded frame, held only while the request waits for the connection to open. */
+  frame: Buffer | undefined = undefined;
+
+  constructor(
+    readonly txnId: number,
+    readonly operation: OperationType,
+    readonly bookieId: string,
+    readonly ledgerId: bigint | undefined,
+    readonly entryId: bigint | undefined,
+    readonly timeoutMs: number,
+    /** performance.now() after which the request fails with 'timeout'. */
+    readonly deadline: number,
+  ) {}
+
+  /** The bookie answered (any status). */
+  abstract complete(response: Response): void;
+  /** The bookie did not answer. */
+  abstract fail(error: BookieTransportError): void;
+
+  /** What the request is, for error messages: `add of entry 5 of ledger 3`. */
+  describe(): string {
+    let text = OPERATION_LABELS[this.operation] ?? `operation ${this.operation}`;
+    if (this.entryId !== undefined) text += ` of entry ${this.entryId}`;
+    if (this.ledgerId !== undefined) text += ` of ledger ${this.ledgerId}`;
+    return text;
+  }
+
+  /** A transport error about this request: `<what> to bookie <id>: <why>`. */
+  error(failure: BookieTransportError['failure'], why: string, cause?: unknown): BookieTransportError {
+    return new BookieTransportError(
+      failure,
+      this.bookieId,
+      `${this.describe()} to bookie ${this.bookieId}: ${why}`,
+      {
+        ledgerId: this.ledgerId,
+        entryId: this.entryId,
+        cause,
+      },
+    );
+  }
+}
+
+const OPERATION_LABELS: Partial<Record<OperationType, string>> = {
+  [OperationType.ADD_ENTRY]: 'add',
+  [OperationType.READ_ENTRY]: 'read',
+  [OperationType.WRITE_LAC]: 'write LAC',
+  [OperationType.READ_LAC]: 'read LAC',
+  [OperationType.FORCE_LEDGER]: 'force',
+  [OperationType.GET_BOOKIE_INFO]: 'get bookie info',
+};
+
+export interface ConnectionSettings {
+  /** Requests queued or in flight at which new ones fail fast with 'too-many-in-flight'. */
+  maxPendingRequests: number;
+  maxFrameSizeBytes: number;
+  reconnectBackoffMs: number;
+  reconnectBackoffMaxMs: number;
+  /** A connect attempt that has not succeeded after this long counts as failed. */
+  connectTimeoutMs: number;
+}
+
+/** Frames per socket write when many requests leave in one tick (performance.md: streaming beats one write). */
+const WRITE_BATCH_FRAMES_MAX = 64;
+
+const STATE_IDLE = 0;
+const STATE_CONNECTING = 1;
+const STATE_CONNECTED = 2;
+const STATE_BACKOFF = 3;
+const STATE_CLOSED = 4;
+
+export class BookieConnection {
+  readonly bookieId: string;
+  private readonly host: string | undefined;
+  private readonly port: number;
+  private readonly settings: ConnectionSettings;
+  private readonly logger: Logger;
+  private readonly onFailure: (error: BookieTransportError) => void;
+  private state = STATE_IDLE;
+  /** The socket of the current attempt or connection; events from any other socket are ignored. */
+  private socket: Socket | undefined;
+  /** Every request not yet completed, queued or in flight, by txnId, oldest first. */
+  private readonly pending = new Map<number, PendingRequest>();
+  /** Requests sent while CONNECTING, in order, to be written on connect. */
+  private waiting: PendingRequest[] = [];
+  private connectDeadline = 0;
+  private retryAt = 0;
+  private backoffMs: number;
+  private lastConnectError: Error | undefined;
+  private corked = false;
+  private framesInBatch = 0;
+
+  constructor(options: {
+    bookieId: string;
+    settings: ConnectionSettings;
+    logger: Logger;
+    /** Told about every failed connect and every lost connection (not about close()). */
+    onFailure: (error: BookieTransportError) => void;
+  }) {
+    this.bookieId = options.bookieId;
+    this.settings = options.settings;
+    this.logger = options.logger;
+    this.onFailure = options.onFailure;
+    this.backoffMs = options.settings.reconnectBackoffMs;
+    const address = parseBookieId(options.bookieId);
+    this.host = address?.host;
+    this.port = address?.port ?? 0;
+  }
+
+  /** Requests queued or in flight. */
+  get outstanding(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Sends one request, connecting first if needed. Never throws: a request that cannot be sent fails on the
+   * next tick with its reason.
+   */
+  send(request: PendingRequest, frame: Buffer, now: number): void {
+    if (this.state === STATE_CLOSED) {
+      this.failSoon(request, request.error('client-closed', 'the client is closed'));
+      return;
+    }
+    if (this.pending.size >= this.settings.maxPendingRequests) {
+      this.failSoon(
+        request,
+        request.error(
+          'too-many-in-flight',
+          `${this.pending.size} requests already outstanding (maxPendingRequestsPerBookie)`,
+        ),
+      );
+      return;
+    }
+    if (this.state === STATE_BACKOFF) {
+      if (now < this.retryAt) {
+        const waitMs = Math.ceil(this.retryAt - now);
+        this.failSoon(
+          request,
+          request.error(
+            'connect-failed',
+            `not connecting for another ${waitMs} ms after a failed connect (${this.lastConnectError?.message})`,
+            this.lastConnectError,
+          ),
+        );
+        return;
+      }
+      this.connect(now);
+    } else if (this.state === STATE_IDLE) {
+      this.connect(now);
+    }
+    this.pending.set(request.txnId, request);
+    if (this.state === STATE_CONNECTED) {
+      this.write(this.socket!, frame);
+    } else {
+      request.frame = frame;
+      this.waiting.push(request);
+    }
+  }
+
+  /** Fails every request past its deadline with 'timeout', and a connect attempt past its own. */
+  expire(now: number): void {
+    if (this.state === STATE_CONNECTING && now >= this.connectDeadline) {
+      this.connectFailed(new Error(`no connection within ${this.settings.connectTimeoutMs} ms`));
+    }
+    if (this.pending.size === 0) return;
+    for (const [txnId, request] of this.pending) {
+      if (now < request.deadline) continue;
+      this.pending.delete(txnId);
+      request.frame = undefined;
+      this.settle(request, request.error('timeout', `no answer within ${request.timeoutMs} ms`));
+    }
+  }
+
+  /** Fails everything outstanding with 'client-closed' and closes the socket; resolves once it is closed. */
+  close(): Promise<void> {
+    if (this.state === STATE_CLOSED) return Promise.resolve();
+    this.state = STATE_CLOSED;
+    const socket = this.socket;
+    this.socket = undefined;
+    for (const request of this.takeOutstanding()) {
+      this.settle(request, request.error('client-closed', 'the client is closed'));
+    }
+    if (socket === undefined || socket.closed) return Promise.resolve();
+    return new Promise((resolve) => {
+      socket.once('close', () => resolve());
+      socket.destroy();
+    });
+  }
+
+  private connect(now: number): void {
+    this.state = STATE_CONNECTING;
+    this.connectDeadline = now + this.settings.connectTimeoutMs;
+    if (this.host === undefined) {
+      // Fails on the next tick like a refused connect would, so send() completes nothing synchronously.
+      process.nextTick(() => {
+        if (this.state === STATE_CONNECTING && this.socket === undefined) {
+          this.connectFailed(new Error(`bookie id ${JSON.stringify(this.bookieId)} is not host:port`));
+        }
+      });
+      return;
+    }
+    const socket = connect({ host: this.host, port: this.port });
+    this.socket = socket;
+    socket.setNoDelay(true);
+    const decoder = new FrameDecoder((payload) => this.onFrame(socket, payload), {
+      maxFrameSizeBytes: this.settings.maxFrameSizeBytes,
+    });
+    let socketError: Error | undefined;
+    socket.on('connect', () => this.onConnect(socket));
+    socket.on('data', (chunk: Buffer) => this.onData(socket, decoder, chunk));
+    socket.on('error', (error) => (socketError = error));
+    socket.on('close', () => this.onSocketClose(socket, socketError));
+  }
+
+  private onConnect(socket: Socket): void {
+    if (socket !== this.socket) return;
+    this.state = STATE_CONNECTED;
+    this.backoffMs = this.settings.reconnectBackoffMs;
+    this.lastConnectError = undefined;
+    const waiting = this.waiting;
+    this.waiting = [];
+    this.logger.debug({ queued: waiting.length }, 'connected to bookie');
+    for (const request of waiting) {
+      const frame = request.frame;
+      request.frame = undefined;
+      // Requests that timed out while connecting are not sent.
+      if (frame !== undefined && this.pending.get(request.txnId) === request) this.write(socket, frame);
+    }
+  }
+
+  private onData(socket: Socket, decoder: FrameDecoder, chunk: Buffer): void {
+    if (socket !== this.socket) return;
+    try {
+      decoder.push(chunk);
+    } catch (error) {
+      // Only the decoder throws here (completions catch their own): the stream is no longer aligned on frames.
+      if (socket === this.socket) this.lose('malformed frame from the bookie', error);
+    }
+  }
+
+  private onFrame(socket: Socket, payload: Buffer): void {
+    // Frames after a fatal one in the same chunk are dropped.
+    if (socket !== this.socket) return;
+    let response: Response;
+    try {
+      response = decodeResponse(payload);
+    } catch (error) {
+      this.lose('undecodable response from the bookie', error);
+      return;
+    }
+    const txnId = Number(response.header.txnId);
+    const request = this.pending.get(txnId);
+    if (request === undefined) {
+      // The request timed out (or never existed): a late answer is dropped.
+      this.logger.debug({ txnId, operation: response.header.operation }, 'response for no waiting request');
+      return;
+    }
+    if (response.header.operation !== request.operation) {
+      this.lose(
+        `response to txnId ${txnId} is operation ${response.header.operation}, the request was ${request.operation}`,
+        undefined,
+      );
+      return;
+    }
+    this.pending.delete(txnId);
+    try {
+      request.complete(response);
+    } catch (error) {
+      this.logger.error({ err: error, txnId }, 'request completion threw');
+    }
+  }
+
+  private onSocketClose(socket: Socket, error: Error | undefined): void {
+    if (socket !== this.socket) return;
+    if (this.state === STATE_CONNECTING) {
+      this.connectFailed(error ?? new Error('connection closed before it was established'));
+    } else {
+      this.lose(error === undefined ? 'closed by the bookie' : error.message, error);
+    }
+  }
+
+  /** The connection broke: fail what was on it; the next request reconnects. */
+  private lose(reason: string, cause: unknown): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.state = STATE_IDLE;
+    socket?.destroy();
+    const outstanding = this.takeOutstanding();
+    this.logger.warn({ err: cause, reason, outstanding: outstanding.length }, 'connection to bookie lost');
+    for (const request of outstanding) {
+      this.settle(request, request.error('connection-lost', `connection lost (${reason})`, cause));
+    }
+    this.notifyFailure(
+      new BookieTransportError(
+        'connection-lost',
+        this.bookieId,
+        `connection to bookie ${this.bookieId} lost (${reason})`,
+        { cause },
+      ),
+    );
+  }
+
+  /** A connect attempt failed: fail what waited for it and back off before the next attempt. */
+  private connectFailed(error: Error): void {
+    const socket = this.socket;
+    this.socket = undefined;
+    this.state = STATE_BACKOFF;
+    this.lastConnectError = error;
+    this.retryAt = performance.now() + this.backoffMs;
+    const retryInMs = this.backoffMs;
+    this.backoffMs = Math.min(this.backoffMs * 2, this.settings.reconnectBackoffMaxMs);
+    socket?.destroy();
+    const outstanding = this.takeOutstanding();
+    this.logger.warn({ err: error, retryInMs, failed: outstanding.length }, 'cannot connect to bookie');
+    for (const request of outstanding) {
+      this.settle(request, request.error('connect-failed', `cannot connect (${error.message})`, error));
+    }
+    this.notifyFailure(
+      new BookieTransportError(
+        'connect-failed',
+        this.bookieId,
+        `cannot connect to bookie ${this.bookieId} (${error.message})`,
+        { cause: error },
+      ),
+    );
+  }
+
+  /** Empties the table of outstanding requests (so a completion that re-enters sees it empty). */
+  private takeOutstanding(): PendingRequest[] {
+    const outstanding = Array.from(this.pending.values());
+    this.pending.clear();
+    this.waiting = [];
+    for (const request of outstanding) request.frame = undefined;
+    return outstanding;
+  }
+
+  private notifyFailure(error: BookieTransportError): void {
+    try {
+      this.onFailure(error);
+    } catch (thrown) {
+      this.logger.error({ err: thrown }, 'bookie failure listener threw');
+    }
+  }
+
+  private settle(request: PendingRequest, error: BookieTransportError): void {
+    try {
+      request.fail(error);
+    } catch (thrown) {
+      this.logger.error({ err: thrown, txnId: request.txnId }, 'request completion threw');
+    }
+  }
+
+  /** Completes a request refused before it was sent, on the next tick (callers never see a re-entrant failure). */
+  private failSoon(request: PendingRequest, error: BookieTransportError): void {
+    process.nextTick(BookieConnection.settleRefused, this, request, error);
+  }
+
+  /**
+   * Frames written in one tick leave together: corked, uncorked on the next tick, and every
+   * WRITE_BATCH_FRAMES_MAX frames in a long run so the bookie starts on the first while the rest are encoded.
+   */
+  private write(socket: Socket, frame: Buffer): void {
+    if (!this.corked) {
+      this.corked = true;
+      this.framesInBatch = 0;
+      socket.cork();
+      process.nextTick(BookieConnection.endBatch, this, socket);
+    }
+    socket.write(frame);
+    if (++this.framesInBatch === WRITE_BATCH_FRAMES_MAX) {
+      this.framesInBatch = 0;
+      socket.uncork();
+      socket.cork();
+    }
+  }
+
+  // process.nextTick takes these with arguments, so a batch or a refusal costs no closure.
+  private static endBatch(connection: BookieConnection, socket: Socket): void {
+    connection.corked = false;
+    socket.uncork();
+  }
+
+  private static settleRefused(
+    connection: BookieConnection,
+    request: PendingRequest,
+    error: BookieTransportError,
+  ): void {
+    connection.settle(request, error);
+  }
+}
+
+/** `host:port` (or `[v6]:port`); undefined when it is not one. */
+export function parseBookieId(bookieId: string): { host: string; port: number } | undefined {
+  const colon = bookieId.lastIndexOf(':');
+  if (colon <= 0) return undefined;
+  let host = bookieId.slice(0, colon);
+  const portText = bookieId.slice(colon + 1);
+  if (!/^\d{1,5}$/.test(portText)) return undefined;
+  const port = Number(portText);
+  if (port < 1 || port > 65535) return undefined;
+  if (host.startsWith('[') && host.endsWith(']')) host = host.slice(1, -1);
+  return { host, port };
+}
