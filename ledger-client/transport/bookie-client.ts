@@ -13,11 +13,7 @@ import type { StatusCode } from '../../protocol';
 
 /** Why a request got no status from the bookie. */
 export type TransportFailure =
-  | 'connect-failed'
-  | 'connection-lost'
-  | 'timeout'
-  | 'too-many-in-flight'
-  | 'client-closed';
+  'connect-failed' | 'connection-lost' | 'timeout' | 'too-many-in-flight' | 'client-closed';
 
 export interface TransportError extends Error {
   readonly failure: TransportFailure;
