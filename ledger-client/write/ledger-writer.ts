@@ -68,6 +68,7 @@ export class LedgerWriter {
   private readonly deferredSync: boolean;
   private readonly delayEnsembleChange: boolean;
   private readonly ensembleSize: number;
+  private readonly ensembleSizeBig: bigint;
   private readonly writeQuorumSize: number;
   private readonly ackQuorumSize: number;
   private readonly payloadSizeMaxBytes: number;
@@ -78,12 +79,13 @@ export class LedgerWriter {
   /** Adds not yet released or failed, by entryId. */
   private readonly pending = new Map<bigint, PendingAddOp>();
   private lac: bigint;
-  private lacLength: bigint;
+  /** Lengths are byte counts kept as numbers (exact to 2^53 bytes) so an add allocates no bigint for them. */
+  private lacLength: number;
   /** The last entry released to its caller (BookKeeper's pendingAddsSequenceHead); the LAC unless deferred. */
   private released: bigint;
-  private releasedLength: bigint;
+  private releasedLength: number;
   private pushed: bigint;
-  private pushedLength: bigint;
+  private pushedLength: number;
   /** The LAC the most recently packed entry carried: readers learn LACs up to this one from entries alone. */
   private piggybackedLac: bigint;
   private addsSent = 0;
@@ -118,6 +120,7 @@ export class LedgerWriter {
     this.deferredSync = init.deferredSync ?? false;
     this.delayEnsembleChange = ctx.config.delayEnsembleChange;
     this.ensembleSize = md.ensembleSize;
+    this.ensembleSizeBig = BigInt(md.ensembleSize);
     this.writeQuorumSize = md.writeQuorumSize;
     this.ackQuorumSize = md.ackQuorumSize;
     this.payloadSizeMaxBytes =
@@ -128,11 +131,11 @@ export class LedgerWriter {
     this.versionedMetadata = init.metadata;
     this.ensemble = [...last.ensemble];
     this.lac = init.lastAddConfirmed;
-    this.lacLength = init.length;
+    this.lacLength = Number(init.length);
     this.released = init.lastAddConfirmed;
-    this.releasedLength = init.length;
+    this.releasedLength = Number(init.length);
     this.pushed = init.lastAddConfirmed;
-    this.pushedLength = init.length;
+    this.pushedLength = Number(init.length);
     this.piggybackedLac = init.lastAddConfirmed;
     this.unsubscribeFailures = ctx.bookieClient.onBookieFailure((bookieId, error) =>
       this.onBookieFailure(bookieId, error),
@@ -150,7 +153,7 @@ export class LedgerWriter {
 
   /** The ledger's length in bytes up to and including the LAC: what a close writes. */
   length(): bigint {
-    return this.lacLength;
+    return BigInt(this.lacLength);
   }
 
   metadata(): VersionedLedgerMetadata {
@@ -188,20 +191,20 @@ export class LedgerWriter {
       process.nextTick(callback, refused, entryId);
       return;
     }
-    this.pushedLength += BigInt(payload.length);
+    this.pushedLength += payload.length;
     if (entryId > this.pushed) this.pushed = entryId;
     const request: AddEntryRequest = {
       ledgerId: this.ledgerId,
       entryId,
       masterKey: this.masterKey,
-      body: this.digest.packEntry(entryId, this.lac, this.pushedLength, payload),
+      body: this.digest.packEntry(entryId, this.lac, BigInt(this.pushedLength), payload),
       recoveryAdd: this.recovery,
       deferredSync: this.deferredSync,
     };
     this.piggybackedLac = this.lac;
     const op: PendingAddOp = new PendingAddOp(
       entryId,
-      Number(entryId % BigInt(this.ensembleSize)),
+      Number(entryId % this.ensembleSizeBig),
       payload.length,
       request,
       callback,
@@ -516,7 +519,7 @@ export class LedgerWriter {
         this.pending.delete(next);
         op.done = true;
         this.released = next;
-        this.releasedLength += BigInt(op.payloadLength);
+        this.releasedLength += op.payloadLength;
         if (!this.deferredSync) {
           this.lac = next;
           this.lacLength = this.releasedLength;
