@@ -12,3 +12,4 @@ export type {
   TransportError,
   TransportFailure,
 } from './transport';
+export * from './placement';

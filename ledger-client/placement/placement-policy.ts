@@ -27,9 +27,9 @@ export interface EnsemblePlacementPolicy {
   /** A writable bookie not in the ensemble and not excluded, to take the place of `ensemble[index]`. */
   replaceBookie(request: ReplaceRequest): string;
   /**
-   * The order to try the write set of an entry in when reading: healthy bookies first in write-set order,
-   * then ones recently slow or failed, then read-only/unknown ones last (reorderReadSequence). Returns indexes
-   * into `writeSet`.
+   * The order to try the write set of an entry in when reading: healthy bookies (writable or read-only) first
+   * in write-set order, then ones recently slow, then recently failed, then unregistered ones last
+   * (reorderReadSequence). Returns indexes into `writeSet`.
    */
   readOrder(writeSet: readonly string[]): number[];
   /** Readers and writers report what they saw, so readOrder can move slow or failed bookies last. */
