@@ -97,6 +97,8 @@ export class LedgerWriter {
   /** Bookies this writer replaced before: a replacement avoids them while others are available. */
   private readonly failedBefore = new Set<string>();
   private changing = false;
+  /** Inside addEntry's sends: callbacks are deferred to the next tick. */
+  private inAddEntry = false;
   private releasing = false;
   /** Set once the writer is unusable; every later add fails with a copy of it. */
   private failure: BKError | undefined;
@@ -211,7 +213,15 @@ export class LedgerWriter {
       (status, error, bookieId) => this.onAddResponse(op, status, error, bookieId),
     );
     this.pending.set(entryId, op);
-    if (!this.changing) this.sendToWriteSet(op);
+    if (this.changing) return;
+    // A transport may fail a request synchronously (client closed, too many in flight); the callbacks that
+    // failure ends must still come after addEntry returned.
+    this.inAddEntry = true;
+    try {
+      this.sendToWriteSet(op);
+    } finally {
+      this.inAddEntry = false;
+    }
   }
 
   addEntryAsync(entryId: bigint, payload: Buffer): Promise<bigint> {
@@ -240,12 +250,14 @@ export class LedgerWriter {
     }
     const ops = [...this.pending.values()].sort((a, b) => (a.entryId < b.entryId ? -1 : 1));
     this.pending.clear();
-    for (const op of ops) {
-      op.done = true;
-      this.callBack(op, this.entryError(error, op.entryId), op.entryId);
-    }
+    for (const op of ops) op.done = true;
+    const failOps = (): void => {
+      for (const op of ops) this.callBack(op, this.entryError(error, op.entryId), op.entryId);
+      this.notifyDrained();
+    };
     this.dispose();
-    this.notifyDrained();
+    if (this.inAddEntry) process.nextTick(failOps);
+    else failOps();
   }
 
   /** Stops listening for bookie failures; the writer's owner calls it when the ledger is closed. */

@@ -47,7 +47,14 @@ export class ScriptedBookieClient implements BookieClient {
   forceStatus = StatusCode.EOK;
   private readonly listeners = new Set<(bookieId: string, error: TransportError) => void>();
 
+  /** When set, every add fails at once with this failure, inside addEntry (as a transport may). */
+  syncFailure: TransportFailure | undefined;
+
   addEntry(bookieId: string, request: AddEntryRequest, callback: AddEntryCallback): void {
+    if (this.syncFailure !== undefined) {
+      callback(undefined, transportError(bookieId, this.syncFailure), bookieId);
+      return;
+    }
     this.inFlight.push({ bookieId, request, callback });
     this.sent.push(`${bookieId}/${request.entryId}`);
   }

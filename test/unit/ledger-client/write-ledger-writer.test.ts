@@ -260,6 +260,20 @@ describe('ledger-client > write > LedgerWriter', () => {
     expect(completions[0]!.error!.code).toBe('ClientClosedException');
   });
 
+  test('a transport that fails synchronously still calls back after addEntry returned', async () => {
+    const writer = await createWriter();
+    add(writer, 0n);
+    ctx.bookieClient.syncFailure = 'client-closed';
+    add(writer, 1n);
+    expect(completions).toEqual([]);
+    await writer.drain();
+    await new Promise((resolve) => process.nextTick(resolve));
+    expect(completions.map((c) => [c.entryId, c.error?.code])).toEqual([
+      [0n, 'ClientClosedException'],
+      [1n, 'ClientClosedException'],
+    ]);
+  });
+
   test('a lost compare-and-set is re-read and retried, keeping the other change', async () => {
     const writer = await createWriter();
     add(writer, 0n);
