@@ -94,9 +94,12 @@ export class LedgerRecoveryOp implements LedgerView {
         if (failure !== undefined) throw this.recoveryFailure('an entry could not be re-added', failure);
         this.versioned = this.writer.metadata();
       }
-      return await this.close(end.entryId, end.length);
-    } finally {
       this.writer?.dispose();
+      return await this.close(end.entryId, end.length);
+    } catch (error) {
+      // Re-adds still pending must not go on (nor change the ensemble) for a recovery that gave up.
+      this.writer?.failAll(this.recoveryFailure('recovery stopped', error));
+      throw error;
     }
   }
 
