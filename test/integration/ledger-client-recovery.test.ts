@@ -42,13 +42,18 @@ describe('ledger-client > recovery > against real bookies', () => {
     return BookieClient.connect(setup.cluster.bookie(setup.cluster.bookieIds.indexOf(bookieId)).port);
   }
 
-  /** What the crashed writer's last add left: entry `entryId` on `bookieIds` only, carrying LAC entryId − 1. */
-  async function writeTo(bookieIds: string[], handle: WriteHandle, entryId: bigint): Promise<void> {
+  /** What the crashed writer's last add left: entry `entryId` on `bookieIds` only, carrying LAC entryId − 1 unless given. */
+  async function writeTo(
+    bookieIds: string[],
+    handle: WriteHandle,
+    entryId: bigint,
+    lastAddConfirmed = entryId - 1n,
+  ): Promise<void> {
     const ledgerId = handle.ledgerId;
     const digest = DigestManager.create(ledgerId, Buffer.from(PASSWORD), DigestType.CRC32C);
     const body = digest.packEntry(
       entryId,
-      entryId - 1n,
+      lastAddConfirmed,
       lengthUpTo(ledgerId, entryId),
       payload(ledgerId, entryId),
     );
@@ -170,6 +175,29 @@ describe('ledger-client > recovery > against real bookies', () => {
       expect(last[0]!.data).toEqual(payload(ledgerId, metadata.lastEntryId));
     } finally {
       await Promise.all(others.map((client) => client.close()));
+    }
+  });
+
+  test('batched recovery reads stop at the first absent entry; an entry after the gap is not part of the ledger', async () => {
+    const handle = await writtenLedger(29);
+    const ledgerId = handle.ledgerId;
+    const ensemble = handle.getLedgerMetadata().ensembles[0]!.ensemble;
+    // Sent together with LAC 29: 30 and 31 reached two bookies, 32 none, 33 two again (never acknowledged to the
+    // writer's caller: adds complete in order).
+    for (const entryId of [30n, 31n, 33n]) await writeTo([ensemble[0]!, ensemble[1]!], handle, entryId, 29n);
+    const batched = await BookKeeper.create({
+      metadataServiceUri: setup.cluster.metadataServiceUri,
+      recoveryReadBatchSize: 4,
+    });
+    try {
+      const read = await batched.openLedger({ ledgerId, password: PASSWORD, recovery: true });
+      expect([read.getLastAddConfirmed(), read.getLength()]).toEqual([31n, lengthUpTo(ledgerId, 31n)]);
+      expect((await read.read(28n, 31n)).map((e) => e.data)).toEqual(
+        [28n, 29n, 30n, 31n].map((entryId) => payload(ledgerId, entryId)),
+      );
+      expect(isBKError(await rejection(read.readUnconfirmed(33n, 33n)), 'ReadException')).toBe(true);
+    } finally {
+      await batched.close();
     }
   });
 
