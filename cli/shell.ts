@@ -14,6 +14,7 @@ import { CommandError } from './command-error';
 import { stdoutOutput } from './output';
 import type { Output } from './output';
 import { shellConfigSchema } from './shell-config';
+import { registerLedgerDataCommands } from './shell-ledger';
 
 /** A shell command must answer or fail within this long, whatever the metadata store does. */
 const SHELL_DEADLINE_MS = 20000;
@@ -26,7 +27,9 @@ interface ShellOptions {
   json?: boolean;
 }
 
-interface ShellContext {
+export interface ShellContext {
+  /** The URI the store was opened from (a ledger client built on `store` is given it too). */
+  metadataServiceUri: string;
   store: MetadataStore;
   scope: string;
   logger: Logger;
@@ -46,10 +49,10 @@ export function registerShellCommands(program: Command): void {
     .option('--metadata-service-uri <uri>', 'etcd://host:2379/<scope> or embedded:<dir>')
     .option('--json', 'print JSON for scripts');
 
-  const action =
-    <A extends unknown[]>(run: (ctx: ShellContext, ...args: A) => Promise<void>) =>
-    async (...args: A): Promise<void> =>
-      withShellContext(shell.opts<ShellOptions>(), (ctx) => run(ctx, ...args));
+  const action: ShellAction =
+    (run, deadlineMs = SHELL_DEADLINE_MS) =>
+    async (...args) =>
+      withShellContext(shell.opts<ShellOptions>(), deadlineMs, (ctx) => run(ctx, ...args));
 
   shell
     .command('initnewcluster')
@@ -168,7 +171,18 @@ export function registerShellCommands(program: Command): void {
         else out.line(`Deleted ledger ${ledgerId}`);
       }),
     );
+
+  registerLedgerDataCommands(shell, action);
 }
+
+/**
+ * Wraps a shell command's body: the metadata store opened and closed around it, and a deadline (the commands on
+ * metadata alone get SHELL_DEADLINE_MS; ones that move entries give their own).
+ */
+export type ShellAction = <A extends unknown[]>(
+  run: (ctx: ShellContext, ...args: A) => Promise<void>,
+  deadlineMs?: number,
+) => (...args: A) => Promise<void>;
 
 /**
  * BookKeeper's shell spells some flags with one dash and several letters (`listbookies -rw`), which commander
@@ -177,6 +191,8 @@ export function registerShellCommands(program: Command): void {
 const BOOKKEEPER_FLAG_ALIASES: Readonly<Record<string, string>> = {
   '-rw': '--readwrite',
   '-ro': '--readonly',
+  '-fe': '--firstentryid',
+  '-le': '--lastentryid',
 };
 
 export function rewriteBookKeeperFlags(argv: string[]): string[] {
@@ -185,6 +201,7 @@ export function rewriteBookKeeperFlags(argv: string[]): string[] {
 
 async function withShellContext(
   options: ShellOptions,
+  deadlineMs: number,
   run: (ctx: ShellContext) => Promise<void>,
 ): Promise<void> {
   const config = loadConfig(shellConfigSchema, {
@@ -201,11 +218,8 @@ async function withShellContext(
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () =>
-        reject(
-          new CommandError(`no answer from ${config.metadataServiceUri} within ${SHELL_DEADLINE_MS} ms`),
-        ),
-      SHELL_DEADLINE_MS,
+      () => reject(new CommandError(`no answer from ${config.metadataServiceUri} within ${deadlineMs} ms`)),
+      deadlineMs,
     );
   });
   const work = (async () => {
@@ -214,7 +228,7 @@ async function withShellContext(
       requestTimeoutMs: METADATA_REQUEST_TIMEOUT_MS,
     });
     try {
-      await run({ store, scope, logger, out });
+      await run({ metadataServiceUri: config.metadataServiceUri, store, scope, logger, out });
     } finally {
       await store.close();
     }
@@ -226,7 +240,7 @@ async function withShellContext(
   }
 }
 
-async function requireCluster(store: MetadataStore, scope: string): Promise<void> {
+export async function requireCluster(store: MetadataStore, scope: string): Promise<void> {
   if (!(await isClusterInitialized(store, scope))) {
     throw new CommandError(`no cluster at ${scope}: run \`ledgerline shell initnewcluster\` first`);
   }
