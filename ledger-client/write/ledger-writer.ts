@@ -7,7 +7,7 @@ import type { DigestManager } from '../../protocol';
 import type { ClientContext } from '../client-context';
 import { BKError, isBKError } from '../errors';
 import type { BKCodeName } from '../errors';
-import type { AddEntryRequest, TransportError } from '../transport/bookie-client';
+import type { TransportError } from '../transport/bookie-client';
 import { bookieError } from './add-errors';
 import { changeEnsembleInMetadata } from './metadata-updates';
 import { PendingAddOp } from './pending-add-op';
@@ -33,6 +33,15 @@ const ADD_FRAME_OVERHEAD_BYTES = 512;
 /** Placement attempts for an ensemble change while too few bookies are writable, and the pause between. */
 const REPLACE_ATTEMPTS = 3;
 const REPLACE_RETRY_MS = 1000;
+const MAX_SAFE_ENTRY_ID = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** new Promise(captureSettlers) hands its settlers over here, so a promise costs no executor closure. */
+let capturedResolve: (entryId: bigint) => void = () => {};
+let capturedReject: (error: BKError) => void = () => {};
+function captureSettlers(resolve: (entryId: bigint) => void, reject: (error: BKError) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
 
 /**
  * The add pipeline of one ledger (BookKeeper's LedgerHandle add path with PendingAddOp and the ensemble change),
@@ -193,25 +202,31 @@ export class LedgerWriter {
       process.nextTick(callback, refused, entryId);
       return;
     }
+    this.start(entryId, payload, new PendingAddOp(callback));
+  }
+
+  /** addEntry as a promise; the promise is the only thing it allocates besides the add itself. */
+  addEntryAsync(entryId: bigint, payload: Buffer): Promise<bigint> {
+    const refused = this.refusal(entryId, payload);
+    if (refused !== undefined) return Promise.reject(refused);
+    const promise = new Promise<bigint>(captureSettlers);
+    this.start(entryId, payload, new PendingAddOp(undefined, capturedResolve, capturedReject));
+    return promise;
+  }
+
+  private start(entryId: bigint, payload: Buffer, op: PendingAddOp): void {
     this.pushedLength += payload.length;
     if (entryId > this.pushed) this.pushed = entryId;
-    const request: AddEntryRequest = {
-      ledgerId: this.ledgerId,
-      entryId,
-      masterKey: this.masterKey,
-      body: this.digest.packEntry(entryId, this.lac, BigInt(this.pushedLength), payload),
-      recoveryAdd: this.recovery,
-      deferredSync: this.deferredSync,
-    };
+    op.ledgerId = this.ledgerId;
+    op.entryId = entryId;
+    op.masterKey = this.masterKey;
+    op.body = this.digest.packEntry(entryId, this.lac, this.pushedLength, payload);
+    op.recoveryAdd = this.recovery;
+    op.deferredSync = this.deferredSync;
+    op.firstIndex = this.firstIndexOf(entryId);
+    op.payloadLength = payload.length;
+    op.onResponse = (status, error, bookieId) => this.onAddResponse(op, status, error, bookieId);
     this.piggybackedLac = this.lac;
-    const op: PendingAddOp = new PendingAddOp(
-      entryId,
-      Number(entryId % this.ensembleSizeBig),
-      payload.length,
-      request,
-      callback,
-      (status, error, bookieId) => this.onAddResponse(op, status, error, bookieId),
-    );
     this.pending.set(entryId, op);
     if (this.changing) return;
     // A transport may fail a request synchronously (client closed, too many in flight); the callbacks that
@@ -224,10 +239,11 @@ export class LedgerWriter {
     }
   }
 
-  addEntryAsync(entryId: bigint, payload: Buffer): Promise<bigint> {
-    return new Promise((resolve, reject) => {
-      this.addEntry(entryId, payload, (error, id) => (error === undefined ? resolve(id) : reject(error)));
-    });
+  /** entryId mod ensembleSize, in number arithmetic for the ids a ledger reaches (below 2^53). */
+  private firstIndexOf(entryId: bigint): number {
+    if (this.ensembleSize === 1) return 0;
+    if (entryId <= MAX_SAFE_ENTRY_ID) return Number(entryId) % this.ensembleSize;
+    return Number(entryId % this.ensembleSizeBig);
   }
 
   /** Resolves once no add is pending (each one released or failed). */
@@ -299,6 +315,15 @@ export class LedgerWriter {
 
   /** Why an add cannot be taken, or undefined. */
   private refusal(entryId: bigint, payload: Buffer): BKError | undefined {
+    if (
+      this.failure === undefined &&
+      entryId > this.released &&
+      payload.length <= this.payloadSizeMaxBytes &&
+      !this.pending.has(entryId) &&
+      !this.ctx.isClosed()
+    ) {
+      return undefined;
+    }
     const options = { ledgerId: this.ledgerId, entryId };
     if (this.failure !== undefined) return this.entryError(this.failure, entryId);
     if (this.ctx.isClosed()) {
@@ -338,7 +363,7 @@ export class LedgerWriter {
     this.addsSent++;
     for (let i = 0; i < this.writeQuorumSize && !op.done; i++) {
       const bookieId = this.ensemble[(op.firstIndex + i) % this.ensembleSize]!;
-      this.ctx.bookieClient.addEntry(bookieId, op.request, op.onResponse);
+      this.ctx.bookieClient.addEntry(bookieId, op, op.onResponse);
     }
   }
 
@@ -514,7 +539,7 @@ export class LedgerWriter {
         if (old === undefined) continue;
         assert(previous[index] === old);
         op.forgetBookie(old, this.ackQuorumSize);
-        this.ctx.bookieClient.addEntry(this.ensemble[index]!, op.request, op.onResponse);
+        this.ctx.bookieClient.addEntry(this.ensemble[index]!, op, op.onResponse);
       }
     }
   }
@@ -546,7 +571,7 @@ export class LedgerWriter {
 
   private callBack(op: PendingAddOp, error: BKError | undefined, entryId: bigint): void {
     try {
-      op.callback(error, entryId);
+      op.settle(error, entryId);
     } catch (thrown) {
       this.logger.error({ err: thrown, entryId: entryId.toString() }, 'add callback threw');
     }

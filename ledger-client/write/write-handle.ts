@@ -109,11 +109,7 @@ export abstract class LedgerWriteHandle {
         ),
       );
     }
-    return new Promise((resolve, reject) => {
-      this.writer.addEntry(entryId, payload, (error, id) =>
-        error === undefined ? resolve(id) : reject(error),
-      );
-    });
+    return this.writer.addEntryAsync(entryId, payload);
   }
 
   private async closeLedger(): Promise<void> {
