@@ -2,6 +2,7 @@
  * bench/client-tail: how soon a tailing reader sees an entry after its writer's append was acknowledged.
  *
  *   npm run build && node dist/bench/client-tail.js [--seconds 10] [--rate 1000] [--bookies 3]
+ *       [--reader '{"firstSpeculativeReadLACTimeout":20}']
  *
  * `bookies` real `ledgerline bookie` processes on etcd (client-cluster.ts); in this process one BookKeeper client
  * writes (E=Qw=`bookies`, Qa=2, or 1/1/1 on one bookie) 1 KiB appends at `rate`/s (open loop), and a second
@@ -20,6 +21,8 @@ import { argValue, printResult, round } from './measure';
 const seconds = Number(argValue('seconds', '10'));
 const rate = Number(argValue('rate', '1000'));
 const bookies = Number(argValue('bookies', '3'));
+/** `--reader '{"firstSpeculativeReadLACTimeout":20}'`: client settings for the reader (JSON), to compare. */
+const readerSettings = JSON.parse(argValue('reader', '{}')) as Record<string, unknown>;
 const WARM_UP_SECONDS = 1;
 const PAYLOAD = Buffer.alloc(1024, 7);
 
@@ -29,7 +32,10 @@ const percentile = (sorted: Float64Array, p: number): number =>
 async function main(): Promise<void> {
   const cluster = await startBenchCluster(bookies);
   const writerClient = await BookKeeper.create({ metadataServiceUri: cluster.metadataServiceUri });
-  const readerClient = await BookKeeper.create({ metadataServiceUri: cluster.metadataServiceUri });
+  const readerClient = await BookKeeper.create({
+    ...readerSettings,
+    metadataServiceUri: cluster.metadataServiceUri,
+  });
   try {
     const quorum = bookies === 1 ? 1 : Math.min(2, bookies);
     const writer = await writerClient.createLedger({
@@ -85,6 +91,7 @@ async function main(): Promise<void> {
       writeQuorumSize: bookies,
       ackQuorumSize: quorum,
       entryBytes: PAYLOAD.length,
+      ...(Object.keys(readerSettings).length > 0 && { readerSettings }),
       targetAppendsPerSecond: rate,
       appendsPerSecond: round(written.opsPerSecond),
       entries: measured + seenBeforeAck,
