@@ -4,8 +4,8 @@ import { BookKeeper } from '../ledger-client';
 import type { LedgerEntry, ReadHandle } from '../ledger-client';
 import { CommandError } from './command-error';
 import type { Output } from './output';
-import { parseLedgerId, requireCluster } from './shell';
-import type { ShellAction, ShellContext } from './shell';
+import { parseLedgerId, requireCluster } from './shell-context';
+import type { ShellAction, ShellContext } from './shell-context';
 
 /** simpletest and readledger move entries, which takes longer than a metadata lookup. */
 const DATA_COMMAND_DEADLINE_MS = 300_000;

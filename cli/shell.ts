@@ -1,19 +1,19 @@
 import type { Command } from 'commander';
 import { ConfigError, createRootLogger, loadConfig } from '../common';
-import type { Logger } from '../common';
 import {
   LedgerManager,
   RegistrationClient,
   createMetadataStore,
   getInstanceId,
   initNewCluster,
-  isClusterInitialized,
 } from '../metadata';
-import type { LedgerMetadata, MetadataStore } from '../metadata';
+import type { LedgerMetadata } from '../metadata';
 import { CommandError } from './command-error';
 import { stdoutOutput } from './output';
 import type { Output } from './output';
 import { shellConfigSchema } from './shell-config';
+import { parseLedgerId, requireCluster } from './shell-context';
+import type { ShellAction, ShellContext } from './shell-context';
 import { registerLedgerDataCommands } from './shell-ledger';
 
 /** A shell command must answer or fail within this long, whatever the metadata store does. */
@@ -25,15 +25,6 @@ interface ShellOptions {
   conf?: string;
   metadataServiceUri?: string;
   json?: boolean;
-}
-
-export interface ShellContext {
-  /** The URI the store was opened from (a ledger client built on `store` is given it too). */
-  metadataServiceUri: string;
-  store: MetadataStore;
-  scope: string;
-  logger: Logger;
-  out: Output;
 }
 
 /**
@@ -176,15 +167,6 @@ export function registerShellCommands(program: Command): void {
 }
 
 /**
- * Wraps a shell command's body: the metadata store opened and closed around it, and a deadline (the commands on
- * metadata alone get SHELL_DEADLINE_MS; ones that move entries give their own).
- */
-export type ShellAction = <A extends unknown[]>(
-  run: (ctx: ShellContext, ...args: A) => Promise<void>,
-  deadlineMs?: number,
-) => (...args: A) => Promise<void>;
-
-/**
  * BookKeeper's shell spells some flags with one dash and several letters (`listbookies -rw`), which commander
  * reads as bundled short flags; they are rewritten to their long names before parsing.
  */
@@ -238,21 +220,6 @@ async function withShellContext(
   } finally {
     clearTimeout(timer);
   }
-}
-
-export async function requireCluster(store: MetadataStore, scope: string): Promise<void> {
-  if (!(await isClusterInitialized(store, scope))) {
-    throw new CommandError(`no cluster at ${scope}: run \`ledgerline shell initnewcluster\` first`);
-  }
-}
-
-const LEDGER_ID_MAX = (1n << 63n) - 1n;
-
-export function parseLedgerId(text: string): bigint {
-  if (!/^\d{1,19}$/.test(text.trim()) || BigInt(text.trim()) > LEDGER_ID_MAX) {
-    throw new ConfigError(`bad ledger id "${text}": expected an integer from 0 to ${LEDGER_ID_MAX}`);
-  }
-  return BigInt(text.trim());
 }
 
 /** The metadata as printed: everything but the password, which only its length betrays. */
