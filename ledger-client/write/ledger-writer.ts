@@ -35,6 +35,14 @@ const REPLACE_ATTEMPTS = 3;
 const REPLACE_RETRY_MS = 1000;
 const MAX_SAFE_ENTRY_ID = BigInt(Number.MAX_SAFE_INTEGER);
 
+/**
+ * The pending table's key for an entry id: the id as a number when that is exact (every id a ledger reaches in
+ * practice; a Map hashes a number key faster than a bigint one), the bigint itself above 2^53.
+ */
+function pendingKey(entryId: bigint): number | bigint {
+  return entryId <= MAX_SAFE_ENTRY_ID ? Number(entryId) : entryId;
+}
+
 /** new Promise(captureSettlers) hands its settlers over here, so a promise costs no executor closure. */
 let capturedResolve: (entryId: bigint) => void = () => {};
 let capturedReject: (error: BKError) => void = () => {};
@@ -85,8 +93,8 @@ export class LedgerWriter {
   private versionedMetadata: VersionedLedgerMetadata;
   /** The last segment's ensemble: every pending add's write set comes from it. */
   private ensemble: string[];
-  /** Adds not yet released or failed, by entryId. */
-  private readonly pending = new Map<bigint, PendingAddOp>();
+  /** Adds not yet released or failed, by pendingKey(entryId). */
+  private readonly pending = new Map<number | bigint, PendingAddOp>();
   private lac: bigint;
   /** Lengths are byte counts kept as numbers (exact to 2^53 bytes) so an add allocates no bigint for them. */
   private lacLength: number;
@@ -227,7 +235,7 @@ export class LedgerWriter {
     op.payloadLength = payload.length;
     op.onResponse = (status, error, bookieId) => this.onAddResponse(op, status, error, bookieId);
     this.piggybackedLac = this.lac;
-    this.pending.set(entryId, op);
+    this.pending.set(pendingKey(entryId), op);
     if (this.changing) return;
     // A transport may fail a request synchronously (client closed, too many in flight); the callbacks that
     // failure ends must still come after addEntry returned.
@@ -319,7 +327,7 @@ export class LedgerWriter {
       this.failure === undefined &&
       entryId > this.released &&
       payload.length <= this.payloadSizeMaxBytes &&
-      !this.pending.has(entryId) &&
+      !this.pending.has(pendingKey(entryId)) &&
       !this.ctx.isClosed()
     ) {
       return undefined;
@@ -340,10 +348,10 @@ export class LedgerWriter {
         options,
       );
     }
-    if (entryId <= this.released || this.pending.has(entryId)) {
+    if (entryId <= this.released || this.pending.has(pendingKey(entryId))) {
       return new BKError(
         'DuplicateEntryIdException',
-        `ledger ${this.ledgerId}: entry ${entryId} was already ${this.pending.has(entryId) ? 'added' : 'confirmed'}`,
+        `ledger ${this.ledgerId}: entry ${entryId} was already ${this.pending.has(pendingKey(entryId)) ? 'added' : 'confirmed'}`,
         options,
       );
     }
@@ -551,9 +559,9 @@ export class LedgerWriter {
     try {
       while (!this.changing && this.failure === undefined) {
         const next = this.released + 1n;
-        const op = this.pending.get(next);
+        const op = this.pending.get(pendingKey(next));
         if (op === undefined || !op.completed) break;
-        this.pending.delete(next);
+        this.pending.delete(pendingKey(next));
         op.done = true;
         this.released = next;
         this.releasedLength += op.payloadLength;
