@@ -99,8 +99,28 @@ export class LedgerRecoveryOp implements LedgerView {
     } catch (error) {
       // Re-adds still pending must not go on (nor change the ensemble) for a recovery that gave up.
       this.writer?.failAll(this.recoveryFailure('recovery stopped', error));
-      throw error;
+      return this.closedByAnother(error);
     }
+  }
+
+  /**
+   * After a failed recovery: when another client closed the ledger meanwhile (a concurrent recoverer, whose
+   * close our re-adds' ensemble change ran into), its end is the ledger's end, so recovery adopts it, as the
+   * close CAS does. Otherwise the failure stands.
+   */
+  private async closedByAnother(failure: unknown): Promise<VersionedLedgerMetadata> {
+    let current: VersionedLedgerMetadata;
+    try {
+      current = await this.ctx.ledgerManager.readLedgerMetadata(this.ledgerId);
+    } catch {
+      throw failure;
+    }
+    if (current.metadata.state !== 'CLOSED') throw failure;
+    this.logger.warn(
+      { lastEntryId: current.metadata.lastEntryId.toString(), failure: String(failure) },
+      'another client closed the ledger during recovery; adopting its end',
+    );
+    return current;
   }
 
   /**
