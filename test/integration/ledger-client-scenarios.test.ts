@@ -3,7 +3,7 @@
  * races it checks) end as the protocol says, as a user of the ledger client sees them: the recovered ledger
  * keeps every entry that may have been acknowledged, recovery finishes without the bookies the scenario takes
  * away, recoverers agree, and the old writer never gets another acknowledgement. Also: a recovery-open with a
- * wrong password fences nothing.
+ * wrong password fences nothing; a writer whose ledger was deleted fails clearly once it touches the metadata.
  * Method: five real bookies behind FaultProxies (BookieCluster, proxied) on one etcd. The proxies drop, hold or
  * delay exact messages (an add of one entry to one bookie, one bookie's answers), bookies are made read-only
  * to force ensemble changes at a chosen entry, and one is wiped. Each test uses its own clients: the writer
@@ -356,6 +356,19 @@ describe('ledger-client > fault scenarios S2–S5 behind fault proxies', () => {
     await appendRange(handle, 3, 5);
     await handle.close();
     expect((await intruder.getLedgerMetadata(handle.ledgerId)).lastEntryId).toBe(5n);
+  });
+
+  test('a deleted ledger: the writer’s next ensemble change and its close fail with NoSuchLedgerExistsOnMetadataServerException naming it', async () => {
+    const { handle, ledgerId, ensemble } = await writtenLedger(2);
+    await (await client()).deleteLedger(ledgerId);
+    // A bookie turning read-only makes the next append change the ensemble, which finds no metadata.
+    await makeReadOnly(ensemble[0]!);
+    const append = await rejection(handle.append(payload(ledgerId, 3n)));
+    expect(isBKError(append, 'NoSuchLedgerExistsOnMetadataServerException')).toBe(true);
+    expect(append.message).toContain(String(ledgerId));
+    const close = await rejection(handle.close());
+    expect(isBKError(close, 'NoSuchLedgerExistsOnMetadataServerException')).toBe(true);
+    expect(close.message).toContain(String(ledgerId));
   });
 
   test('S3: a wiped bookie is refused when it restarts (cookie); recovery without it keeps an acknowledged entry only one other bookie has', async () => {
