@@ -2,8 +2,7 @@
  * The cluster the client benchmarks (client-write.ts, client-tail.ts) run against: `ledgerline bookie` processes
  * on a real etcd (test/harness BookieCluster), with the bookies' own cache and flush defaults.
  */
-import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { BookieCluster } from '../test/harness';
 
 /** The bookie defaults the harness shrinks for quick tests (TEST_BOOKIE_CONF), put back for a benchmark. */
@@ -14,20 +13,7 @@ const BENCH_BOOKIE_CONF = {
   dbStorage_readAheadCacheMaxSizeMb: 16,
 };
 
-/**
- * Compiled, the harness looks for the command at dist/bin/ledgerline.js (its repository root is dist/ there);
- * the command is bin/ledgerline.js, so a link to it is made when missing.
- */
-function linkCommandIntoDist(): void {
-  const distRoot = join(__dirname, '..');
-  const linked = join(distRoot, 'bin', 'ledgerline.js');
-  if (existsSync(linked) || !existsSync(join(distRoot, '..', 'bin', 'ledgerline.js'))) return;
-  mkdirSync(join(distRoot, 'bin'), { recursive: true });
-  symlinkSync(join(distRoot, '..', 'bin', 'ledgerline.js'), linked);
-}
-
 export function startBenchCluster(bookies: number): Promise<BookieCluster> {
-  linkCommandIntoDist();
   return BookieCluster.start({ bookies, conf: BENCH_BOOKIE_CONF });
 }
 

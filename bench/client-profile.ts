@@ -6,9 +6,7 @@
  *   npm run build && node --cpu-prof --cpu-prof-dir=/tmp/prof dist/bench/client-profile.js --seconds 5
  *   node dist/bench/cpuprofile-summary.js /tmp/prof/<file>.cpuprofile --top 30
  *
- * The harness finds the `ledgerline` command relative to itself, which from dist/ is dist/bin/ledgerline.js:
- * link it first (`mkdir -p dist/bin && ln -s ../../bin/ledgerline.js dist/bin/`). The numbers vary with the
- * machine's load (a slower bookie means smaller batches per tick and more client CPU per append): compare
+ * The numbers vary with the machine's load (a slower bookie means smaller batches per tick and more client CPU per append): compare
  * runs made back to back.
  */
 import { BookKeeper } from '../ledger-client';

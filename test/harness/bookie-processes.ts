@@ -12,7 +12,11 @@ import { eventually } from './ledger-fixtures';
 
 const ROOT = join(__dirname, '..', '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'bookie-process.js');
-const BIN = join(ROOT, 'bin', 'ledgerline.js');
+/** The `ledgerline` command: bin/ of the repository, also when this file runs compiled from dist/ (benchmarks). */
+const BIN =
+  [join(ROOT, 'bin', 'ledgerline.js'), join(ROOT, '..', 'bin', 'ledgerline.js')].find((path) =>
+    existsSync(path),
+  ) ?? join(ROOT, 'bin', 'ledgerline.js');
 const READY_TIMEOUT_MS = 30000;
 
 export interface BookieProcess {
