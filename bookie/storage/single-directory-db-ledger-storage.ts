@@ -36,12 +36,8 @@ import type { WriteCacheVisitor } from './write-cache';
  * it is crash-safe are in README.md.
  */
 
-/**
- * Bytes written to entry logs between two yields to the event loop during a flush. Each step blocks the loop
- * (copies, index puts, a writeSync per MiB), and the journal's group commit of the adds that arrived meanwhile
- * runs only after it: one MiB keeps that wait to a millisecond or two.
- */
-const FLUSH_YIELD_BYTES = 1024 * 1024;
+/** Bytes written to entry logs between two yields to the event loop during a flush. */
+const FLUSH_YIELD_BYTES = 4 * 1024 * 1024;
 /** Largest block read at once to fill the read cache. */
 const READ_AHEAD_BYTES_MAX = 4 * 1024 * 1024;
 /** How far past the start of the last entry of a read-ahead run the block reaches. */
