@@ -209,7 +209,7 @@ export class DigestManager {
   private writeDigest(target: Buffer, offset: number, header: Buffer, payload: Buffer | undefined): void {
     switch (this.digestType) {
       case DigestType.CRC32C: {
-        const value = payload === undefined ? crc32c(header) : crc32c(payload, crc32cOf(header));
+        const value = payload === undefined ? crc32c(header) : crc32c(payload, crc32c(header));
         target.writeUInt32BE(value, offset);
         return;
       }
@@ -242,7 +242,7 @@ export class DigestManager {
   ): boolean {
     switch (this.digestType) {
       case DigestType.CRC32C: {
-        const value = payload === undefined ? crc32c(header) : crc32c(payload, crc32cOf(header));
+        const value = payload === undefined ? crc32c(header) : crc32c(payload, crc32c(header));
         return received.readUInt32BE(offset) === value;
       }
       case DigestType.CRC32: {
@@ -286,24 +286,6 @@ export class DigestManager {
       payload,
     };
   }
-}
-
-/** CRC32C (Castagnoli, reflected) by table, one byte per step. */
-const CRC32C_TABLE = new Int32Array(256);
-for (let n = 0; n < 256; n++) {
-  let c = n;
-  for (let bit = 0; bit < 8; bit++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-  CRC32C_TABLE[n] = c;
-}
-
-/**
- * CRC32C of a short buffer (an entry header) in JavaScript: for 32 bytes a table walk costs less than the call
- * into the native crc32c, which then continues from it over the payload. Same value as crc32c(bytes).
- */
-function crc32cOf(bytes: Buffer): number {
-  let crc = -1;
-  for (let i = 0; i < bytes.length; i++) crc = CRC32C_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return ~crc >>> 0;
 }
 
 const INT64_MIN = -(1n << 63n);
