@@ -95,17 +95,9 @@ export class DigestManager {
   readonly digestType: DigestType;
   readonly digestLengthBytes: number;
   private readonly macKey: Buffer | undefined;
-  /** The ledgerId's big-endian halves, written into every header without bigint arithmetic. */
-  private readonly ledgerIdHigh: number;
-  private readonly ledgerIdLow: number;
-  /** The header of the entry being packed: the digest reads it here, so packing slices no buffer. */
-  private readonly scratch = Buffer.alloc(ENTRY_METADATA_LENGTH);
 
   private constructor(ledgerId: bigint, password: Uint8Array, digestType: DigestType) {
     this.ledgerId = ledgerId;
-    this.scratch.writeBigInt64BE(ledgerId, LEDGER_ID_OFFSET);
-    this.ledgerIdHigh = this.scratch.readInt32BE(LEDGER_ID_OFFSET);
-    this.ledgerIdLow = this.scratch.readUInt32BE(LEDGER_ID_OFFSET + 4);
     this.digestType = digestType;
     this.digestLengthBytes = digestLength(digestType);
     this.macKey = digestType === DigestType.HMAC ? sha1('mac', password) : undefined;
@@ -121,11 +113,11 @@ export class DigestManager {
    * The packed entry in one buffer: one allocation and one copy of the payload, which is what an
    * AddRequest body needs.
    */
-  packEntry(entryId: bigint, lastAddConfirmed: bigint, length: bigint | number, payload: Buffer): Buffer {
+  packEntry(entryId: bigint, lastAddConfirmed: bigint, length: bigint, payload: Buffer): Buffer {
     const headerLength = ENTRY_METADATA_LENGTH + this.digestLengthBytes;
     const body = Buffer.allocUnsafe(headerLength + payload.length);
     this.writeHeader(body, entryId, lastAddConfirmed, length, payload);
-    body.set(payload, headerLength);
+    payload.copy(body, headerLength);
     return body;
   }
 
@@ -133,7 +125,7 @@ export class DigestManager {
   packEntryParts(
     entryId: bigint,
     lastAddConfirmed: bigint,
-    length: bigint | number,
+    length: bigint,
     payload: Buffer,
   ): PackedEntryParts {
     const header = Buffer.allocUnsafe(ENTRY_METADATA_LENGTH + this.digestLengthBytes);
@@ -188,21 +180,17 @@ export class DigestManager {
     target: Buffer,
     entryId: bigint,
     lastAddConfirmed: bigint,
-    length: bigint | number,
+    length: bigint,
     payload: Buffer,
   ): void {
     assertInt64(entryId, 'entryId');
     assertInt64(lastAddConfirmed, 'lastAddConfirmed');
-    if (typeof length === 'bigint') assertInt64(length, 'length');
-    else if (!Number.isSafeInteger(length)) assert.fail('length out of int64 range');
-    const header = this.scratch;
-    header.writeInt32BE(this.ledgerIdHigh, LEDGER_ID_OFFSET);
-    header.writeUInt32BE(this.ledgerIdLow, LEDGER_ID_OFFSET + 4);
-    writeInt64(header, entryId, ENTRY_ID_OFFSET);
-    writeInt64(header, lastAddConfirmed, LAC_OFFSET);
-    writeInt64(header, length, LENGTH_OFFSET);
-    target.set(header, 0);
-    this.writeDigest(target, ENTRY_METADATA_LENGTH, header, payload);
+    assertInt64(length, 'length');
+    target.writeBigInt64BE(this.ledgerId, LEDGER_ID_OFFSET);
+    target.writeBigInt64BE(entryId, ENTRY_ID_OFFSET);
+    target.writeBigInt64BE(lastAddConfirmed, LAC_OFFSET);
+    target.writeBigInt64BE(length, LENGTH_OFFSET);
+    this.writeDigest(target, ENTRY_METADATA_LENGTH, target.subarray(0, ENTRY_METADATA_LENGTH), payload);
   }
 
   /** Computes the digest of `header` then `payload` and writes it at `offset` of `target`. */
@@ -288,31 +276,8 @@ export class DigestManager {
   }
 }
 
-const INT64_MIN = -(1n << 63n);
-const INT64_LIMIT = 1n << 63n;
-const SAFE_MIN = BigInt(Number.MIN_SAFE_INTEGER);
-const SAFE_MAX = BigInt(Number.MAX_SAFE_INTEGER);
-const TWO_POW_32 = 2 ** 32;
-
 function assertInt64(value: bigint, name: string): void {
-  // The message is built only on failure: this runs three times per packed entry.
-  if (!(value >= INT64_MIN && value < INT64_LIMIT)) assert.fail(`${name} out of int64 range`);
-}
-
-/**
- * writeBigInt64BE without its bigint arithmetic for the values entries carry (safe integers): the halves come
- * from one Number, exactly (division by 2^32 and `>>> 0` are exact below 2^53).
- */
-function writeInt64(target: Buffer, value: bigint | number, offset: number): void {
-  let n: number;
-  if (typeof value === 'number') n = value;
-  else if (value >= SAFE_MIN && value <= SAFE_MAX) n = Number(value);
-  else {
-    target.writeBigInt64BE(value, offset);
-    return;
-  }
-  target.writeInt32BE(Math.floor(n / TWO_POW_32), offset);
-  target.writeUInt32BE(n >>> 0, offset + 4);
+  assert(value >= -(1n << 63n) && value < 1n << 63n, `${name} out of int64 range`);
 }
 
 function checkBodyLength(body: Buffer, needed: number, field: string): void {
