@@ -228,7 +228,7 @@ export class LedgerWriter {
     op.ledgerId = this.ledgerId;
     op.entryId = entryId;
     op.masterKey = this.masterKey;
-    op.body = this.digest.packEntry(entryId, this.lac, this.pushedLength, payload);
+    op.body = this.digest.packEntry(entryId, this.lac, BigInt(this.pushedLength), payload);
     op.recoveryAdd = this.recovery;
     op.deferredSync = this.deferredSync;
     op.firstIndex = this.firstIndexOf(entryId);
