@@ -4,10 +4,10 @@
  * issue asks. `--profile DIR` on a benchmark's command line makes the bookie write a V8 CPU profile there.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
+import { processCpuSeconds } from './measure';
 
 const FIXTURE = join(__dirname, '..', '..', 'test', 'fixtures', 'bookie-process.js');
 
@@ -68,11 +68,7 @@ export class BookieChild {
 
   /** CPU seconds (user + system, all threads) the bookie process has used so far. */
   cpuSeconds(): number {
-    // /proc/<pid>/stat: the fields after the command's closing parenthesis; utime and stime are the 12th and
-    // 13th of those, in clock ticks (100 per second on Linux).
-    const stat = readFileSync(`/proc/${this.child.pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
+    return processCpuSeconds(this.child.pid!);
   }
 
   /** SIGTERM: the bookie drains, checkpoints (storage flushed, lastMark written) and exits. */

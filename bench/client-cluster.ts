@@ -2,8 +2,8 @@
  * The cluster the client benchmarks (client-write.ts, client-tail.ts) run against: `ledgerline bookie` processes
  * on a real etcd (test/harness BookieCluster), with the bookies' own cache and flush defaults.
  */
-import { readFileSync } from 'node:fs';
 import { BookieCluster } from '../test/harness';
+import { processCpuSeconds } from './measure';
 
 /** The bookie defaults the harness shrinks for quick tests (TEST_BOOKIE_CONF), put back for a benchmark. */
 const BENCH_BOOKIE_CONF = {
@@ -23,9 +23,7 @@ export function bookiesCpuSeconds(cluster: BookieCluster): number {
   for (let i = 0; i < cluster.size; i++) {
     const pid = cluster.bookie(i).process?.pid;
     if (pid === undefined) continue;
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    sum += (Number(fields[11]) + Number(fields[12])) / 100;
+    sum += processCpuSeconds(pid);
   }
   return sum;
 }

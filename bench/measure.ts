@@ -2,6 +2,7 @@
  * Shared timing for benchmarks: warm up, run a body repeatedly for a fixed time, report the median of several
  * runs. Each benchmark prints one JSON line per result (`printResult`).
  */
+import { readFileSync } from 'node:fs';
 
 export interface Runs {
   /** One figure per run, in the unit the benchmark names. */
@@ -77,4 +78,14 @@ export function argValue(name: string, fallback: string): string {
   const index = process.argv.indexOf(`--${name}`);
   const value = index >= 0 ? process.argv[index + 1] : undefined;
   return value ?? fallback;
+}
+
+/**
+ * CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat: utime and stime are
+ * the 12th and 13th fields after the command's closing parenthesis, in clock ticks (100 per second on Linux).
+ */
+export function processCpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
