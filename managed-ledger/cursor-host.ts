@@ -26,6 +26,8 @@ export interface CursorHost {
   readonly bookKeeper: BookKeeper;
   readonly logger: Logger;
 
+  /** True once the managed ledger was terminated (no more entries will come); absent means never. */
+  isTerminated?(): boolean;
   /** The last entry acknowledged to a writer; `(L, -1)` of the first ledger when nothing was ever written. */
   getLastConfirmedEntry(): Position;
   /** The position just before the first entry still stored: `(firstLedgerId, -1)`. */

@@ -24,3 +24,5 @@ export type {
 } from './ml-data-formats';
 export { MetaStore, MANAGED_LEDGERS_ROOT } from './meta-store';
 export type { Versioned } from './meta-store';
+export { ManagedCursor } from './cursor/managed-cursor';
+export { PositionRangeSet } from './cursor/position-range-set';
