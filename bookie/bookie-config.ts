@@ -30,6 +30,11 @@ export const bookieConfigSchema = z.object({
   flushInterval: setting.integer(10000, { min: 100 }),
   entryLogSizeLimit: setting.integer(1073741824, { min: 1048576 }),
   dbStorage_writeCacheMaxSizeMb: setting.integer(64, { min: 1 }),
+  /**
+   * How long an add that finds both write caches full waits for a flush to free one before it is refused
+   * with ETOOMANYREQUESTS (BookKeeper's default); 0 refuses at once.
+   */
+  dbStorage_maxThrottleTimeMs: setting.integer(10000, { min: 0 }),
   dbStorage_readAheadCacheMaxSizeMb: setting.integer(64, { min: 1 }),
   dbStorage_readAheadCacheBatchSize: setting.integer(100, { min: 1 }),
   gcWaitTime: setting.integer(600000, { min: 1000 }),

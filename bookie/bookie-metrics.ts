@@ -29,6 +29,9 @@ export class BookieMetrics {
   readonly readCacheHits: Counter;
   readonly readCacheMisses: Counter;
   readonly throttledWrites: Counter;
+  readonly rejectedWrites: Counter;
+  readonly throttledWriteLatency: Histogram<'success'>;
+  readonly throttledWritesWaiting: Gauge;
   // gc / disks
   readonly gcLedgersDeleted: Counter;
   readonly gcEntryLogsDeleted: Counter;
@@ -133,7 +136,24 @@ export class BookieMetrics {
     });
     this.throttledWrites = new Counter({
       name: 'bookie_dbstorage_throttled_write_requests',
-      help: 'adds refused because the write cache was full',
+      help: 'adds that found the write caches full and waited for a flush (dbStorage_maxThrottleTimeMs)',
+      registers: r,
+    });
+    this.rejectedWrites = new Counter({
+      name: 'bookie_dbstorage_rejected_write_requests',
+      help: 'adds refused with ETOOMANYREQUESTS because the write caches stayed full for dbStorage_maxThrottleTimeMs',
+      registers: r,
+    });
+    this.throttledWriteLatency = new Histogram({
+      name: 'bookie_dbstorage_throttled_write_seconds',
+      help: 'time an add waited for write-cache space, by outcome (success: stored; false: refused)',
+      labelNames: ['success'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: r,
+    });
+    this.throttledWritesWaiting = new Gauge({
+      name: 'bookie_dbstorage_throttled_write_requests_waiting',
+      help: 'adds waiting for write-cache space now',
       registers: r,
     });
     this.gcLedgersDeleted = new Counter({

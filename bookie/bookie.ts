@@ -28,6 +28,7 @@ import type {
 } from './bookie-requests';
 import { WriteCacheFullError } from './storage/ledger-storage-api';
 import type { LedgerInfo, LedgerStorageApi } from './storage/ledger-storage-api';
+import { WriteThrottle } from './write-throttle';
 
 /**
  * The bookie core: what a bookie does with each request, without sockets (the server in ./server decodes
@@ -36,7 +37,9 @@ import type { LedgerInfo, LedgerStorageApi } from './storage/ledger-storage-api'
  * Add path: checks (size, ids, read-only, bound) → the ledger's info (created on first contact: master key into
  * storage, LEDGER_KEY into the journal) → master key (EUA) → fenced unless a recovery add (EFENCED) → entry
  * into the storage write cache → entry into the journal → acknowledged only from the journal's callback, i.e.
- * once the record is fdatasync'ed (or written, for DEFERRED_SYNC).
+ * once the record is fdatasync'ed (or written, for DEFERRED_SYNC). When both write caches are full, the add
+ * waits for a flush in the write throttle (write-throttle.ts, FIFO, up to dbStorage_maxThrottleTimeMs) and
+ * goes on from the storage step when it is its turn; adds arriving meanwhile queue behind it.
  *
  * Every change of ledger state (key, fence, explicit LAC) is applied to storage *before* its journal record is
  * written, like the entries. A checkpoint records the journal's synced mark and then flushes storage; were a
@@ -60,6 +63,13 @@ export interface BookieOptions {
 
 /** Ledgers whose LAC the tracker remembers; an evicted one is reloaded from storage when asked. */
 const LAC_LEDGERS_MAX = 100_000;
+
+/** An add waiting in the write throttle: checked already (key, fence), not yet stored nor journaled. */
+interface ThrottledAdd {
+  readonly info: LedgerInfo;
+  readonly request: AddEntryRequest;
+  readonly callback: AddCallback;
+}
 
 const LIFECYCLE_NEW = 0;
 const LIFECYCLE_STARTED = 1;
@@ -92,6 +102,8 @@ export class Bookie {
   private pendingAddCount = 0;
   private pendingReadCount = 0;
   private readonly handles: LedgerHandles;
+  /** Adds waiting for write-cache space; undefined with dbStorage_maxThrottleTimeMs=0 (refused at once). */
+  private readonly throttle: WriteThrottle<ThrottledAdd> | undefined;
   private readOnly = false;
   private highPriorityWritesAllowed = false;
   private journalFailure: Error | undefined;
@@ -126,6 +138,19 @@ export class Bookie {
       flushIntervalMs: options.config.flushInterval,
       logger: this.logger,
     });
+    const maxThrottleTimeMs = options.config.dbStorage_maxThrottleTimeMs;
+    this.throttle =
+      maxThrottleTimeMs > 0
+        ? new WriteThrottle<ThrottledAdd>({
+            maxThrottleTimeMs,
+            metrics: this.metrics,
+            handler: {
+              retry: (add) => this.retryThrottled(add),
+              expire: (add) => this.completeAdd(add.callback, StatusCode.ETOOMANYREQUESTS),
+            },
+          })
+        : undefined;
+    this.storage.onWriteCacheFreed(() => this.throttle?.retry());
     this.journal.onFailure((error) => this.journalFailed(error));
   }
 
@@ -180,6 +205,8 @@ export class Bookie {
     this.lifecycle = LIFECYCLE_CLOSED;
     this.lac.close();
     await this.drain(drainTimeoutMs);
+    // Adds still waiting for write-cache space were never stored nor journaled: nothing will take them now.
+    this.throttle?.failAll((add) => this.completeAdd(add.callback, StatusCode.EIO));
     try {
       if (wasStarted && this.journalFailure === undefined) await this.checkpointer.stop();
     } catch (error) {
@@ -206,6 +233,11 @@ export class Bookie {
 
   get pendingReads(): number {
     return this.pendingReadCount;
+  }
+
+  /** Adds waiting for write-cache space (they count in pendingAdds too). */
+  get throttledAdds(): number {
+    return this.throttle?.waiting ?? 0;
   }
 
   /** Long-poll readers waiting for a LAC to advance. */
@@ -288,7 +320,7 @@ export class Bookie {
   }
 
   private addToLedger(info: LedgerInfo, request: AddEntryRequest, callback: AddCallback): void {
-    const { ledgerId, body } = request;
+    const { ledgerId } = request;
     if (!keysMatch(info.masterKey, request.masterKey)) {
       this.completeAdd(callback, StatusCode.EUA);
       return;
@@ -297,18 +329,56 @@ export class Bookie {
       this.completeAdd(callback, StatusCode.EFENCED);
       return;
     }
+    const throttle = this.throttle;
+    if (throttle !== undefined && !throttle.isEmpty) {
+      // Adds are waiting for write-cache space: this one goes behind them, never before (FIFO, so in order
+      // per ledger too).
+      throttle.enqueue({ info, request, callback });
+      return;
+    }
+    if (this.storeAndJournal(request, callback)) return;
+    // Both write caches are full (storage has started a flush); a checkpoint drains them as well.
+    this.checkpointer.requestSoon();
+    if (throttle !== undefined) {
+      throttle.enqueue({ info, request, callback });
+      return;
+    }
+    this.metrics.throttledWrites.inc();
+    this.metrics.rejectedWrites.inc();
+    this.completeAdd(callback, StatusCode.ETOOMANYREQUESTS);
+  }
+
+  /**
+   * A throttled add's turn came (a flush ended). The ledger may have been fenced while it waited: it is then
+   * refused like an add arriving now, since it is neither stored nor journaled yet — journaled after the FENCE
+   * record, it could be acknowledged after the fence was answered.
+   */
+  private retryThrottled(add: ThrottledAdd): boolean {
+    const { request, callback } = add;
+    const info = this.storage.peekLedgerInfo(request.ledgerId) ?? add.info;
+    if (this.handles.isFenced(request.ledgerId, info) && !request.recoveryAdd) {
+      this.completeAdd(callback, StatusCode.EFENCED);
+      return true;
+    }
+    if (this.storeAndJournal(request, callback)) return true;
+    // Still full: the flush that ended freed too little, or failed; make sure another one comes.
+    this.checkpointer.requestSoon();
+    return false;
+  }
+
+  /**
+   * The entry into the write cache, then its record into the journal; acknowledged from the journal's
+   * callback. False, with nothing done, when both write caches are full.
+   */
+  private storeAndJournal(request: AddEntryRequest, callback: AddCallback): boolean {
+    const { ledgerId, body } = request;
     try {
       this.storage.addEntry(body);
     } catch (error) {
-      if (error instanceof WriteCacheFullError) {
-        // The flush is behind; a checkpoint drains the cache. The client retries or changes ensemble.
-        this.checkpointer.requestSoon();
-        this.completeAdd(callback, StatusCode.ETOOMANYREQUESTS);
-      } else {
-        this.logger.error({ err: error, ledgerId, entryId: request.entryId }, 'add failed: ledger storage');
-        this.completeAdd(callback, StatusCode.EIO);
-      }
-      return;
+      if (error instanceof WriteCacheFullError) return false;
+      this.logger.error({ err: error, ledgerId, entryId: request.entryId }, 'add failed: ledger storage');
+      this.completeAdd(callback, StatusCode.EIO);
+      return true;
     }
     try {
       this.journal.logAddEntry(body, request.ackBeforeSync, (error) => {
@@ -324,6 +394,7 @@ export class Bookie {
       this.logger.error({ err: error, ledgerId, entryId: request.entryId }, 'add failed: journal refused it');
       this.completeAdd(callback, StatusCode.EIO);
     }
+    return true;
   }
 
   private completeAdd(callback: AddCallback, status: StatusCode): void {

@@ -110,6 +110,10 @@ export class DbLedgerStorage implements LedgerStorageApi {
     if (++this.addsSinceGauge >= GAUGE_REFRESH_ADDS) this.refreshGauge();
   }
 
+  onWriteCacheFreed(listener: () => void): void {
+    for (const directory of this.directories) directory.onWriteCacheFreed(listener);
+  }
+
   getEntry(ledgerId: bigint, entryId: bigint): Promise<Buffer | undefined> {
     return this.directoryOf(ledgerId).getEntry(ledgerId, entryId);
   }

@@ -19,7 +19,7 @@ export interface LedgerInfo {
   readonly explicitLac: Buffer | undefined;
 }
 
-/** Thrown by addEntry when the write cache is full and could not drain within the throttle time. */
+/** Thrown by addEntry when both write caches are full (a flush is behind); the bookie's throttle waits then. */
 export class WriteCacheFullError extends Error {
   constructor(message = 'write cache full') {
     super(message);
@@ -31,9 +31,15 @@ export interface LedgerStorageApi {
   /**
    * Adds a packed entry (ledgerId at offset 0, entryId at 8). Synchronous: copies into the write cache.
    * Re-adding an existing (ledgerId, entryId) replaces it (recovery adds and replay do that).
-   * Throws WriteCacheFullError when both write caches are full (a flush is behind).
+   * Throws WriteCacheFullError when both write caches are full (a flush is behind); a flush has then been
+   * started if none runs, and `onWriteCacheFreed` listeners hear when it ends.
    */
   addEntry(entry: Buffer): void;
+  /**
+   * `listener` is called (synchronously, on the event loop) each time a flush has ended, successful or not —
+   * the moment adds refused with WriteCacheFullError may fit again (the bookie's write throttle retries them).
+   */
+  onWriteCacheFreed(listener: () => void): void;
   /** The stored packed entry; entryId -1n = the ledger's last entry. Undefined if absent. */
   getEntry(ledgerId: bigint, entryId: bigint): Promise<Buffer | undefined>;
   /** The highest entry id stored for the ledger, or undefined if it has none. */

@@ -78,6 +78,7 @@ export class SingleDirectoryDbLedgerStorage {
   /** Bumped whenever locations are rewritten; a read-ahead that straddles a bump does not fill the cache. */
   private indexGeneration = 0;
   private closed = false;
+  private readonly freedListeners: (() => void)[] = [];
 
   private constructor(
     private readonly options: SingleDirectoryStorageOptions,
@@ -161,9 +162,13 @@ export class SingleDirectoryDbLedgerStorage {
       this.flushInBackground();
       return;
     }
-    this.options.metrics.throttledWrites.inc();
     if (!this.flushing && !this.lastFlushFailed) this.flushInBackground();
     throw new WriteCacheFullError();
+  }
+
+  /** See LedgerStorageApi.onWriteCacheFreed: called after every flush of this directory. */
+  onWriteCacheFreed(listener: () => void): void {
+    this.freedListeners.push(listener);
   }
 
   async getEntry(ledgerId: bigint, entryId: bigint): Promise<Buffer | undefined> {
@@ -345,6 +350,14 @@ export class SingleDirectoryDbLedgerStorage {
       .run(() => this.flushOnce())
       .finally(() => {
         if (this.flushRunning === run) this.flushRunning = undefined;
+        // The frozen cache is empty again (unless the flush failed): adds refused meanwhile may fit now.
+        for (const listener of this.freedListeners) {
+          try {
+            listener();
+          } catch (err) {
+            this.logger.error({ err }, 'write-cache freed listener failed');
+          }
+        }
       });
     this.flushRunning = run;
     return run;

@@ -3,7 +3,7 @@
  * told (status) and when (only after the journal record is durable), in which order.
  */
 import { DigestManager, DigestType, StatusCode, masterKey } from '../../../../protocol';
-import type { AddEntryRequest, Bookie } from '../../../../bookie';
+import type { AddEntryRequest, Bookie, BookieMetrics } from '../../../../bookie';
 import { eventually } from '../../../harness';
 import { FakeJournal, FakeStorage, startBookie } from './fakes';
 
@@ -132,15 +132,167 @@ describe('bookie > core > add', () => {
     expect(await add(bookie, addRequest(1n, 4n))).toBe(StatusCode.EOK);
     await bookie.close();
   });
+});
 
-  it('turns a full write cache into ETOOMANYREQUESTS and asks for a checkpoint, which drains it', async () => {
+/** A flush held until `release()`: the slow flush that leaves both write caches full. */
+function holdFlushes(storage: FakeStorage): () => void {
+  let release!: () => void;
+  storage.flushGate = new Promise<void>((resolve) => (release = resolve));
+  return () => {
+    storage.flushGate = undefined;
+    release();
+  };
+}
+
+async function metric(metrics: BookieMetrics, name: string): Promise<number> {
+  const found = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  return (found?.values ?? []).reduce((sum, v) => sum + v.value, 0);
+}
+
+/** How many throttled adds ended stored (success true) or refused (false), from the latency histogram. */
+async function throttledEnded(metrics: BookieMetrics, success: boolean): Promise<number> {
+  const { values } = await metrics.throttledWriteLatency.get();
+  return (
+    values.find(
+      (v) =>
+        v.metricName === 'bookie_dbstorage_throttled_write_seconds_count' &&
+        v.labels.success === String(success),
+    )?.value ?? 0
+  );
+}
+
+/**
+ * A started bookie whose ledger 1 has entry 0 flushed and entry 1 in a write cache that holds one entry, with
+ * flushes held until `release()`: the next add finds the caches full.
+ */
+async function withFullWriteCache(config: Record<string, string> = {}) {
+  const storage = new FakeStorage();
+  const fixture = await startBookie({ storage, config });
+  expect(await add(fixture.bookie, addRequest(1n, 0n))).toBe(StatusCode.EOK);
+  await storage.flush();
+  storage.writeCacheEntriesMax = 1;
+  const release = holdFlushes(storage);
+  expect(await add(fixture.bookie, addRequest(1n, 1n))).toBe(StatusCode.EOK);
+  return { ...fixture, release };
+}
+
+const entriesJournaled = (journal: FakeJournal): string[] =>
+  journal.records.flatMap((r) => (r.kind === 'entry' ? [`${r.ledgerId}/${r.entryId}`] : []));
+
+describe('bookie > core > write throttle (write caches full)', () => {
+  it('holds adds that find the write caches full until a flush frees them, then stores, journals and acknowledges them in arrival order', async () => {
     const storage = new FakeStorage();
-    const { bookie } = await startBookie({ storage });
+    const { bookie, journal, metrics } = await startBookie({ storage });
+    expect(await add(bookie, addRequest(1n, 0n))).toBe(StatusCode.EOK); // creates ledger 1
+    expect(await add(bookie, addRequest(2n, 0n))).toBe(StatusCode.EOK); // and ledger 2
+    await storage.flush();
+    storage.writeCacheEntriesMax = 2;
+    const release = holdFlushes(storage);
+    const log: string[] = [];
+    const first = [
+      addRecorded(bookie, addRequest(1n, 1n), log),
+      addRecorded(bookie, addRequest(1n, 2n), log),
+    ];
+    // The cache holds two: these wait, and so does every add after them, even one that would fit later.
+    const waiting = [
+      addRecorded(bookie, addRequest(1n, 3n), log),
+      addRecorded(bookie, addRequest(2n, 1n), log),
+      addRecorded(bookie, addRequest(1n, 4n), log),
+      addRecorded(bookie, addRequest(2n, 2n), log),
+    ];
+    expect(await Promise.all(first)).toEqual([StatusCode.EOK, StatusCode.EOK]);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(bookie.throttledAdds).toBe(4);
+    expect(bookie.pendingAdds).toBe(4);
+    expect(log).toEqual(['add 1 EOK', 'add 2 EOK']);
+    expect(entriesJournaled(journal)).toEqual(['1/0', '2/0', '1/1', '1/2']);
+    expect(await storage.getEntry(1n, 3n)).toBeUndefined();
+    expect(await metric(metrics, 'bookie_dbstorage_throttled_write_requests_waiting')).toBe(4);
+
+    // The flush (the checkpoint the first refusal asked for) ends: two fit, the next two wait for the next one.
+    release();
+    expect(await Promise.all(waiting)).toEqual([
+      StatusCode.EOK,
+      StatusCode.EOK,
+      StatusCode.EOK,
+      StatusCode.EOK,
+    ]);
+    expect(log).toEqual(['add 1 EOK', 'add 2 EOK', 'add 3 EOK', 'add 1 EOK', 'add 4 EOK', 'add 2 EOK']);
+    expect(entriesJournaled(journal)).toEqual(['1/0', '2/0', '1/1', '1/2', '1/3', '2/1', '1/4', '2/2']);
+    for (const [ledgerId, entryId] of [
+      [1n, 3n],
+      [2n, 1n],
+      [1n, 4n],
+      [2n, 2n],
+    ] as const) {
+      expect((await bookie.readEntry(ledgerId, entryId)).body).toEqual(pack(ledgerId, entryId));
+    }
+    expect(bookie.throttledAdds).toBe(0);
+    expect(await metric(metrics, 'bookie_dbstorage_throttled_write_requests')).toBe(4);
+    expect(await metric(metrics, 'bookie_dbstorage_rejected_write_requests')).toBe(0);
+    expect(await throttledEnded(metrics, true)).toBe(4);
+    await bookie.close();
+  });
+
+  it("never lets a later add overtake a waiting one, even one that would fit: a ledger's entries are stored and journaled in order", async () => {
+    const storage = new FakeStorage();
+    const { bookie, journal } = await startBookie({ storage });
+    expect(await add(bookie, addRequest(1n, 0n))).toBe(StatusCode.EOK);
+    await storage.flush();
+    const small = pack(1n, 1n).length;
+    storage.writeCacheBytesMax = 4 * small;
+    const release = holdFlushes(storage);
+    expect(await add(bookie, addRequest(1n, 1n))).toBe(StatusCode.EOK);
+    expect(await add(bookie, addRequest(1n, 2n))).toBe(StatusCode.EOK);
+    // Entry 3 is too large for the room left; entry 4 is small enough, and must still wait behind it.
+    const large = addRequest(1n, 3n, { body: pack(1n, 3n, 2n, 'x'.repeat(2 * small)) });
+    const log: string[] = [];
+    const waiting = [addRecorded(bookie, large, log), addRecorded(bookie, addRequest(1n, 4n), log)];
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(bookie.throttledAdds).toBe(2);
+    expect(entriesJournaled(journal)).toEqual(['1/0', '1/1', '1/2']);
+    expect(await storage.getEntry(1n, 4n)).toBeUndefined();
+    release();
+    expect(await Promise.all(waiting)).toEqual([StatusCode.EOK, StatusCode.EOK]);
+    expect(log).toEqual(['add 3 EOK', 'add 4 EOK']);
+    expect(entriesJournaled(journal)).toEqual(['1/0', '1/1', '1/2', '1/3', '1/4']);
+    await bookie.close();
+  });
+
+  it('answers ETOOMANYREQUESTS once dbStorage_maxThrottleTimeMs has passed, having stored and journaled nothing of those adds', async () => {
+    const { bookie, journal, storage, metrics, release } = await withFullWriteCache({
+      dbStorage_maxThrottleTimeMs: '40',
+    });
+    const started = performance.now();
+    const refused = await Promise.all([2n, 3n, 4n].map((entryId) => add(bookie, addRequest(1n, entryId))));
+    expect(refused).toEqual([
+      StatusCode.ETOOMANYREQUESTS,
+      StatusCode.ETOOMANYREQUESTS,
+      StatusCode.ETOOMANYREQUESTS,
+    ]);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(39);
+    expect(entriesJournaled(journal)).toEqual(['1/0', '1/1']);
+    expect(await storage.getEntry(1n, 2n)).toBeUndefined();
+    expect(bookie.pendingAdds).toBe(0);
+    expect(await metric(metrics, 'bookie_dbstorage_throttled_write_requests')).toBe(3);
+    expect(await metric(metrics, 'bookie_dbstorage_rejected_write_requests')).toBe(3);
+    expect(await throttledEnded(metrics, false)).toBe(3);
+    // Once the flush ends the writer goes on (its client would have retried or changed ensemble).
+    release();
+    await eventually('the flush to end', () => (bookie.throttledAdds === 0 ? true : undefined), 2000);
+    expect(await add(bookie, addRequest(1n, 2n))).toBe(StatusCode.EOK);
+    await bookie.close();
+  });
+
+  it('refuses at once with dbStorage_maxThrottleTimeMs=0, and asks for a checkpoint, which drains the cache', async () => {
+    const storage = new FakeStorage();
+    const { bookie, metrics } = await startBookie({ storage, config: { dbStorage_maxThrottleTimeMs: '0' } });
     storage.writeCacheEntriesMax = 2;
     const flushesBefore = storage.flushes;
     expect(await add(bookie, addRequest(1n, 0n))).toBe(StatusCode.EOK);
     expect(await add(bookie, addRequest(1n, 1n))).toBe(StatusCode.EOK);
     expect(await add(bookie, addRequest(1n, 2n))).toBe(StatusCode.ETOOMANYREQUESTS);
+    expect(await metric(metrics, 'bookie_dbstorage_rejected_write_requests')).toBe(1);
     await eventually(
       'the checkpoint asked for',
       () => (storage.flushes > flushesBefore ? true : undefined),
@@ -148,6 +300,34 @@ describe('bookie > core > add', () => {
     );
     expect(await add(bookie, addRequest(1n, 2n))).toBe(StatusCode.EOK);
     await bookie.close();
+  });
+
+  it('refuses a waiting add with EFENCED when its ledger was fenced meanwhile: nothing is journaled after the FENCE', async () => {
+    const { bookie, journal, storage, release } = await withFullWriteCache();
+    const plain = add(bookie, addRequest(1n, 2n));
+    const recovery = add(bookie, addRequest(1n, 3n, { recoveryAdd: true }));
+    await flushMicrotasks();
+    expect(bookie.throttledAdds).toBe(2);
+    const fence = await bookie.fenceAndRead(1n, -1n, KEY);
+    expect(fence.status).toBe(StatusCode.EOK);
+    expect(fence.body).toEqual(pack(1n, 1n));
+    release();
+    expect(await plain).toBe(StatusCode.EFENCED);
+    expect(await recovery).toBe(StatusCode.EOK);
+    const kinds = journal.records.map((r) => (r.kind === 'entry' ? `entry ${r.entryId}` : r.kind));
+    expect(kinds).toEqual(['ledgerKey', 'entry 0', 'entry 1', 'fence', 'entry 3']);
+    expect(await storage.getEntry(1n, 2n)).toBeUndefined();
+    await bookie.close();
+  });
+
+  it('answers EIO to adds still waiting when the bookie closes after its drain time', async () => {
+    const { bookie, journal, release } = await withFullWriteCache();
+    const waiting = add(bookie, addRequest(1n, 2n));
+    const closing = bookie.close(30);
+    expect(await waiting).toBe(StatusCode.EIO);
+    expect(entriesJournaled(journal)).toEqual(['1/0', '1/1']);
+    release(); // the final checkpoint's flush
+    await closing;
   });
 });
 

@@ -167,12 +167,28 @@ export class FakeStorage implements LedgerStorageApi {
   flushes = 0;
   closed = false;
   writeCacheEntriesMax = Infinity;
+  /** Bytes the write cache holds: a large entry may be refused where a small one still fits. */
+  writeCacheBytesMax = Infinity;
   private unflushed = 0;
+  private unflushedBytes = 0;
+  private readonly freedListeners: (() => void)[] = [];
 
   addEntry(entry: Buffer): void {
-    if (this.unflushed >= this.writeCacheEntriesMax) throw new WriteCacheFullError();
+    if (
+      this.unflushed >= this.writeCacheEntriesMax ||
+      this.unflushedBytes + entry.length > this.writeCacheBytesMax
+    ) {
+      // As DbLedgerStorage: a refusal starts a flush unless one runs; its end is announced to the listeners.
+      if (!this.flushing) void this.flush();
+      throw new WriteCacheFullError();
+    }
     this.unflushed++;
+    this.unflushedBytes += entry.length;
     this.entries.set(entryKey(entry.readBigInt64BE(0), entry.readBigInt64BE(8)), Buffer.from(entry));
+  }
+
+  onWriteCacheFreed(listener: () => void): void {
+    this.freedListeners.push(listener);
   }
 
   async getEntry(ledgerId: bigint, entryId: bigint): Promise<Buffer | undefined> {
@@ -244,9 +260,22 @@ export class FakeStorage implements LedgerStorageApi {
     return [...this.infos.keys()].sort((a, b) => (a < b ? -1 : 1));
   }
 
+  /** `flushGate`, when set, holds every flush until it resolves (a slow flush). */
+  flushGate: Promise<void> | undefined;
+
+  private flushing = false;
+
   async flush(): Promise<void> {
     this.flushes++;
-    this.unflushed = 0;
+    this.flushing = true;
+    try {
+      if (this.flushGate !== undefined) await this.flushGate;
+      this.unflushed = 0;
+      this.unflushedBytes = 0;
+    } finally {
+      this.flushing = false;
+    }
+    for (const listener of this.freedListeners) listener();
   }
 
   get writeCacheBytes(): number {
