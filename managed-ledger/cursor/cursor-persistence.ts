@@ -197,6 +197,13 @@ export class CursorPersistence {
     return this.persist();
   }
 
+  /** Persists the current state now, whatever the rate limit (a reset must not be lost to throttling). */
+  persistNow(): Promise<void> {
+    if (this.closed) return RESOLVED;
+    this.dirty = true;
+    return this.persist();
+  }
+
   /** Persists the current state now if it changed since the last write (no rate limit); waits for writes. */
   flush(): Promise<void> {
     if (this.dirty) return this.persist();

@@ -273,7 +273,7 @@ export class ManagedCursor {
     this.logger.info({ position: target.toString() }, 'cursor reset');
     this.movedMarkDelete();
     this.host.onReadPositionMoved(this.name);
-    if (this.persistence !== undefined) await this.persistence.flush();
+    if (this.persistence !== undefined) await this.persistence.persistNow();
   }
 
   /**

@@ -106,6 +106,18 @@ describe('managed-ledger > cursor > persistence', () => {
     expect(positions(host2, id2)).toEqual(['1:-1', '1:9']);
   });
 
+  it('persists a reset at once, whatever the rate limit', async () => {
+    const host = hostWith({ managedLedgerDefaultMarkDeleteRateLimit: 1 });
+    const p = host.fill(10);
+    const cursor = await ManagedCursor.create(host, 'sub', host.getFirstPosition());
+    await cursor.markDelete(p[8]!);
+    await cursor.resetCursor(p[3]!);
+    await cursor.skipEntries(1); // throttled: memory only until flushed
+    const recovered = await ManagedCursor.recover(reopened(host), 'sub');
+    expect(recovered.getMarkDeletedPosition()).toEqual(p[2]);
+    expect(recovered.getReadPosition()).toEqual(p[3]);
+  });
+
   it('flushes a throttled position after managedLedgerCursorPositionFlushSeconds', async () => {
     const host = hostWith({
       managedLedgerDefaultMarkDeleteRateLimit: 1,
