@@ -1,4 +1,5 @@
 import type { Logger } from '../../common';
+import { isBKError } from '../../ledger-client';
 import type { CreateLedgerOptions, WriteHandle } from '../../ledger-client';
 import type { CursorHost } from '../cursor-host';
 import { ManagedLedgerError, isManagedLedgerError } from '../errors';
@@ -120,8 +121,10 @@ export class CursorPersistence {
 
   /**
    * Reads a cursor's persisted state: the node; then, when it names a ledger, that ledger opened with recovery
-   * (fencing a previous owner's appends) and its last PositionInfo. An empty or unreadable ledger falls back to
-   * the node's snapshot. Throws CursorNotFound when there is no node.
+   * (fencing a previous owner's appends) and its last PositionInfo. An empty ledger, or one that is gone or
+   * holds bad bytes, falls back to the node's snapshot; bookies that cannot be reached fail the recovery with a
+   * retriable BookKeeperException rather than move the cursor back to that older snapshot. Throws CursorNotFound
+   * when there is no node.
    */
   static async recover(
     host: CursorHost,
@@ -165,9 +168,18 @@ export class CursorPersistence {
         },
       };
     } catch (err) {
+      if (!isUnrecoverable(err)) {
+        // Bookies unreachable for now: recovering from the older snapshot would move the cursor back, so
+        // the open fails instead (and may be retried), as Pulsar's recoverFromLedger does.
+        throw new ManagedLedgerError(
+          'BookKeeperException',
+          `cannot recover cursor ${cursorName} of managed ledger ${host.name} from its ledger ${ledgerId}: ${(err as Error).message}`,
+          { cause: err, retriable: true },
+        );
+      }
       logger.warn(
         { err, cursorLedgerId: ledgerId.toString() },
-        'cannot read the cursor ledger: position from metadata',
+        'cursor ledger gone or unreadable: position from metadata',
       );
       return { node, state: fromNode };
     }
@@ -420,6 +432,19 @@ export class CursorPersistence {
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
   }
+}
+
+/** BookKeeper errors after which the cursor ledger will never be readable (Pulsar's isBkErrorNotRecoverable). */
+const UNRECOVERABLE: ReadonlySet<string> = new Set([
+  'NoSuchLedgerExistsException',
+  'NoSuchLedgerExistsOnMetadataServerException',
+  'NoSuchEntryException',
+  'DigestMatchException',
+]);
+
+/** The ledger is gone, its last entry cannot exist, or it holds bytes that are not a PositionInfo. */
+function isUnrecoverable(err: unknown): boolean {
+  return (isBKError(err) && UNRECOVERABLE.has(err.code)) || isManagedLedgerError(err, 'MetaStoreException');
 }
 
 async function readLastPositionInfo(

@@ -208,10 +208,25 @@ describe('managed-ledger > cursor > persistence', () => {
     expect((await ManagedCursor.recover(reopened(host), 'sub')).getMarkDeletedPosition()).toEqual(
       Position.of(1, 2),
     );
+    const recoveredAt = async () =>
+      (await ManagedCursor.recover(reopened(host), 'sub')).getMarkDeletedPosition();
+    host.bk.ledgers.get(ledgerId)!.entries.push(Buffer.from([0xff, 0xff])); // not a PositionInfo
+    expect(await recoveredAt()).toEqual(Position.of(1, 2));
     host.bk.ledgers.delete(ledgerId);
-    expect((await ManagedCursor.recover(reopened(host), 'sub')).getMarkDeletedPosition()).toEqual(
-      Position.of(1, 2),
-    );
+    expect(await recoveredAt()).toEqual(Position.of(1, 2));
+  });
+
+  it('fails recovery with a retriable BookKeeperException while the cursor ledger cannot be reached', async () => {
+    const host = hostWith();
+    const p = host.fill(4);
+    const cursor = await ManagedCursor.create(host, 'sub', host.getFirstPosition());
+    await cursor.markDelete(p[0]!);
+    await cursor.markDelete(p[2]!); // in the ledger only; the node's snapshot says 1:0
+    host.bk.failOpens = true;
+    const err = await expectCode(ManagedCursor.recover(reopened(host), 'sub'), 'BookKeeperException');
+    expect(err.message).toContain('cursor sub of managed ledger');
+    host.bk.failOpens = false;
+    expect((await ManagedCursor.recover(reopened(host), 'sub')).getMarkDeletedPosition()).toEqual(p[2]);
   });
 
   it('clamps a recovered position to the managed ledger (trimmed ledgers, entries gone)', async () => {

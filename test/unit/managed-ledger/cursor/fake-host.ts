@@ -81,6 +81,7 @@ export class FakeBookKeeper {
   private nextLedgerId = 100n;
   failAppends = false;
   failCreates = false;
+  failOpens = false;
   creates = 0;
   appends = 0;
 
@@ -95,6 +96,7 @@ export class FakeBookKeeper {
 
   async openLedger(options: { ledgerId: bigint; recovery?: boolean }): Promise<FakeReadHandle> {
     await tick();
+    if (this.failOpens) throw new BKError('BookieHandleNotAvailableException', 'fake: bookies unreachable');
     const ledger = this.ledgers.get(options.ledgerId);
     if (ledger === undefined) {
       throw new BKError('NoSuchLedgerExistsOnMetadataServerException', `fake: no ledger ${options.ledgerId}`);
