@@ -23,8 +23,8 @@ export const managedLedgerConfigSchema = z.object({
   managedLedgerMaxLedgerRolloverTimeMinutes: setting.number(240, { min: 0 }),
   /** Roll an idle current ledger after this many seconds without adds, so consumed data can be trimmed; 0 = off. */
   managedLedgerInactiveLedgerRolloverTimeSeconds: setting.integer(0, { min: 0 }),
-  /** Keep consumed data this long (minutes); -1 = forever, 0 = delete once consumed. */
-  defaultRetentionTimeInMinutes: setting.integer(0, { min: -1 }),
+  /** Keep consumed data this long (minutes, fractions allowed); -1 = forever, 0 = delete once consumed. */
+  defaultRetentionTimeInMinutes: setting.number(0, { min: -1 }),
   /** Keep up to this much consumed data (MiB); -1 = unlimited, 0 = delete once consumed. */
   defaultRetentionSizeInMB: setting.integer(0, { min: -1 }),
   /** Bytes of recently added entries kept in memory for tailing readers (per managed ledger). */

@@ -79,6 +79,8 @@ export class CursorPersistence {
   private dirty = false;
   private nextPersistAtMs = 0;
   private flushTimer: NodeJS.Timeout | undefined;
+  /** Set while persists are throttled; cleared when the rate limit allows the next one. */
+  private throttleTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(options: {
@@ -195,13 +197,18 @@ export class CursorPersistence {
    * at once when throttled (the flush timer or close() writes it later).
    */
   request(): Promise<void> {
-    if (this.closed) return RESOLVED;
     this.dirty = true;
+    // Hot path (every acknowledgement): while throttled, nothing but the flag is looked at.
+    if (this.throttleTimer !== undefined || this.closed) return RESOLVED;
     const rate = this.host.config.managedLedgerDefaultMarkDeleteRateLimit;
     if (rate > 0) {
       const now = Date.now();
       if (now < this.nextPersistAtMs) {
         this.scheduleFlush();
+        this.throttleTimer = setTimeout(() => {
+          this.throttleTimer = undefined;
+        }, this.nextPersistAtMs - now);
+        this.throttleTimer.unref();
         return RESOLVED;
       }
       this.nextPersistAtMs = now + 1000 / rate;
@@ -431,6 +438,8 @@ export class CursorPersistence {
   private stopFlushTimer(): void {
     if (this.flushTimer !== undefined) clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
+    if (this.throttleTimer !== undefined) clearTimeout(this.throttleTimer);
+    this.throttleTimer = undefined;
   }
 }
 

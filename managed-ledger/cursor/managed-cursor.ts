@@ -518,19 +518,17 @@ export class ManagedCursor {
   private absorbFirstRange(): boolean {
     let moved = false;
     for (;;) {
-      const first = this.individuallyDeleted.first();
-      if (first === undefined) break;
+      const lower = this.individuallyDeleted.firstLower();
+      if (lower === undefined) break;
       if (
-        first.lower.compareTo(this.markDeletePosition) > 0 &&
-        this.host.getNextValidPosition(this.markDeletePosition).compareTo(first.lower) <= 0
+        lower.compareTo(this.markDeletePosition) > 0 &&
+        this.host.getNextValidPosition(this.markDeletePosition).compareTo(lower) <= 0
       ) {
         break;
       }
-      this.markDeletePosition = first.upper;
-      this.individuallyDeletedCount -= this.individuallyDeleted.removeAtOrBelow(
-        first.upper,
-        this.countEntries,
-      );
+      const upper = this.individuallyDeleted.firstUpper()!;
+      this.markDeletePosition = upper;
+      this.individuallyDeletedCount -= this.individuallyDeleted.removeAtOrBelow(upper, this.countEntries);
       moved = true;
     }
     return moved;

@@ -57,6 +57,15 @@ export class PositionRangeSet {
     return range.lower.compareTo(p) < 0 ? { lower: range.lower, upper: range.upper } : undefined;
   }
 
+  /** The first range's lower end (no allocation: the acknowledgement path asks this on every ack). */
+  firstLower(): Position | undefined {
+    return this.head === this.tail ? undefined : this.at(this.head).lower;
+  }
+
+  firstUpper(): Position | undefined {
+    return this.head === this.tail ? undefined : this.at(this.head).upper;
+  }
+
   first(): MessageRange | undefined {
     if (this.isEmpty()) return undefined;
     const range = this.at(this.head);

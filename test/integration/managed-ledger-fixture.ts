@@ -89,6 +89,12 @@ export function mlCluster(bookies: number, ready: (started: MlCluster) => void):
   });
 }
 
+let nameSeq = 0;
+/** A managed-ledger name no other test of this process uses. */
+export function uniqueName(what: string): string {
+  return `tenant/ns/persistent/${what}-${++nameSeq}`;
+}
+
 /** Payload of entry i of a test: recognisable and of a given size. */
 export function payload(i: number, size = 64): Buffer {
   return Buffer.from(`entry-${i}-`.padEnd(size, 'x'));

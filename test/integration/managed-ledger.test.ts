@@ -23,9 +23,6 @@ import type { MlCluster } from './managed-ledger-fixture';
 let env!: MlCluster;
 mlCluster(2, (started) => (env = started));
 
-let seq = 0;
-const uniqueName = (what: string): string => `tenant/ns/persistent/${what}-${++seq}`;
-
 /** Adds entries first..first+count-1 all at once; resolves with the positions in the order they were confirmed. */
 async function addMany(ml: ManagedLedger, count: number, first = 0, size = 64): Promise<PositionType[]> {
   const confirmed: PositionType[] = [];

@@ -1,0 +1,60 @@
+/**
+ * Goal: a write failure moves the managed ledger to a new ledger without losing or reordering anything: adds that
+ * were pending when the ledger failed are sent again, in order, on the next ledger, and confirmed once bookies
+ * are there to take them; the failed ledger is closed at its last confirmed entry.
+ * Method: two real bookies and E=Qw=Qa=2, so when one is stopped (SIGSTOP) the client's ensemble change finds no
+ * replacement and fails the ledger's pending adds; a third bookie is started a little later. Adds have a 1 s
+ * timeout in the client so the failure comes quickly. The LedgerChaining invariants are checked at the end.
+ */
+import { BookieCluster, requireBuiltBookie } from '../harness';
+import { checkLedgerChaining, payload, payloads, readAll, startOwner } from './managed-ledger-fixture';
+import type { Owner } from './managed-ledger-fixture';
+
+let cluster: BookieCluster | undefined;
+let owner: Owner | undefined;
+
+beforeAll(async () => {
+  requireBuiltBookie();
+  cluster = await BookieCluster.start({ bookies: 2 });
+  owner = await startOwner(cluster, {}, { addEntryTimeoutSec: 1 });
+});
+
+afterAll(async () => {
+  await owner?.close();
+  await cluster?.close();
+});
+
+describe('managed-ledger > write failure', () => {
+  it('re-sends the pending adds in order on a new ledger once bookies can take them', async () => {
+    const ml = await owner!.factory.open('tenant/ns/persistent/write-failure');
+    const acked = [];
+    for (let i = 0; i < 20; i++) acked.push(await ml.addEntry(payload(i)));
+    const failing = acked[0]!.ledgerId;
+
+    await cluster!.stop(1);
+    const order: number[] = [];
+    const pending = Array.from({ length: 20 }, (_, i) =>
+      ml.addEntry(payload(20 + i)).then((position) => {
+        order.push(i);
+        return position;
+      }),
+    );
+    // Let the ensemble change fail first, then give the client a bookie to move to.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    await cluster!.addBookie();
+    const positions = await Promise.all(pending);
+
+    expect(order).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    for (let i = 1; i < positions.length; i++) expect(positions[i]!.isAfter(positions[i - 1]!)).toBe(true);
+    expect(positions[0]!.ledgerId > failing).toBe(true);
+    const ledgers = ml.getLedgersInfo();
+    expect(ledgers[0]).toMatchObject({ ledgerId: failing, entries: 20 });
+    expect(ml.getNumberOfEntries()).toBe(40);
+    expect(await readAll(ml)).toEqual(payloads(0, 40));
+    await checkLedgerChaining(ml, owner!.bk);
+
+    await cluster!.cont(1);
+    await ml.addEntry(payload(40));
+    await ml.close();
+  }, 90_000);
+});
