@@ -16,6 +16,7 @@ import {
   payload,
   payloads,
   readAll,
+  uniqueName,
 } from './managed-ledger-fixture';
 import type { MlCluster } from './managed-ledger-fixture';
 
