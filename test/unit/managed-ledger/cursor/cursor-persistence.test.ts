@@ -164,6 +164,22 @@ describe('managed-ledger > cursor > persistence', () => {
     expect((await ManagedCursor.recover(reopened(host), 'sub')).getMarkDeletedPosition()).toEqual(p[7]);
   });
 
+  it('rolls the cursor ledger once it is managedLedgerCursorRolloverTimeInSeconds old', async () => {
+    const host = hostWith({ managedLedgerCursorRolloverTimeInSeconds: 1 });
+    const p = host.fill(4);
+    const cursor = await ManagedCursor.create(host, 'sub', host.getFirstPosition());
+    await cursor.markDelete(p[0]!);
+    await cursor.markDelete(p[1]!);
+    const first = (await node(host)).cursorsLedgerId;
+    await new Promise((r) => setTimeout(r, 1100));
+    await cursor.markDelete(p[2]!);
+    const second = (await node(host)).cursorsLedgerId;
+    expect(second).not.toBe(first);
+    await cursor.close();
+    expect(host.bk.ledgers.has(first)).toBe(false);
+    expect(positions(host, second)).toEqual(['1:2']);
+  });
+
   it('falls back to the node when the ledger append fails, capping ranges, and recovers from it', async () => {
     const host = hostWith({ managedLedgerMaxUnackedRangesToPersistInMetadataStore: 2 });
     const p = host.fill(12);
