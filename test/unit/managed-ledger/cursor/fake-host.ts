@@ -5,8 +5,7 @@ import { BKError } from '../../../../ledger-client';
 import type { MetadataSession, MetadataStore, Stat, StoredValue, Watch } from '../../../../metadata';
 import { BadVersionError, NoSuchKeyError } from '../../../../metadata';
 import { MetaStore, Position, managedLedgerConfig } from '../../../../managed-ledger';
-import type { ManagedLedgerConfig } from '../../../../managed-ledger';
-import type { CursorHost, Entry } from '../../../../managed-ledger/cursor-host';
+import type { CursorHost, Entry, ManagedLedgerConfig } from '../../../../managed-ledger';
 
 /**
  * Fakes under the cursor, for its unit tests: a managed ledger in memory (FakeCursorHost), a metadata store in
