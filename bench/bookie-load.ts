@@ -133,8 +133,8 @@ export function openLoop(ratePerSecond: number, seconds: number, issue: Issue): 
   });
 }
 
-const PASSWORD = Buffer.from('bench');
-export const BENCH_MASTER_KEY = masterKey(PASSWORD);
+export const BENCH_PASSWORD = Buffer.from('bench');
+export const BENCH_MASTER_KEY = masterKey(BENCH_PASSWORD);
 
 /**
  * Adds to `ledgerCount` ledgers (ids from `firstLedgerId`) in turn, each entry packed with its CRC32C digest
@@ -147,7 +147,11 @@ export function addsTo(
   const { firstLedgerId, ledgerCount, payload } = options;
   const ledgers = Array.from({ length: ledgerCount }, (_, i) => {
     const ledgerId = BigInt(firstLedgerId + i);
-    return { ledgerId, digest: DigestManager.create(ledgerId, PASSWORD, DigestType.CRC32C), nextEntryId: 0 };
+    return {
+      ledgerId,
+      digest: DigestManager.create(ledgerId, BENCH_PASSWORD, DigestType.CRC32C),
+      nextEntryId: 0,
+    };
   });
   return (i, done) => {
     const ledger = ledgers[i % ledgerCount]!;

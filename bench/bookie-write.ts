@@ -3,11 +3,14 @@
  *
  *   npm run build && node dist/bench/bookie-write.js [--seconds 2] [--runs 3] [--ledgers 1,10,100]
  *       [--in-flight 1000] [--large-in-flight 64] [--rate N] [--only 1k|64k]
- *       [--bookie key=value,...] [--dir /path/on/the/disk] [--profile DIR]
+ *       [--bookie key=value,...] [--dir /path/on/the/disk] [--profile DIR] [--client cheap|harness]
  *
- * The bookie runs in a child process (bookie-child.ts); this process is the client (test/harness BookieClient:
- * v3 protobuf encode/decode, responses matched by txnId, one connection, requests pipelined). Every add is
- * acknowledged only after its journal record is fdatasync'ed. One JSON line per result, each the median of
+ * The bookie runs in a child process (bookie-child.ts); this process is the client: one connection, requests
+ * pipelined, responses matched by txnId. The client is add-load-client.ts (frames written from per-ledger
+ * templates, many per socket write, responses read for txnId and status only), which costs a fraction of the
+ * CPU of `--client harness` (test/harness BookieClient with the full codec, the same bytes on the wire): on two
+ * shared cores the client's CPU is the server's loss. Every add is acknowledged only after its journal record is
+ * fdatasync'ed. One JSON line per result, each the median of
  * `runs` runs of `seconds` after a one-second warm-up:
  *   bookie_add_max       1 KiB adds, `in-flight` outstanding (closed loop), to 1, 10 and 100 ledgers: adds/s
  *   bookie_add_latency   1 KiB adds issued at 80% of that ledger count's max rate (open loop): p50/p99 latency
@@ -26,8 +29,9 @@ import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BookieClient } from '../test/harness';
+import { AddLoadClient } from './add-load-client';
 import { BookieChild } from './bookie-child';
-import { addsTo, closedLoop, openLoop } from './bookie-load';
+import { BENCH_PASSWORD, addsTo, closedLoop, openLoop } from './bookie-load';
 import type { Issue, LoadResult } from './bookie-load';
 import { argValue, median, printResult, round } from './measure';
 
@@ -48,9 +52,30 @@ const bookieSettings = Object.fromEntries(
     .filter((setting) => setting.includes('='))
     .map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]),
 );
+/** `--client harness`: the test harness's BookieClient instead of the load client (to compare their costs). */
+const clientKind = argValue('client', 'cheap');
+if (clientKind !== 'cheap' && clientKind !== 'harness') throw new Error('--client is cheap or harness');
 const baseDir = mkdtempSync(join(argValue('dir', tmpdir()), 'bench-bookie-write-'));
 const MIB = 1024 * 1024;
 const LARGE_BYTES = 64 * 1024;
+
+/** A connection issuing 1 KiB or 64 KiB adds to a range of ledgers, with one client or the other. */
+interface AddSource {
+  adds(options: { firstLedgerId: number; ledgerCount: number; payload: Buffer }): Issue;
+  close(): Promise<void>;
+}
+
+async function connectClient(port: number): Promise<AddSource> {
+  if (clientKind === 'harness') {
+    const client = await BookieClient.connect(port);
+    return { adds: (options) => addsTo(client, options), close: () => client.close() };
+  }
+  const client = await AddLoadClient.connect(port);
+  return {
+    adds: (options) => client.adds({ ...options, password: BENCH_PASSWORD }),
+    close: () => client.close(),
+  };
+}
 
 interface Run extends LoadResult {
   /** CPU time (user + system) per operation of the bookie process and of this client process, µs. */
@@ -130,16 +155,16 @@ async function main(): Promise<void> {
     settings: bookieSettings,
     profileDir,
   });
-  const client = await BookieClient.connect(bookie.port);
+  const client = await connectClient(bookie.port);
   const yardstick = await BookieChild.start({
     dataDir: join(baseDir, 'yardstick'),
     script: join(__dirname, 'yardstick-child.js'),
   });
-  const yardstickClient = await BookieClient.connect(yardstick.port);
+  const yardstickClient = await connectClient(yardstick.port);
   let nextYardstickLedgerId = 1;
   /** The same closed loop against the bare journal server (yardstick-child.ts). */
   const yardstickRuns = (ledgerCount: number, payloadBytes: number, depth: number): Promise<Run[]> => {
-    const issue = addsTo(yardstickClient, {
+    const issue = yardstickClient.adds({
       firstLedgerId: nextYardstickLedgerId,
       ledgerCount,
       payload: Buffer.alloc(payloadBytes, 7),
@@ -154,7 +179,7 @@ async function main(): Promise<void> {
   // Each phase writes fresh ledgers, so no add replaces an entry of an earlier phase.
   let nextLedgerId = 1;
   const adds = (ledgerCount: number, payloadBytes: number): Issue => {
-    const issue = addsTo(client, {
+    const issue = client.adds({
       firstLedgerId: nextLedgerId,
       ledgerCount,
       payload: Buffer.alloc(payloadBytes, 7),
