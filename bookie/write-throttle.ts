@@ -16,7 +16,9 @@ import type { BookieMetrics } from './bookie-metrics';
  *   3. one timer, for the head: every add whose time is up leaves the queue from the head and is failed. All
  *      wait the same time, so deadlines grow along the queue and the expired ones are always a prefix.
  *
- * Waiting adds count as pending adds (maxPendingAddRequestsPerThread), which bounds the queue.
+ * Waiting adds count as pending adds (maxPendingAddRequestsPerThread), which bounds the queue. There is one
+ * queue per bookie: with several ledger directories an add whose directory has room still waits behind one whose
+ * directory is full, as in BookKeeper, where the blocked add holds its write thread and the ledgers behind it.
  */
 
 /** What the queue asks of the bookie for each add it holds. */
