@@ -125,66 +125,29 @@ export class CursorPersistence {
    * Reads a cursor's persisted state: the node; then, when it names a ledger, that ledger opened with recovery
    * (fencing a previous owner's appends) and its last PositionInfo. An empty ledger, or one that is gone or
    * holds bad bytes, falls back to the node's snapshot; bookies that cannot be reached fail the recovery with a
-   * retriable BookKeeperException rather than move the cursor back to that older snapshot. Throws CursorNotFound
-   * when there is no node.
+   * retriable BookKeeperException rather than move the cursor back to that older snapshot. The node is then
+   * written back by compare-and-set, so a previous owner's cursor can write nothing more (its ledger is fenced,
+   * its next node write loses). Throws CursorNotFound when there is no node.
    */
   static async recover(
     host: CursorHost,
     cursorName: string,
     logger: Logger,
   ): Promise<{ node: Versioned<ManagedCursorInfo>; state: RecoveredCursorState }> {
-    const node = await host.metaStore.getCursorInfo(host.name, cursorName);
-    if (node === undefined) {
+    const found = await host.metaStore.getCursorInfo(host.name, cursorName);
+    if (found === undefined) {
       throw new ManagedLedgerError(
         'CursorNotFound',
         `cursor ${cursorName} of managed ledger ${host.name} has no metadata to recover from`,
       );
     }
-    const info = node.value;
-    const fromNode: RecoveredCursorState = {
-      markDelete: info.markDelete,
-      ranges: info.individualDeletedMessages,
-      properties: info.properties,
-      cursorProperties: info.cursorProperties,
-      source: 'node',
-    };
-    if (info.cursorsLedgerId === NO_CURSOR_LEDGER) return { node, state: fromNode };
-    const ledgerId = info.cursorsLedgerId;
-    try {
-      const last = await readLastPositionInfo(host, ledgerId, cursorName);
-      if (last === undefined) {
-        logger.info(
-          { cursorLedgerId: ledgerId.toString() },
-          'cursor ledger is empty: position from metadata',
-        );
-        return { node, state: fromNode };
-      }
-      return {
-        node,
-        state: {
-          markDelete: last.position,
-          ranges: last.individualDeletedMessages,
-          properties: last.properties,
-          cursorProperties: info.cursorProperties,
-          source: 'ledger',
-        },
-      };
-    } catch (err) {
-      if (!isUnrecoverable(err)) {
-        // Bookies unreachable for now: recovering from the older snapshot would move the cursor back, so
-        // the open fails instead (and may be retried), as Pulsar's recoverFromLedger does.
-        throw new ManagedLedgerError(
-          'BookKeeperException',
-          `cannot recover cursor ${cursorName} of managed ledger ${host.name} from its ledger ${ledgerId}: ${(err as Error).message}`,
-          { cause: err, retriable: true },
-        );
-      }
-      logger.warn(
-        { err, cursorLedgerId: ledgerId.toString() },
-        'cursor ledger gone or unreadable: position from metadata',
-      );
-      return { node, state: fromNode };
-    }
+    const state = await readPersistedState(host, cursorName, found.value, logger);
+    // Claim the node: a previous owner's cursor still running would otherwise win a later compare-and-set
+    // against the version read here (its appends already fail: the recovery fenced its ledger). Now its
+    // next node write fails with ManagedLedgerFenced.
+    const value: ManagedCursorInfo = { ...found.value, lastActive: Date.now() };
+    const version = await host.metaStore.putCursorInfo(host.name, cursorName, value, found.version);
+    return { node: { value, version }, state };
   }
 
   /** The ledger PositionInfo entries currently go to, if any. */
@@ -440,6 +403,53 @@ export class CursorPersistence {
     this.flushTimer = undefined;
     if (this.throttleTimer !== undefined) clearTimeout(this.throttleTimer);
     this.throttleTimer = undefined;
+  }
+}
+
+/** The state a cursor's node and (if it names one) its ledger hold; see CursorPersistence.recover. */
+async function readPersistedState(
+  host: CursorHost,
+  cursorName: string,
+  info: ManagedCursorInfo,
+  logger: Logger,
+): Promise<RecoveredCursorState> {
+  const fromNode: RecoveredCursorState = {
+    markDelete: info.markDelete,
+    ranges: info.individualDeletedMessages,
+    properties: info.properties,
+    cursorProperties: info.cursorProperties,
+    source: 'node',
+  };
+  if (info.cursorsLedgerId === NO_CURSOR_LEDGER) return fromNode;
+  const ledgerId = info.cursorsLedgerId;
+  try {
+    const last = await readLastPositionInfo(host, ledgerId, cursorName);
+    if (last === undefined) {
+      logger.info({ cursorLedgerId: ledgerId.toString() }, 'cursor ledger is empty: position from metadata');
+      return fromNode;
+    }
+    return {
+      markDelete: last.position,
+      ranges: last.individualDeletedMessages,
+      properties: last.properties,
+      cursorProperties: info.cursorProperties,
+      source: 'ledger',
+    };
+  } catch (err) {
+    if (!isUnrecoverable(err)) {
+      // Bookies unreachable for now: recovering from the older snapshot would move the cursor back, so
+      // the open fails instead (and may be retried), as Pulsar's recoverFromLedger does.
+      throw new ManagedLedgerError(
+        'BookKeeperException',
+        `cannot recover cursor ${cursorName} of managed ledger ${host.name} from its ledger ${ledgerId}: ${(err as Error).message}`,
+        { cause: err, retriable: true },
+      );
+    }
+    logger.warn(
+      { err, cursorLedgerId: ledgerId.toString() },
+      'cursor ledger gone or unreadable: position from metadata',
+    );
+    return fromNode;
   }
 }
 

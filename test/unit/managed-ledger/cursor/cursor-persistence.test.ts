@@ -199,17 +199,18 @@ describe('managed-ledger > cursor > persistence', () => {
     // Up to 5, and 6 was acknowledged already: the mark-delete moves to 6.
     await cursor.markDelete(p[5]!);
     expect((await node(host)).markDelete).toEqual(p[6]);
-    const recovered = await ManagedCursor.recover(reopened(host), 'sub');
-    expect(recovered.getMarkDeletedPosition()).toEqual(p[6]);
-    expect(recovered.getIndividuallyDeletedRanges()).toEqual([{ lower: p[7], upper: p[8] }]);
-    // Bookies back: the next persist goes to a new ledger; the failed one was deleted.
-    host.bk.failAppends = false;
-    host.bk.failCreates = false;
-    await cursor.markDelete(p[7]!);
-    const after = await node(host);
-    expect(after.cursorsLedgerId).toBeGreaterThan(firstLedger);
     await cursor.close();
     expect(host.bk.ledgers.has(firstLedger)).toBe(false);
+    const again = reopened(host);
+    const recovered = await ManagedCursor.recover(again, 'sub');
+    expect(recovered.getMarkDeletedPosition()).toEqual(p[6]);
+    expect(recovered.getIndividuallyDeletedRanges()).toEqual([{ lower: p[7], upper: p[8] }]);
+    // Bookies back: the next persist goes to a new ledger.
+    host.bk.failAppends = false;
+    host.bk.failCreates = false;
+    await recovered.markDelete(p[7]!);
+    const after = await node(again);
+    expect(after.cursorsLedgerId).toBeGreaterThan(firstLedger);
     expect(positions(host, after.cursorsLedgerId)).toEqual(['1:8']);
   });
 
@@ -269,6 +270,18 @@ describe('managed-ledger > cursor > persistence', () => {
     expect(await host.metaStore.getCursorInfo(host.name, 'sub')).toBeUndefined();
     expect(host.bk.ledgers.size).toBe(0);
     await expectCode(cursor.markDelete(p[2]!), 'CursorAlreadyClosed');
+  });
+
+  it("leaves a previous owner's cursor unable to persist once another owner recovered it", async () => {
+    const host = hostWith();
+    const p = host.fill(6);
+    const old = await ManagedCursor.create(host, 'sub', host.getFirstPosition());
+    await old.markDelete(p[1]!);
+    const recovered = await ManagedCursor.recover(reopened(host), 'sub');
+    // The old cursor's append hits the fenced ledger, and its fallback to the node loses the CAS.
+    await expectCode(old.markDelete(p[4]!), 'ManagedLedgerFenced');
+    await recovered.markDelete(p[2]!);
+    expect((await ManagedCursor.recover(reopened(host), 'sub')).getMarkDeletedPosition()).toEqual(p[2]);
   });
 
   it('fails a persist with ManagedLedgerFenced when another owner wrote the node', async () => {
