@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { LedgerlineError } from '../common';
 import type { Logger } from '../common';
 import { isBKError } from '../ledger-client';
 import type { BookKeeper, CreateLedgerOptions, WriteAdvHandle } from '../ledger-client';
@@ -6,6 +7,7 @@ import type { DigestType } from '../metadata';
 import type { Entry } from './cursor-host';
 import { ManagedCursor } from './cursor/managed-cursor';
 import { EntryCache } from './entry-cache';
+import { LedgerIds } from './ledger-ids';
 import { isManagedLedgerError, ManagedLedgerError } from './errors';
 import type { ManagedLedgerConfig } from './managed-ledger-config';
 import { isNoSuchLedger, ManagedLedgerView } from './managed-ledger-view';
@@ -50,8 +52,8 @@ const FRAME_OVERHEAD_BYTES = 4096;
 /** Ledger creation after a failure is retried after these pauses (doubling), until the metadata timeout. */
 const CREATE_RETRY_FIRST_MS = 100;
 const CREATE_RETRY_MAX_MS = 2000;
-/** Ids tried above the highest used before giving up on creating a ledger (each taken id is another ledger). */
-const LEDGER_ID_ATTEMPTS = 100n;
+/** Ledger ids tried before giving up on creating a ledger (each taken id is another ledger's). */
+const LEDGER_ID_ATTEMPTS = 10;
 
 const DIGEST_TYPES: Readonly<Record<string, DigestType>> = {
   CRC32C: 'CRC32C',
@@ -109,7 +111,8 @@ export class ManagedLedger extends ManagedLedgerView {
   private rolling: Promise<void> | undefined;
   /** A rollover asked for while one was running, about the ledger that one opens. */
   private rollRequestedFor: WriteAdvHandle | undefined;
-  /** The highest ledger id this managed ledger ever used: a new ledger must have a higher one. */
+  private readonly ledgerIds: LedgerIds;
+  /** The highest ledger id in the list when opened, then the last created: a new ledger must be higher. */
   private highestLedgerId = -1n;
   /** Ledgers dropped from the list (empty): deleted from BookKeeper after the next metadata write. */
   private ledgersToDelete: bigint[] = [];
@@ -138,6 +141,7 @@ export class ManagedLedger extends ManagedLedgerView {
     super({ ...init, logger: init.logger.child({ managedLedger: init.name }) });
     const c = init.config;
     this.onClosed = init.onClosed;
+    this.ledgerIds = new LedgerIds(init.metaStore.store);
     this.maxEntriesPerLedger = c.managedLedgerMaxEntriesPerLedger;
     this.maxSizePerLedgerBytes = c.managedLedgerMaxSizePerLedgerMbytes * MB;
     this.minRolloverMs = c.managedLedgerMinLedgerRolloverTimeMinutes * MINUTE_MS;
@@ -380,7 +384,7 @@ export class ManagedLedger extends ManagedLedgerView {
       this.pendingAdds.shift();
       const position = op.position;
       const info = this.ledgers[this.ledgers.length - 1]!;
-      if (info.ledgerId !== position.ledgerId || BigInt(info.entries) !== position.entryId) {
+      if (info.ledgerId !== position.ledgerId || info.entries !== Number(position.entryId)) {
         // The client confirms in entry order and ops are released in queue order: anything else is a bug.
         throw new Error(
           `managed ledger ${this.name}: add confirmed at ${position} but ledger ${info.ledgerId} has ${info.entries} entries`,
@@ -587,8 +591,12 @@ export class ManagedLedger extends ManagedLedgerView {
     info.size = Number(length);
     info.timestamp = Date.now();
     if (info.entries === 0) {
-      this.ledgers = this.ledgers.slice(0, -1);
-      this.ledgersToDelete.push(ledgerId);
+      // Every change of the list is made under the metadata mutex, so a trim writing the list meanwhile
+      // cannot put the empty ledger back.
+      await this.metadataMutex.run(async () => {
+        this.ledgers = this.ledgers.filter((l) => l !== info);
+        this.ledgersToDelete.push(ledgerId);
+      });
     }
     this.closeReadHandle(ledgerId);
     this.logger.info(
@@ -598,21 +606,19 @@ export class ManagedLedger extends ManagedLedgerView {
   }
 
   /**
-   * Creates the next ledger, retrying retriable failures until the metadata timeout. Positions order by ledger
-   * id, so every new ledger must have a higher id than any this managed ledger used; the cluster's generator
-   * hands out ids from rotating buckets (not increasing), so after the first ledger the id is chosen: the next
-   * free one above the highest used.
+   * Creates the next ledger, retrying retriable failures until the metadata timeout. Its id comes from
+   * `LedgerIds` (increasing, never reused: see there), above every ledger this managed ledger had.
    */
   private async createLedger(): Promise<WriteAdvHandle> {
     const deadline = Date.now() + this.config.managedLedgerMetadataOperationsTimeoutSeconds * 1000;
     let pauseMs = CREATE_RETRY_FIRST_MS;
     for (;;) {
       try {
-        const handle = await this.createLedgerAbove(this.highestLedgerId);
+        const handle = await this.createLedgerWithNextId();
         this.highestLedgerId = handle.ledgerId;
         return handle;
       } catch (error) {
-        const retriable = isBKError(error) && error.retriable;
+        const retriable = error instanceof LedgerlineError && error.retriable;
         if (!retriable || this.isDone() || this.stopping !== undefined || Date.now() + pauseMs > deadline) {
           throw new ManagedLedgerError(
             'BookKeeperException',
@@ -627,15 +633,20 @@ export class ManagedLedger extends ManagedLedgerView {
     }
   }
 
-  private async createLedgerAbove(highest: bigint): Promise<WriteAdvHandle> {
-    if (highest < 0n) return this.bookKeeper.createLedgerAdv(this.ledgerOptions);
-    for (let ledgerId = highest + 1n; ; ledgerId++) {
+  private async createLedgerWithNextId(): Promise<WriteAdvHandle> {
+    for (let attempt = 1; ; attempt++) {
+      const ledgerId = await this.ledgerIds.next();
+      if (ledgerId <= this.highestLedgerId) {
+        throw new ManagedLedgerError(
+          'BookKeeperException',
+          `managed ledger ${this.name}: ledger id ${ledgerId} is not above its ledger ${this.highestLedgerId}`,
+        );
+      }
       try {
         return await this.bookKeeper.createLedgerAdv({ ...this.ledgerOptions, ledgerId });
       } catch (error) {
-        // Taken by another ledger (ours are consecutive; the generator's may land anywhere): try the next id.
-        if (!isBKError(error, 'LedgerExistException') || ledgerId - highest >= LEDGER_ID_ATTEMPTS)
-          throw error;
+        // Taken by a ledger someone created with that id explicitly: take the next one.
+        if (!isBKError(error, 'LedgerExistException') || attempt >= LEDGER_ID_ATTEMPTS) throw error;
       }
     }
   }

@@ -190,6 +190,25 @@ describe('managed-ledger > reopen', () => {
     await checkLedgerChaining(third, c.bk);
     await third.close();
   });
+  it('never reuses a ledger id, even of an empty ledger it dropped (its bookies may still hold it fenced)', async () => {
+    const name = uniqueName('ids');
+    const ids: bigint[] = [];
+    for (let round = 0; round < 3; round++) {
+      // Each owner vanishes without an add: the next open recovers (fences) the empty ledger and drops it.
+      const owner = await env.newOwner();
+      const ml = await owner.factory.open(name);
+      ids.push(ml.getLedgersInfo()[0]!.ledgerId);
+      await owner.bk.close();
+    }
+    const ml = await env.owner.factory.open(name);
+    ids.push(ml.getLedgersInfo()[0]!.ledgerId);
+    for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true);
+    expect(ml.getLedgersInfo()).toHaveLength(1);
+    await ml.addEntry(payload(0));
+    expect(ml.getState()).toBe('LedgerOpened');
+    await checkLedgerChaining(ml, env.owner.bk);
+    await ml.close();
+  });
 });
 
 describe('managed-ledger > owners', () => {
