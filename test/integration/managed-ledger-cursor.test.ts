@@ -223,21 +223,22 @@ describe('managed-ledger > cursor > persistence on real bookies', () => {
       expect(info.individualDeletedMessages).toEqual([
         { lower: Position.of(1, 4), upper: Position.of(1, 5) },
       ]);
-      const recovered = await ManagedCursor.recover(hostOn(await client(), name, 20, config), 'sub');
-      expect(recovered.getMarkDeletedPosition()).toEqual(Position.of(1, 3));
-      expect(recovered.isIndividuallyDeleted(Position.of(1, 5))).toBe(true);
-      await recovered.close();
+      await cursor.close();
     } finally {
       await cluster.restart(2);
     }
-    // Bookies back: the next persist goes to a new ledger; the failed one is deleted.
+    // Another owner recovers the position from the node, then persists to a new ledger (the bookie is back).
+    const other = hostOn(await client(), name, 20, config);
+    const recovered = await ManagedCursor.recover(other, 'sub');
+    expect(recovered.getMarkDeletedPosition()).toEqual(Position.of(1, 3));
+    expect(recovered.isIndividuallyDeleted(Position.of(1, 5))).toBe(true);
     await eventually('a new cursor ledger', async () => {
-      await cursor.markDelete(Position.of(1, 6));
-      return (await nodeOf(host, 'sub')).cursorsLedgerId >= 0n || undefined;
+      await recovered.markDelete(Position.of(1, 6));
+      return (await nodeOf(other, 'sub')).cursorsLedgerId >= 0n || undefined;
     });
-    const newLedger = (await nodeOf(host, 'sub')).cursorsLedgerId;
+    const newLedger = (await nodeOf(other, 'sub')).cursorsLedgerId;
     expect(newLedger).not.toBe(firstLedger);
-    await cursor.close();
+    await recovered.close();
     expect(await ledgerGone(c.bk, firstLedger)).toBe(true);
     expect((await ledgerPositions(c.bk, newLedger)).pop()).toBe('1:6');
   });
