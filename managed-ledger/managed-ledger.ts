@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { LedgerlineError } from '../common';
 import type { Logger } from '../common';
-import { isBKError } from '../ledger-client';
+import { BKError, isBKError } from '../ledger-client';
 import type { BookKeeper, CreateLedgerOptions, WriteAdvHandle } from '../ledger-client';
 import type { DigestType } from '../metadata';
 import type { Entry } from './cursor-host';
@@ -67,6 +67,8 @@ const DIGEST_TYPES: Readonly<Record<string, DigestType>> = {
 class OpAddEntry {
   /** The ledger it was last sent to. */
   handle: WriteAdvHandle | undefined = undefined;
+  /** When it was sent there (ms), for managedLedgerAddEntryTimeoutSeconds. */
+  sentAtMs = 0;
   /** Its entry id in that ledger (sequential from 0 per ledger, as the client assigns them). */
   entryId = -1;
   /** Set when the ledger confirmed it. */
@@ -131,6 +133,9 @@ export class ManagedLedger extends ManagedLedgerView {
   private readonly maxRolloverMs: number;
   private readonly inactiveRolloverMs: number;
   private readonly maxEntrySizeBytes: number;
+  private readonly addEntryTimeoutMs: number;
+  /** The ledger whose adds were failed for a timeout (once is enough). */
+  private timedOutHandle: WriteAdvHandle | undefined;
   private readonly ledgerOptions: CreateLedgerOptions;
   private timer: NodeJS.Timeout | undefined;
   private stopping: 'close' | 'terminate' | 'delete' | undefined;
@@ -148,6 +153,7 @@ export class ManagedLedger extends ManagedLedgerView {
     // Randomised by up to 5% per managed ledger, so topics created together do not all roll at once.
     this.maxRolloverMs = c.managedLedgerMaxLedgerRolloverTimeMinutes * MINUTE_MS * (1 + Math.random() * 0.05);
     this.inactiveRolloverMs = c.managedLedgerInactiveLedgerRolloverTimeSeconds * 1000;
+    this.addEntryTimeoutMs = c.managedLedgerAddEntryTimeoutSeconds * 1000;
     this.maxEntrySizeBytes = init.bookKeeper.config.nettyMaxFrameSizeBytes - FRAME_OVERHEAD_BYTES;
     const digestType = DIGEST_TYPES[c.managedLedgerDigestType];
     if (digestType === undefined) {
@@ -344,7 +350,9 @@ export class ManagedLedger extends ManagedLedgerView {
     op.entryId = this.currentPushedEntries;
     this.currentPushedEntries++;
     this.currentPushedSize += op.data.length;
-    if (this.isFull(this.currentPushedEntries, this.currentPushedSize, Date.now())) {
+    const now = Date.now();
+    op.sentAtMs = now;
+    if (this.isFull(this.currentPushedEntries, this.currentPushedSize, now)) {
       op.closeWhenDone = true;
       this.state = 'ClosingLedger';
     }
@@ -1015,6 +1023,7 @@ export class ManagedLedger extends ManagedLedgerView {
     if (this.inactiveRolloverMs > 0) periods.push(this.inactiveRolloverMs / 4);
     const retentionMs = this.config.defaultRetentionTimeInMinutes * MINUTE_MS;
     if (retentionMs > 0) periods.push(retentionMs / 4);
+    if (this.addEntryTimeoutMs > 0) periods.push(this.addEntryTimeoutMs / 4);
     const periodMs = Math.max(50, Math.min(...periods));
     this.timer = setInterval(() => this.maintain(), periodMs);
     this.timer.unref();
@@ -1033,7 +1042,32 @@ export class ManagedLedger extends ManagedLedgerView {
       this.logger.warn({ err: error }, 'rollover check failed'),
     );
     this.rollIfInactive(now);
+    this.checkAddTimeout(now);
     this.scheduleTrim();
+  }
+
+  /**
+   * An add outstanding longer than managedLedgerAddEntryTimeoutSeconds fails the ledger as a write failure would:
+   * its pending adds are failed in the client (so its close need not wait for them), and re-sent on a new ledger.
+   */
+  private checkAddTimeout(nowMs: number): void {
+    const handle = this.currentHandle;
+    const head = this.pendingAdds.peek();
+    if (this.addEntryTimeoutMs <= 0 || handle === undefined || head === undefined) return;
+    if (handle === this.timedOutHandle) return;
+    if (
+      head.handle !== handle ||
+      head.position !== undefined ||
+      nowMs - head.sentAtMs < this.addEntryTimeoutMs
+    )
+      return;
+    this.logger.warn({ ledgerId: handle.ledgerId.toString(), entryId: head.entryId }, 'add timed out');
+    this.timedOutHandle = handle;
+    handle.abort(
+      new BKError('TimeoutException', `managed ledger ${this.name}: add of entry ${head.entryId} timed out`, {
+        ledgerId: handle.ledgerId,
+      }),
+    );
   }
 
   // ---- terminate, close, delete ----

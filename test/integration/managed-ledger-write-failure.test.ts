@@ -4,7 +4,9 @@
  * are there to take them; the failed ledger is closed at its last confirmed entry.
  * Method: two real bookies and E=Qw=Qa=2, so when one is stopped (SIGSTOP) the client's ensemble change finds no
  * replacement and fails the ledger's pending adds; a third bookie is started a little later. Adds have a 1 s
- * timeout in the client so the failure comes quickly. The LedgerChaining invariants are checked at the end.
+ * timeout in the client so the failure comes quickly. A second test gives the client a long add timeout and the
+ * managed ledger a short one (managedLedgerAddEntryTimeoutSeconds): the managed ledger gives up on the stopped
+ * bookie's ledger first. The LedgerChaining invariants are checked at the end of each.
  */
 import { BookieCluster, requireBuiltBookie } from '../harness';
 import { checkLedgerChaining, payload, payloads, readAll, startOwner } from './managed-ledger-fixture';
@@ -57,4 +59,39 @@ describe('managed-ledger > write failure', () => {
     await ml.addEntry(payload(40));
     await ml.close();
   }, 90_000);
+
+  it('an add outstanding past managedLedgerAddEntryTimeoutSeconds moves the adds to a new ledger', async () => {
+    // The client would wait 10 s for the stopped bookie; the managed ledger gives up after 1 s. Three bookies, so
+    // that a new ledger can do without the stopped one.
+    while (cluster!.size < 3) await cluster!.addBookie();
+    const patient = await startOwner(
+      cluster!,
+      { managedLedgerAddEntryTimeoutSeconds: 1 },
+      { addEntryTimeoutSec: 10 },
+    );
+    try {
+      const ml = await patient.factory.open('tenant/ns/persistent/add-timeout');
+      for (let i = 0; i < 5; i++) await ml.addEntry(payload(i));
+      const stuck = ml.getLedgersInfo().at(-1)!.ledgerId;
+      const [ensemble] = (await patient.bk.getLedgerMetadata(stuck)).ensembles;
+      const victim = cluster!.bookieIds.indexOf(ensemble!.ensemble[0]!);
+      await cluster!.stop(victim);
+      try {
+        const started = Date.now();
+        const positions = await Promise.all(Array.from({ length: 5 }, (_, i) => ml.addEntry(payload(5 + i))));
+        expect(Date.now() - started).toBeLessThan(10_000);
+        expect(positions[0]!.ledgerId > stuck).toBe(true);
+        for (let i = 1; i < positions.length; i++)
+          expect(positions[i]!.isAfter(positions[i - 1]!)).toBe(true);
+      } finally {
+        await cluster!.cont(victim);
+      }
+      expect(ml.getLedgersInfo()[0]).toMatchObject({ ledgerId: stuck, entries: 5 });
+      expect(await readAll(ml)).toEqual(payloads(0, 10));
+      await checkLedgerChaining(ml, patient.bk);
+      await ml.close();
+    } finally {
+      await patient.close();
+    }
+  }, 60_000);
 });
