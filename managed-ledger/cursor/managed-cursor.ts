@@ -57,6 +57,8 @@ export class ManagedCursor {
   private state: CursorState = 'Open';
   private active = true;
   private waiting: WaitingRead | undefined;
+  /** The last read queued (reads are serialised). */
+  private readTail: Promise<unknown> = RESOLVED;
 
   private constructor(
     host: CursorHost,
@@ -151,9 +153,21 @@ export class ManagedCursor {
    * Reads up to `maxEntries` entries from the read position, across ledgers, skipping individually deleted
    * ones, and moves the read position past them. Resolves with fewer (possibly none) at the end.
    */
-  async readEntries(maxEntries: number): Promise<Entry[]> {
+  readEntries(maxEntries: number): Promise<Entry[]> {
+    try {
+      this.checkOpen('read');
+      this.checkCount(maxEntries, 'readEntries', 1);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    // Reads run one after the other, so two callers never get the same entries.
+    const read = this.readTail.then(() => this.readFromReadPosition(maxEntries));
+    this.readTail = read.catch(() => undefined);
+    return read;
+  }
+
+  private async readFromReadPosition(maxEntries: number): Promise<Entry[]> {
     this.checkOpen('read');
-    this.checkCount(maxEntries, 'readEntries', 1);
     const out: Entry[] = [];
     while (out.length < maxEntries) {
       const from = this.nextReadablePosition();
@@ -488,8 +502,10 @@ export class ManagedCursor {
     const first = this.host.getFirstPosition();
     if (this.markDeletePosition.compareTo(first) < 0) {
       this.markDeletePosition = first;
-      this.individuallyDeletedCount -= this.individuallyDeleted.removeAtOrBelow(first, this.countEntries);
+      this.individuallyDeleted.removeAtOrBelow(first, this.countEntries);
       this.absorbFirstRange();
+      // Ranges over deleted ledgers can no longer be counted piecewise: count what is left afresh.
+      this.individuallyDeletedCount = this.individuallyDeleted.countEntries(this.countEntries);
     }
     const next = this.host.getNextValidPosition(this.markDeletePosition);
     if (this.readPosition.compareTo(next) < 0) this.readPosition = next;

@@ -53,6 +53,17 @@ describe('managed-ledger > cursor > ManagedCursor', () => {
       expect(cursor.hasMoreEntries()).toBe(false);
     });
 
+    it('serialises concurrent reads so no two callers get the same entries', async () => {
+      const { host, cursor } = reader();
+      host.fill(9, 4);
+      const reads = await Promise.all([cursor.readEntries(3), cursor.readEntries(3), cursor.readEntries(5)]);
+      expect(reads.map(text)).toEqual([
+        ['e0', 'e1', 'e2'],
+        ['e3', 'e4', 'e5'],
+        ['e6', 'e7', 'e8'],
+      ]);
+    });
+
     it('rejects a bad count with InvalidArgument naming the cursor', async () => {
       const { cursor } = reader();
       const err = await expectCode(cursor.readEntries(0), 'InvalidArgument');
@@ -300,6 +311,22 @@ describe('managed-ledger > cursor > ManagedCursor', () => {
       expect(cursor.getReadPosition()).toEqual(p[6]);
       expect(cursor.getIndividuallyDeletedRanges()).toEqual([]);
       expect(text(await cursor.readEntries(5))).toEqual(['e6', 'e7', 'e8']);
+    });
+  });
+
+  describe('trimming under individually deleted ranges', () => {
+    it('keeps the backlog counts right when a range spans the trimmed boundary', async () => {
+      const host = new FakeCursorHost();
+      const p = host.fill(12, 3);
+      const cursor = ManagedCursor.nonDurable(host, 'reader', host.getFirstPosition());
+      await cursor.delete([p[5]!, p[6]!, p[9]!]); // (p4..p6] spans ledgers 2 and 3
+      host.trim(2);
+      cursor.onLedgersTrimmed();
+      expect(cursor.getMarkDeletedPosition()).toEqual(p[6]);
+      expect(cursor.getIndividuallyDeletedRanges()).toEqual([{ lower: p[8], upper: p[9] }]);
+      expect(cursor.getNumberOfEntriesInBacklog(false)).toBe(4);
+      expect(cursor.getNumberOfEntriesInBacklog(true)).toBe(4);
+      expect(text(await cursor.readEntries(10))).toEqual(['e7', 'e8', 'e10', 'e11']);
     });
   });
 
