@@ -154,12 +154,8 @@ export class ManagedCursor {
    * ones, and moves the read position past them. Resolves with fewer (possibly none) at the end.
    */
   readEntries(maxEntries: number): Promise<Entry[]> {
-    try {
-      this.checkOpen('read');
-      this.checkCount(maxEntries, 'readEntries', 1);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const refused = this.readRefusal(maxEntries, 'readEntries');
+    if (refused !== undefined) return Promise.reject(refused);
     // Reads run one after the other, so two callers never get the same entries.
     const read = this.readTail.then(() => this.readFromReadPosition(maxEntries));
     this.readTail = read.catch(() => undefined);
@@ -193,12 +189,8 @@ export class ManagedCursor {
    * NoMoreEntriesToRead.
    */
   readEntriesOrWait(maxEntries: number): Promise<Entry[]> {
-    try {
-      this.checkOpen('read');
-      this.checkCount(maxEntries, 'readEntriesOrWait', 1);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    const refused = this.readRefusal(maxEntries, 'readEntriesOrWait');
+    if (refused !== undefined) return Promise.reject(refused);
     if (this.hasMoreEntries()) return this.readEntries(maxEntries);
     if (this.waiting !== undefined) {
       return Promise.reject(
@@ -662,6 +654,17 @@ export class ManagedCursor {
     if (waiting === undefined) return;
     this.finishWait(waiting);
     waiting.reject(this.error('CursorAlreadyClosed', `the cursor was ${what} while a read was waiting`));
+  }
+
+  /** Why a read cannot start (closed cursor, bad count), or undefined. */
+  private readRefusal(maxEntries: number, what: string): unknown {
+    try {
+      this.checkOpen('read');
+      this.checkCount(maxEntries, what, 1);
+      return undefined;
+    } catch (err) {
+      return err;
+    }
   }
 
   private checkOpen(what: string): void {
