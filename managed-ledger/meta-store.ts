@@ -95,7 +95,9 @@ export class MetaStore {
     expected: bigint | 'absent',
   ): Promise<bigint> {
     const stat = await this.call(`write cursor ${cursor} of managed ledger ${name}`, () =>
-      this.store.put(this.cursorKey(name, cursor), encodeManagedCursorInfo(info), { expectedVersion: expected }),
+      this.store.put(this.cursorKey(name, cursor), encodeManagedCursorInfo(info), {
+        expectedVersion: expected,
+      }),
     );
     return stat.version;
   }

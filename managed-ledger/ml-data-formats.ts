@@ -69,7 +69,10 @@ interface NamedObject {
   value: Long;
 }
 
-const nested = (p: Position): NestedObject => ({ ledgerId: p.ledgerId.toString(), entryId: p.entryId.toString() });
+const nested = (p: Position): NestedObject => ({
+  ledgerId: p.ledgerId.toString(),
+  entryId: p.entryId.toString(),
+});
 const position = (o: NestedObject): Position => new Position(BigInt(o.ledgerId), BigInt(o.entryId));
 const rangesOut = (ranges: MessageRange[]): RangeObject[] =>
   ranges.map((r) => ({ lowerEndpoint: nested(r.lower), upperEndpoint: nested(r.upper) }));
