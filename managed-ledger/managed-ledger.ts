@@ -952,13 +952,17 @@ export class ManagedLedger extends ManagedLedgerView {
     await this.trimMutex.run(() => this.trim());
   }
 
+  /**
+   * Trims in the background, on the next turn of the event loop: calls made in one turn (a burst of
+   * acknowledgements moving the mark-delete) cost one check, made off the acknowledging call.
+   */
   private scheduleTrim(): void {
     if (this.trimScheduled || this.isDone() || this.stopping !== undefined) return;
-    if (this.trimCandidates(Date.now()).length === 0) return;
     this.trimScheduled = true;
     setImmediate(() => {
       this.trimScheduled = false;
-      if (this.isDone()) return;
+      if (this.isDone() || this.stopping !== undefined) return;
+      if (this.trimCandidates(Date.now()).length === 0) return;
       this.trimMutex
         .run(() => this.trim())
         .catch((error: unknown) => this.logger.warn({ err: error }, 'trimming consumed ledgers failed'));
