@@ -117,8 +117,9 @@ export class ManagedCursor {
     const first = host.getFirstPosition();
     const last = host.getLastConfirmedEntry();
     let markDelete = state.markDelete ?? first;
-    if (markDelete.compareTo(first) < 0) markDelete = first;
     if (markDelete.compareTo(last) > 0) markDelete = last;
+    // Last, so that it wins: never a mark-delete on a ledger that is gone.
+    if (markDelete.compareTo(first) < 0) markDelete = first;
     const cursor = new ManagedCursor(host, name, markDelete, state.properties, state.cursorProperties, node);
     for (const range of state.ranges) {
       if (range.lower.compareTo(range.upper) < 0) cursor.individuallyDeleted.add(range.lower, range.upper);
