@@ -54,6 +54,23 @@ describe('managed-ledger > cursor > persistence', () => {
     await expectCode(ManagedCursor.create(host, 'sub', host.getFirstPosition()), 'ManagedLedgerFenced');
   });
 
+  it('writes at most managedLedgerMaxUnackedRangesToPersist ranges into a PositionInfo (the first ones)', async () => {
+    const host = hostWith({ managedLedgerMaxUnackedRangesToPersist: 2 });
+    const p = host.fill(10);
+    const cursor = await ManagedCursor.create(host, 'sub', host.getFirstPosition());
+    await cursor.delete([p[2]!, p[4]!, p[6]!, p[8]!]);
+    await cursor.close();
+    const ledgerId = (await node(host)).cursorsLedgerId;
+    const last = decodePositionInfo(host.bk.ledgers.get(ledgerId)!.entries.at(-1)!);
+    expect(last.individualDeletedMessages).toEqual([
+      { lower: p[1], upper: p[2] },
+      { lower: p[3], upper: p[4] },
+    ]);
+    // Acks beyond the cap come back unacknowledged (redelivered), never the other way round.
+    const recovered = await ManagedCursor.recover(reopened(host), 'sub');
+    expect(recovered.getNumberOfEntriesInBacklog(true)).toBe(8);
+  });
+
   it('recovers the last persisted state from the cursor ledger, and switches to a new ledger', async () => {
     const host = hostWith();
     const p = host.fill(8, 3);
