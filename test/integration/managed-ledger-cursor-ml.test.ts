@@ -54,6 +54,27 @@ describe('managed-ledger > cursor > through the managed ledger', () => {
     await ml.close();
   });
 
+  it('searches, skips and waits across ledger boundaries; a terminate ends a waiting read', async () => {
+    const ml = await env.owner.factory.open(newName(), { managedLedgerMaxEntriesPerLedger: 4 });
+    const positions: Position[] = [];
+    for (let i = 0; i < 30; i++) positions.push(await ml.addEntry(payload(i)));
+    const cursor = await ml.openCursor('sub', { initialPosition: 'earliest' });
+    const index = (e: Entry): number => Number(/^entry-(\d+)-/.exec(e.data.toString())![1]);
+    for (const n of [1, 4, 5, 17, 30]) {
+      expect(await cursor.findNewestMatching((e) => index(e) < n)).toEqual(positions[n - 1]);
+    }
+    await cursor.delete([positions[2]!, positions[3]!, positions[4]!]);
+    await cursor.skipEntries(4); // 0, 1, 5, 6 (2-4 were acknowledged already)
+    expect(cursor.getMarkDeletedPosition()).toEqual(positions[6]);
+    expect(cursor.getNumberOfEntriesInBacklog(true)).toBe(23);
+    const read = await cursor.readEntries(30);
+    expect(read.map(index)).toEqual(Array.from({ length: 23 }, (_, i) => i + 7));
+    const waiting = cursor.readEntriesOrWait(5);
+    await ml.terminate();
+    await expect(waiting).rejects.toMatchObject({ code: 'NoMoreEntriesToRead' });
+    await ml.close();
+  });
+
   it('keeps cursor state across close and reopen, and across a takeover by another owner', async () => {
     const name = newName();
     const ml = await env.owner.factory.open(name, { managedLedgerMaxEntriesPerLedger: 5 });
