@@ -49,7 +49,15 @@ export class ManagedLedgerFactory {
       this.checkOpen(`open managed ledger ${String(name)}`);
       checkName(name);
       const existing = this.ledgers.get(name);
-      if (existing !== undefined) return existing;
+      if (existing !== undefined) {
+        // An instance being closed or deleted is not handed out: once it is gone, a new one is opened.
+        return existing.then(async (ml) => {
+          if (!ml.isClosedOrClosing()) return ml;
+          await ml.whenClosed();
+          if (this.ledgers.get(name) === existing) this.ledgers.delete(name);
+          return this.open(name, config);
+        });
+      }
       const opening = ManagedLedger.open({
         name,
         config: checkedConfig(name, { ...this.defaults, ...config }),

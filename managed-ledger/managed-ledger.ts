@@ -141,6 +141,8 @@ export class ManagedLedger extends ManagedLedgerView {
   private stopping: 'close' | 'terminate' | 'delete' | undefined;
   private closing: Promise<void> | undefined;
   private readonly onClosed: ((ml: ManagedLedger) => void) | undefined;
+  private markReleased!: () => void;
+  private readonly released = new Promise<void>((resolve) => (this.markReleased = resolve));
 
   private constructor(init: ManagedLedgerInit) {
     super({ ...init, logger: init.logger.child({ managedLedger: init.name }) });
@@ -268,6 +270,16 @@ export class ManagedLedger extends ManagedLedgerView {
 
   getState(): ManagedLedgerState {
     return this.state;
+  }
+
+  /** True once close() or delete() was called: the factory opens a new instance after `whenClosed()`. */
+  isClosedOrClosing(): boolean {
+    return this.state === 'Closed' || this.stopping === 'close' || this.stopping === 'delete';
+  }
+
+  /** Resolves once a close or delete has finished. */
+  whenClosed(): Promise<void> {
+    return this.released;
   }
 
   isTerminated(): boolean {
@@ -1145,25 +1157,38 @@ export class ManagedLedger extends ManagedLedgerView {
     if (this.stopping !== undefined) throw this.closedError('delete it');
     await this.quiesce('delete');
     this.stopTimer();
-    this.checkReadable('delete it');
-    for (const cursor of [...this.cursors.values()]) {
-      if (cursor.durable) await cursor.remove();
-      else await cursor.close();
-      this.cursors.delete(cursor.name);
+    try {
+      this.checkReadable('delete it');
+      for (const cursor of [...this.cursors.values()]) {
+        if (cursor.durable) await cursor.remove();
+        else await cursor.close();
+        this.cursors.delete(cursor.name);
+      }
+      const handle = this.currentHandle;
+      this.currentHandle = undefined;
+      await handle?.close().catch(() => undefined);
+      const ids = [...this.ledgers.map((l) => l.ledgerId), ...this.ledgersToDelete];
+      this.ledgersToDelete = [];
+      const results = await Promise.allSettled(ids.map((ledgerId) => this.bookKeeper.deleteLedger(ledgerId)));
+      const failed = results.find((r) => r.status === 'rejected' && !isNoSuchLedger(r.reason));
+      if (failed !== undefined) {
+        // The metadata stays, so that another delete can finish the job.
+        const cause = (failed as PromiseRejectedResult).reason as Error;
+        throw new ManagedLedgerError(
+          'BookKeeperException',
+          `managed ledger ${this.name}: cannot delete its ledgers: ${cause.message}`,
+          { cause, retriable: true },
+        );
+      }
+      await this.metadataMutex.run(async () => {
+        if (this.metadataVersion === 'absent') return;
+        await this.metaStore.removeManagedLedger(this.name, this.metadataVersion);
+      });
+      this.ledgers = [];
+      this.logger.info('managed ledger deleted');
+    } finally {
+      await this.release();
     }
-    const handle = this.currentHandle;
-    this.currentHandle = undefined;
-    await handle?.close().catch(() => undefined);
-    const ids = [...this.ledgers.map((l) => l.ledgerId), ...this.ledgersToDelete];
-    this.ledgersToDelete = [];
-    await this.deleteLedgers(ids);
-    await this.metadataMutex.run(async () => {
-      if (this.metadataVersion === 'absent') return;
-      await this.metaStore.removeManagedLedger(this.name, this.metadataVersion);
-    });
-    this.ledgers = [];
-    await this.release();
-    this.logger.info('managed ledger deleted');
   }
 
   private async release(): Promise<void> {
@@ -1173,6 +1198,7 @@ export class ManagedLedger extends ManagedLedgerView {
     await this.closeReadHandles();
     this.notifyAddListeners();
     this.onClosed?.(this);
+    this.markReleased();
   }
 }
 

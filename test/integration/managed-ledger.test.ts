@@ -190,6 +190,20 @@ describe('managed-ledger > reopen', () => {
     await checkLedgerChaining(third, c.bk);
     await third.close();
   });
+  it('an open while the instance closes gets a new instance once the close is done', async () => {
+    const name = uniqueName('reopen-closing');
+    const ml = await env.owner.factory.open(name);
+    await addMany(ml, 3);
+    const closing = ml.close();
+    const again = await env.owner.factory.open(name);
+    await closing;
+    expect(again).not.toBe(ml);
+    expect(again.getState()).toBe('LedgerOpened');
+    expect(await readAll(again)).toEqual(payloads(0, 3));
+    expect(await env.owner.factory.open(name)).toBe(again);
+    await again.close();
+  });
+
   it('never reuses a ledger id, even of an empty ledger it dropped (its bookies may still hold it fenced)', async () => {
     const name = uniqueName('ids');
     const ids: bigint[] = [];
