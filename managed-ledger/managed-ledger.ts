@@ -235,7 +235,12 @@ export class ManagedLedger extends ManagedLedgerView {
     } else {
       this.state = 'CreatingLedger';
       const handle = await this.createLedger();
-      await this.installLedger(handle);
+      try {
+        await this.installLedger(handle);
+      } catch (error) {
+        await this.discardLedger(handle);
+        throw error;
+      }
       this.state = 'LedgerOpened';
     }
     void this.deleteDroppedLedgers();
@@ -364,10 +369,9 @@ export class ManagedLedger extends ManagedLedgerView {
     this.currentPushedSize += op.data.length;
     const now = Date.now();
     op.sentAtMs = now;
-    if (this.isFull(this.currentPushedEntries, this.currentPushedSize, now)) {
-      op.closeWhenDone = true;
-      this.state = 'ClosingLedger';
-    }
+    // (An op sent again after a write failure may have filled the old ledger: that says nothing about this one.)
+    op.closeWhenDone = this.isFull(this.currentPushedEntries, this.currentPushedSize, now);
+    if (op.closeWhenDone) this.state = 'ClosingLedger';
     handle.write(BigInt(op.entryId), op.data).then(
       (entryId) => this.addConfirmed(op, handle, entryId),
       (error: unknown) => this.addFailed(op, handle, error),
