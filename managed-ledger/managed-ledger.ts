@@ -54,6 +54,8 @@ const CREATE_RETRY_FIRST_MS = 100;
 const CREATE_RETRY_MAX_MS = 2000;
 /** Ledger ids tried before giving up on creating a ledger (each taken id is another ledger's). */
 const LEDGER_ID_ATTEMPTS = 10;
+/** Opens started again after losing the metadata compare-and-set to an owner that was still writing. */
+const OPEN_ATTEMPTS = 5;
 
 const DIGEST_TYPES: Readonly<Record<string, DigestType>> = {
   CRC32C: 'CRC32C',
@@ -184,16 +186,23 @@ export class ManagedLedger extends ManagedLedgerView {
     }
   }
 
-  /** Opens (creating if needed) and recovers the managed ledger; see `initialize`. */
+  /**
+   * Opens (creating if needed) and recovers the managed ledger; see `initialize`. An open that loses its
+   * compare-and-set to the previous owner (which rolled over meanwhile: its new ledger is not fenced yet) starts
+   * again from the metadata that owner wrote, up to OPEN_ATTEMPTS times.
+   */
   static async open(init: ManagedLedgerInit): Promise<ManagedLedger> {
-    const ml = new ManagedLedger(init);
-    try {
-      await ml.initialize();
-    } catch (error) {
-      await ml.abandon();
-      throw error;
+    for (let attempt = 1; ; attempt++) {
+      const ml = new ManagedLedger(init);
+      try {
+        await ml.initialize();
+        return ml;
+      } catch (error) {
+        await ml.abandon();
+        if (!isManagedLedgerError(error, 'ManagedLedgerFenced') || attempt >= OPEN_ATTEMPTS) throw error;
+        ml.logger.info({ attempt }, 'lost the metadata to another owner while opening; opening again');
+      }
     }
-    return ml;
   }
 
   // ---- open and recovery ----

@@ -96,7 +96,13 @@ class FakeBookKeeper {
     };
   }
 
+  /** Runs once, at the next recovery open (what another owner does meanwhile). */
+  beforeRecovery: (() => Promise<void>) | undefined;
+
   async openLedger(options: { ledgerId: bigint; recovery: boolean }): Promise<unknown> {
+    const hook = options.recovery ? this.beforeRecovery : undefined;
+    this.beforeRecovery = undefined;
+    await hook?.();
     const ledger = this.ledgers.get(options.ledgerId);
     if (ledger === undefined) throw new BKError('NoSuchLedgerExistsOnMetadataServerException', 'gone');
     if (options.recovery && !ledger.closed) {
@@ -141,9 +147,13 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function open(bk: FakeBookKeeper, config: Partial<ManagedLedgerConfig> = {}): Promise<ManagedLedger> {
+async function open(
+  bk: FakeBookKeeper,
+  config: Partial<ManagedLedgerConfig> = {},
+  name = `t/ns/persistent/adds-${++seq}`,
+): Promise<ManagedLedger> {
   return ManagedLedger.open({
-    name: `t/ns/persistent/adds-${++seq}`,
+    name,
     // Retention -1: without cursors everything counts as consumed, and the test looks at the closed ledgers.
     config: managedLedgerConfig({
       managedLedgerMinLedgerRolloverTimeMinutes: 0,
@@ -269,5 +279,29 @@ describe('managed-ledger > adds (scripted client)', () => {
     await expect(ml.addEntry(data(9))).rejects.toMatchObject({ code: 'ManagedLedgerFenced' });
     expect(bk.ledgers.size).toBe(1);
     await ml.close();
+  });
+
+  it('an open that loses its compare-and-set to the previous owner starts again from what that owner wrote', async () => {
+    const bk = new FakeBookKeeper();
+    const name = `t/ns/persistent/adds-${++seq}`;
+    const previous = await open(bk, {}, name);
+    await addAll(previous, 0, 3).all;
+    const metaStore = new MetaStore(store);
+    let interfered = 0;
+    // While the new owner recovers the last ledger, the previous one writes the metadata (as a rollover would).
+    bk.beforeRecovery = async () => {
+      interfered++;
+      const current = (await metaStore.getManagedLedgerInfo(name))!;
+      await metaStore.putManagedLedgerInfo(name, current.value, current.version);
+    };
+    const next = await open(bk, {}, name);
+    expect(interfered).toBe(1);
+    expect(next.getState()).toBe('LedgerOpened');
+    expect(next.getLedgersInfo().map((l) => l.entries)).toEqual([3, 0]);
+    const stored = (await metaStore.getManagedLedgerInfo(name))!.value;
+    expect(stored.ledgers.map((l) => l.ledgerId)).toEqual(next.getLedgersInfo().map((l) => l.ledgerId));
+    // The ledger the lost attempt created is gone.
+    expect([...bk.ledgers.keys()]).toEqual(stored.ledgers.map((l) => l.ledgerId));
+    await next.close();
   });
 });
