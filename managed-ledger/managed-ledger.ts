@@ -474,7 +474,11 @@ export class ManagedLedger extends ManagedLedgerView {
       return;
     }
     this.rolling = this.rollover()
-      .catch((error: unknown) => this.logger.error({ err: error }, 'rollover failed'))
+      .catch((error: unknown) => {
+        // Not an operating failure (those are handled inside): the queued adds must not wait for ever.
+        this.logger.error({ err: error }, 'rollover failed');
+        if (!this.isDone()) this.writeFailed(error, 'rollover failed');
+      })
       .finally(() => {
         this.rolling = undefined;
         const again = this.rollRequestedFor;
