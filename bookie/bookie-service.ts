@@ -38,6 +38,12 @@ export interface BookieServiceOptions {
   logger: Logger;
   /** Called once when the bookie must stop (e.g. it had to go read-only with readOnlyModeEnabled=false). */
   onFatal?: (error: Error) => void;
+  /**
+   * A metadata store (with its scope) to use instead of opening metadataServiceUri's; the caller keeps and
+   * closes it. Standalone runs its bookies in one process over one embedded store, whose RocksDB directory
+   * only one opener may hold.
+   */
+  metadata?: { store: MetadataStore; scope: string };
 }
 
 export class BookieStartError extends LedgerlineError {
@@ -74,6 +80,7 @@ export class BookieService {
     private readonly diskMonitor: DiskMonitor,
     private readonly ledgers: LedgerManager,
     private http: BookieHttpServer | undefined,
+    private readonly ownsStore: boolean,
   ) {}
 
   /** The v3 protocol port actually bound (differs from bookiePort only when that is 0). */
@@ -90,8 +97,10 @@ export class BookieService {
     const bookieId = bookieIdOf(config);
     const logger = options.logger.child({ bookieId });
     const metrics = new BookieMetrics();
-    const { store, scope } = await createMetadataStore(config.metadataServiceUri, { logger });
-    const cleanup: Array<() => Promise<unknown>> = [() => store.close()];
+    const ownsStore = options.metadata === undefined;
+    const { store, scope } =
+      options.metadata ?? (await createMetadataStore(config.metadataServiceUri, { logger }));
+    const cleanup: Array<() => Promise<unknown>> = ownsStore ? [() => store.close()] : [];
     try {
       if (!(await isClusterInitialized(store, scope))) {
         throw new BookieStartError(
@@ -172,6 +181,7 @@ export class BookieService {
         diskMonitor,
         new LedgerManager(store, scope, logger),
         undefined,
+        ownsStore,
       );
       if (config.httpServerEnabled) {
         const http = new BookieHttpServer({ target: service.adminTarget(), logger });
@@ -270,7 +280,7 @@ export class BookieService {
       ['close the bookie (checkpoint, journal, storage)', () => this.bookie.close()],
       ['stop the disk monitor', async () => this.diskMonitor.close()],
       ['close the HTTP server', async () => this.http?.close()],
-      ['close the metadata store', () => this.store.close()],
+      ['close the metadata store', async () => (this.ownsStore ? this.store.close() : undefined)],
     ];
     for (const [what, step] of steps) {
       try {
