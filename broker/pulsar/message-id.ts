@@ -1,0 +1,116 @@
+import { PulsarFormatError } from './errors';
+import { bigIntToLong, decodeOrThrow, lazyType, longToBigInt } from './schema';
+import type { DecodedLong } from './schema';
+
+/**
+ * A Pulsar message id: the managed-ledger position of the entry (ledgerId, entryId), the partition of a
+ * partitioned topic and the index of the message inside a batch entry. `partition` and `batchIndex` are -1 when
+ * absent, as in Pulsar's MessageIdImpl; `batchSize` is set only for a message of a batch (Pulsar's
+ * BatchMessageIdImpl writes it).
+ */
+export interface MessageId {
+  ledgerId: bigint;
+  entryId: bigint;
+  partition: number;
+  batchIndex: number;
+  batchSize?: number;
+}
+
+/** Pulsar's MessageId.earliest and MessageId.latest. */
+export const EARLIEST_MESSAGE_ID: Readonly<MessageId> = Object.freeze({
+  ledgerId: -1n,
+  entryId: -1n,
+  partition: -1,
+  batchIndex: -1,
+});
+export const LATEST_MESSAGE_ID: Readonly<MessageId> = Object.freeze({
+  ledgerId: 0x7fff_ffff_ffff_ffffn,
+  entryId: 0x7fff_ffff_ffff_ffffn,
+  partition: -1,
+  batchIndex: -1,
+});
+
+export function messageId(ledgerId: bigint, entryId: bigint, partition = -1, batchIndex = -1): MessageId {
+  return { ledgerId, entryId, partition, batchIndex };
+}
+
+const messageIdDataType = lazyType('MessageIdData');
+
+/**
+ * MessageIdData bytes as Pulsar's MessageIdImpl.toByteArray writes them: partition only when >= 0, batch_index
+ * only when >= 0, batch_size only when > 0. These bytes, base64-encoded, are the `messageId` of the WebSocket API.
+ */
+export function encodeMessageId(id: MessageId): Buffer {
+  const object: Record<string, unknown> = {
+    ledgerId: bigIntToLong(id.ledgerId),
+    entryId: bigIntToLong(id.entryId),
+  };
+  if (id.partition >= 0) object.partition = id.partition;
+  if (id.batchIndex >= 0) object.batchIndex = id.batchIndex;
+  if (id.batchSize !== undefined && id.batchSize > 0) object.batchSize = id.batchSize;
+  return Buffer.from(messageIdDataType().encode(object).finish());
+}
+
+/** Decodes MessageIdData; anything else (junk, missing ledgerId or entryId) is a PulsarFormatError. */
+export function decodeMessageId(bytes: Uint8Array): MessageId {
+  const data = decodeOrThrow(messageIdDataType(), bytes, 'MalformedMessageId', 'message id');
+  const id: MessageId = {
+    ledgerId: longToBigInt(data.ledgerId as DecodedLong),
+    entryId: longToBigInt(data.entryId as DecodedLong),
+    partition: (data.partition as number | undefined) ?? -1,
+    batchIndex: (data.batchIndex as number | undefined) ?? -1,
+  };
+  if (Object.hasOwn(data, 'batchSize')) id.batchSize = data.batchSize as number;
+  return id;
+}
+
+export function messageIdToBase64(id: MessageId): string {
+  return encodeMessageId(id).toString('base64');
+}
+
+// Java's Base64.getDecoder(): the standard alphabet, padding optional; anything else is refused (Node's decoder
+// would skip it silently).
+const BASE64_RE = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export function messageIdFromBase64(text: string): MessageId {
+  const unpadded = text.replace(/=+$/, '');
+  if (!BASE64_RE.test(text) || unpadded.length % 4 === 1 || text.length > 1024) {
+    throw new PulsarFormatError('MalformedMessageId', `not a base64 message id: '${text.slice(0, 64)}'`);
+  }
+  return decodeMessageId(Buffer.from(text, 'base64'));
+}
+
+/** "ledgerId:entryId", with ":partition:batchIndex" when either is set (Pulsar prints batch ids that way). */
+export function formatMessageId(id: MessageId): string {
+  if (id.partition < 0 && id.batchIndex < 0) return `${id.ledgerId}:${id.entryId}`;
+  return `${id.ledgerId}:${id.entryId}:${id.partition}:${id.batchIndex}`;
+}
+
+const FORMATTED_RE = /^(-?\d{1,20}):(-?\d{1,20})(?::(-?\d{1,10}))?(?::(-?\d{1,10}))?$/;
+
+/** The inverse of formatMessageId; also takes Pulsar's "L:E:P" and "L:E:P:B" forms. */
+export function parseMessageId(text: string): MessageId {
+  const match = FORMATTED_RE.exec(text);
+  if (match === null) {
+    throw new PulsarFormatError('MalformedMessageId', `not a message id: '${text.slice(0, 64)}'`);
+  }
+  const ledgerId = BigInt(match[1] as string);
+  const entryId = BigInt(match[2] as string);
+  const partition = match[3] === undefined ? -1 : Number(match[3]);
+  const batchIndex = match[4] === undefined ? -1 : Number(match[4]);
+  if (BigInt.asIntN(64, ledgerId) !== ledgerId || BigInt.asIntN(64, entryId) !== entryId) {
+    throw new PulsarFormatError('MalformedMessageId', `message id out of range: '${text}'`);
+  }
+  if ((partition | 0) !== partition || (batchIndex | 0) !== batchIndex) {
+    throw new PulsarFormatError('MalformedMessageId', `message id out of range: '${text}'`);
+  }
+  return { ledgerId, entryId, partition, batchIndex };
+}
+
+/** Orders ids as Pulsar's MessageIdImpl.compareTo: ledgerId, entryId, then batchIndex (-1 sorts first). */
+export function compareMessageIds(a: MessageId, b: MessageId): number {
+  if (a.ledgerId !== b.ledgerId) return a.ledgerId < b.ledgerId ? -1 : 1;
+  if (a.entryId !== b.entryId) return a.entryId < b.entryId ? -1 : 1;
+  if (a.batchIndex !== b.batchIndex) return a.batchIndex < b.batchIndex ? -1 : 1;
+  return 0;
+}
