@@ -1,1 +1,2 @@
 export * from './pulsar';
+export * from './service';

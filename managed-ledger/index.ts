@@ -27,7 +27,7 @@ export type { Versioned } from './meta-store';
 export { ManagedCursor } from './cursor/managed-cursor';
 export { PositionRangeSet } from './cursor/position-range-set';
 export { ManagedLedger } from './managed-ledger';
-export type { ManagedLedgerState, OpenCursorOptions } from './managed-ledger';
+export type { ManagedLedgerInterceptor, ManagedLedgerState, OpenCursorOptions } from './managed-ledger';
 export { ManagedLedgerFactory } from './managed-ledger-factory';
 export type { ManagedLedgerFactoryOptions } from './managed-ledger-factory';
 export { ReadOnlyManagedLedger } from './read-only-managed-ledger';

@@ -3,6 +3,7 @@ import type { BookKeeper } from '../ledger-client';
 import type { MetadataStore } from '../metadata';
 import { ManagedLedgerError } from './errors';
 import { ManagedLedger } from './managed-ledger';
+import type { ManagedLedgerInterceptor } from './managed-ledger';
 import { managedLedgerConfigSchema } from './managed-ledger-config';
 import type { ManagedLedgerConfig } from './managed-ledger-config';
 import { MetaStore } from './meta-store';
@@ -42,9 +43,13 @@ export class ManagedLedgerFactory {
 
   /**
    * The managed ledger `name`, created if it does not exist. A name already open here returns the same
-   * instance (its config stays the one it was opened with).
+   * instance (its config and interceptor stay the ones it was opened with).
    */
-  open(name: string, config: Partial<ManagedLedgerConfig> = {}): Promise<ManagedLedger> {
+  open(
+    name: string,
+    config: Partial<ManagedLedgerConfig> = {},
+    options: { interceptor?: ManagedLedgerInterceptor } = {},
+  ): Promise<ManagedLedger> {
     try {
       this.checkOpen(`open managed ledger ${String(name)}`);
       checkName(name);
@@ -55,7 +60,7 @@ export class ManagedLedgerFactory {
           if (!ml.isClosedOrClosing()) return ml;
           await ml.whenClosed();
           if (this.ledgers.get(name) === existing) this.ledgers.delete(name);
-          return this.open(name, config);
+          return this.open(name, config, options);
         });
       }
       const opening = ManagedLedger.open({
@@ -64,6 +69,7 @@ export class ManagedLedgerFactory {
         metaStore: this.metaStore,
         bookKeeper: this.bookKeeper,
         logger: this.logger,
+        interceptor: options.interceptor,
         onClosed: () => {
           if (this.ledgers.get(name) === opening) this.ledgers.delete(name);
         },

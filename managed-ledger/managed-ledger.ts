@@ -36,6 +36,17 @@ export interface ManagedLedgerInit {
   logger: Logger;
   /** Told once the managed ledger is closed or deleted (the factory forgets it). */
   onClosed?: (ml: ManagedLedger) => void;
+  interceptor?: ManagedLedgerInterceptor;
+}
+
+/**
+ * A hook into the managed ledger's metadata writes (the part of Pulsar's ManagedLedgerInterceptor we need): called
+ * just before every ManagedLedgerInfo write (open, rollover, trim, terminate, close) with the properties map that
+ * write stores, which the hook may update. The broker keeps its running message index there, so the index
+ * survives even when every ledger holding entries has been trimmed.
+ */
+export interface ManagedLedgerInterceptor {
+  onUpdateManagedLedgerInfo(properties: Map<string, string>): void;
 }
 
 export interface OpenCursorOptions {
@@ -143,6 +154,7 @@ export class ManagedLedger extends ManagedLedgerView {
   private stopping: 'close' | 'terminate' | 'delete' | undefined;
   private closing: Promise<void> | undefined;
   private readonly onClosed: ((ml: ManagedLedger) => void) | undefined;
+  private readonly interceptor: ManagedLedgerInterceptor | undefined;
   private markReleased!: () => void;
   private readonly released = new Promise<void>((resolve) => (this.markReleased = resolve));
 
@@ -150,6 +162,7 @@ export class ManagedLedger extends ManagedLedgerView {
     super({ ...init, logger: init.logger.child({ managedLedger: init.name }) });
     const c = init.config;
     this.onClosed = init.onClosed;
+    this.interceptor = init.interceptor;
     this.ledgerIds = new LedgerIds(init.metaStore.store);
     this.maxEntriesPerLedger = c.managedLedgerMaxEntriesPerLedger;
     this.maxSizePerLedgerBytes = c.managedLedgerMaxSizePerLedgerMbytes * MB;
@@ -294,6 +307,11 @@ export class ManagedLedger extends ManagedLedgerView {
   /** Resolves once a close or delete has finished. */
   whenClosed(): Promise<void> {
     return this.released;
+  }
+
+  /** The properties stored in the ManagedLedgerInfo (as of the last metadata write, or the interceptor's). */
+  getProperties(): ReadonlyMap<string, string> {
+    return this.properties;
   }
 
   isTerminated(): boolean {
@@ -742,6 +760,7 @@ export class ManagedLedger extends ManagedLedgerView {
     terminatedPosition = this.terminatedPosition,
   ): Promise<void> {
     if (this.state === 'Fenced') throw this.fencedError('write its metadata');
+    this.interceptor?.onUpdateManagedLedgerInfo(this.properties);
     try {
       this.metadataVersion = await this.metaStore.putManagedLedgerInfo(
         this.name,

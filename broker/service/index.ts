@@ -1,0 +1,29 @@
+// Topics, producers, namespaces and the broker service (see README.md); subscriptions in ./subscription.
+export { BrokerService } from './broker-service';
+export type { BrokerServiceOptions } from './broker-service';
+export { brokerConfig, brokerConfigSchema } from './broker-config';
+export type { BrokerConfig } from './broker-config';
+export { BROKER_ERROR_CODES, BrokerError, httpStatusOf, isBrokerError, toBrokerError } from './errors';
+export type { BrokerErrorCode } from './errors';
+export { BrokerMetrics } from './metrics';
+export type { TopicMetricsSample, TopicMetricsSource } from './metrics';
+export { CLUSTERS_ROOT, NamespaceStore, POLICIES_ROOT, splitNamespace } from './namespace-store';
+export type { ClusterData, Policies, RetentionPolicies, TenantInfo } from './namespace-store';
+export { DEDUP_CURSOR, INDEX_PROPERTY, MessageIndex, PersistentTopic } from './persistent-topic';
+export type {
+  CursorInternalStats,
+  PersistentTopicInternalStats,
+  PersistentTopicOptions,
+  TopicHost,
+  TopicStats,
+} from './persistent-topic';
+export { Producer } from './producer';
+export type { ProducerOptions, PublisherStats, SendRequest, SendResult } from './producer';
+export { Consumer, PersistentSubscription } from './subscription';
+export type {
+  ConsumerSink,
+  DeliveredMessage,
+  SubscribeOptions,
+  SubscriptionStats,
+  SubscriptionType,
+} from './subscription';

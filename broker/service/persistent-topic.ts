@@ -1,0 +1,704 @@
+import type { Logger } from '../../common';
+import { Position, isManagedLedgerError } from '../../managed-ledger';
+import type { ManagedCursor, ManagedLedger, ManagedLedgerInterceptor } from '../../managed-ledger';
+import { formatMessageId, parseEntry, readBrokerEntryIndex, withBrokerEntryMetadata } from '../pulsar';
+import type { MessageId, TopicName } from '../pulsar';
+import type { BrokerConfig } from './broker-config';
+import { BrokerError, toBrokerError } from './errors';
+import type { TopicMetricsSample } from './metrics';
+import { Producer } from './producer';
+import type { ProducerOptions, PublisherStats, SendResult } from './producer';
+import { Consumer, PersistentSubscription, RateMeter } from './subscription';
+import type { ConsumerSink, SubscribeOptions, SubscriptionStats, SubscriptionTopic } from './subscription';
+
+/** The managed-ledger property holding the running message index (Pulsar's ManagedLedgerInterceptorImpl). */
+export const INDEX_PROPERTY = 'index';
+/** The cursor deduplication keeps its snapshots on; never a subscription. */
+export const DEDUP_CURSOR = 'pulsar.dedup';
+
+/**
+ * The topic's running message index (Pulsar's AppendIndexMetadataInterceptor): the index of the last message
+ * assigned, -1 before the first. Every entry's BrokerEntryMetadata carries the index of its last message. As the
+ * managed ledger's interceptor it stores the index in the ManagedLedgerInfo properties at every metadata write,
+ * so it survives the trimming of every ledger; once the topic has recovered it (`recovered`), never before.
+ */
+export class MessageIndex implements ManagedLedgerInterceptor {
+  last = -1n;
+  recovered = false;
+
+  onUpdateManagedLedgerInfo(properties: Map<string, string>): void {
+    if (this.recovered) properties.set(INDEX_PROPERTY, this.last.toString());
+  }
+
+  /**
+   * After the managed ledger opened: the higher of the stored property and the last entry's own index (entries
+   * added after the last metadata write are only in the entries).
+   */
+  async recover(managedLedger: ManagedLedger): Promise<void> {
+    let last = -1n;
+    const stored = managedLedger.getProperties().get(INDEX_PROPERTY);
+    if (stored !== undefined && /^-?\d+$/.test(stored)) last = BigInt(stored);
+    const lastPosition = managedLedger.getLastConfirmedEntry();
+    if (managedLedger.isValidPosition(lastPosition)) {
+      const [entry] = await managedLedger.readEntries(lastPosition, 1);
+      const index = entry === undefined ? undefined : readBrokerEntryIndex(entry.data);
+      if (index !== undefined && index > last) last = index;
+    }
+    this.last = last;
+    this.recovered = true;
+  }
+}
+
+/** Pulsar's TopicStats JSON (PersistentTopic.getStats), the fields ledgerline fills. */
+export interface TopicStats {
+  msgRateIn: number;
+  msgThroughputIn: number;
+  msgRateOut: number;
+  msgThroughputOut: number;
+  bytesInCounter: number;
+  msgInCounter: number;
+  bytesOutCounter: number;
+  msgOutCounter: number;
+  averageMsgSize: number;
+  msgChunkPublished: boolean;
+  storageSize: number;
+  backlogSize: number;
+  earliestMsgPublishTimeInBacklogs: number;
+  offloadedStorageSize: number;
+  waitingPublishers: number;
+  deduplicationStatus: 'Enabled' | 'Disabled';
+  topicEpoch?: number;
+  nonContiguousDeletedMessagesRanges: number;
+  nonContiguousDeletedMessagesRangesSerializedSize: number;
+  lastOffloadLedgerId: number;
+  lastOffloadSuccessTimeStamp: number;
+  lastOffloadFailureTimeStamp: number;
+  ownerBroker: string;
+  publishers: PublisherStats[];
+  subscriptions: Record<string, SubscriptionStats>;
+  replication: Record<string, never>;
+}
+
+/** Pulsar's ManagedLedgerInternalStats.CursorStats. */
+export interface CursorInternalStats {
+  markDeletePosition: string;
+  readPosition: string;
+  waitingReadOp: boolean;
+  pendingReadOps: number;
+  messagesConsumedCounter: number;
+  cursorLedger: number;
+  cursorLedgerLastEntry: number;
+  individuallyDeletedMessages: string;
+  lastLedgerSwitchTimestamp: string;
+  state: 'Open' | 'Closed';
+  active: boolean;
+  numberOfEntriesSinceFirstNotAckedMessage: number;
+  totalNonContiguousDeletedMessagesRange: number;
+  subscriptionHavePendingRead: boolean;
+  subscriptionHavePendingReplayRead: boolean;
+  properties: Record<string, number>;
+}
+
+/** Pulsar's PersistentTopicInternalStats JSON. */
+export interface PersistentTopicInternalStats {
+  entriesAddedCounter: number;
+  numberOfEntries: number;
+  totalSize: number;
+  currentLedgerEntries: number;
+  currentLedgerSize: number;
+  lastLedgerCreatedTimestamp: string;
+  lastLedgerCreationFailureTimestamp?: string;
+  waitingCursorsCount: number;
+  pendingAddEntriesCount: number;
+  lastConfirmedEntry: string;
+  state: string;
+  ledgers: Array<{
+    ledgerId: number;
+    entries: number;
+    size: number;
+    offloaded: boolean;
+    underReplicated: boolean;
+  }>;
+  cursors: Record<string, CursorInternalStats>;
+  schemaLedgers: never[];
+  compactedLedger: {
+    ledgerId: number;
+    entries: number;
+    size: number;
+    offloaded: boolean;
+    underReplicated: boolean;
+  };
+}
+
+/** What a topic needs from the broker that loaded it. */
+export interface TopicHost {
+  readonly config: BrokerConfig;
+  /** A producer name unique across this broker's restarts ('<cluster>-<n>-<m>'). */
+  nextProducerName(): string;
+  /** The topic is gone from the broker (closed or deleted). */
+  topicClosed(topic: PersistentTopic): void;
+}
+
+export interface PersistentTopicOptions {
+  name: TopicName;
+  managedLedger: ManagedLedger;
+  index: MessageIndex;
+  host: TopicHost;
+  logger: Logger;
+  deduplicationEnabled: boolean;
+}
+
+type TopicState = 'Open' | 'Closing' | 'Closed' | 'Deleted';
+
+/**
+ * A persistent topic (Pulsar's PersistentTopic): one managed ledger; its producers; its subscriptions, each a
+ * durable cursor of the managed ledger (every durable cursor but 'pulsar.dedup'), plus non-durable ones for
+ * readers. Publishing stamps each entry with the BrokerEntryMetadata (broker timestamp, running index) and
+ * resolves once the managed ledger acknowledged the add.
+ */
+export class PersistentTopic implements SubscriptionTopic {
+  readonly name: TopicName;
+  readonly managedLedger: ManagedLedger;
+  readonly logger: Logger;
+  readonly config: BrokerConfig;
+  msgInCounter = 0;
+  bytesInCounter = 0;
+  /** Entries added since this topic was loaded (internal stats' entriesAddedCounter). */
+  entriesAddedCounter = 0;
+  private readonly index: MessageIndex;
+  private readonly host: TopicHost;
+  private readonly producers = new Map<string, Producer>();
+  private readonly subscriptions = new Map<string, PersistentSubscription>();
+  private readonly pendingSubscriptions = new Map<string, Promise<PersistentSubscription>>();
+  private readonly rates = new RateMeter();
+  private deduplicationEnabled: boolean;
+  private nextProducerId = 0;
+  private pendingPublishes = 0;
+  private state: TopicState = 'Open';
+  private closing: Promise<void> | undefined;
+
+  constructor(options: PersistentTopicOptions) {
+    this.name = options.name;
+    this.managedLedger = options.managedLedger;
+    this.index = options.index;
+    this.host = options.host;
+    this.config = options.host.config;
+    this.logger = options.logger;
+    this.deduplicationEnabled = options.deduplicationEnabled;
+  }
+
+  /** After the managed ledger opened: the running index, then a subscription for every durable cursor. */
+  async initialize(): Promise<void> {
+    await this.index.recover(this.managedLedger);
+    for (const cursor of this.managedLedger.getCursors()) {
+      if (!cursor.durable || cursor.name === DEDUP_CURSOR) continue;
+      this.subscriptions.set(cursor.name, this.newSubscription(cursor));
+    }
+    this.logger.info(
+      { lastIndex: this.index.last.toString(), subscriptions: this.subscriptions.size },
+      'topic loaded',
+    );
+  }
+
+  get maxMessageSize(): number {
+    return this.config.maxMessageSize;
+  }
+
+  /** The index of the last message published (-1 before the first). */
+  getLastIndex(): bigint {
+    return this.index.last;
+  }
+
+  isDeduplicationEnabled(): boolean {
+    return this.deduplicationEnabled;
+  }
+
+  setDeduplicationEnabled(enabled: boolean): void {
+    this.deduplicationEnabled = enabled;
+  }
+
+  // ---- producers ----
+
+  addProducer(options: ProducerOptions = {}): Promise<Producer> {
+    const refusal = this.openRefusal('add a producer');
+    if (refusal !== undefined) return Promise.reject(refusal);
+    const producerName = options.producerName ?? this.host.nextProducerName();
+    if (typeof producerName !== 'string' || producerName === '') {
+      return Promise.reject(
+        new BrokerError('BadRequest', `Invalid producer name for topic ${this.name.toString()}`),
+      );
+    }
+    if (this.producers.has(producerName)) {
+      return Promise.reject(
+        new BrokerError(
+          'ProducerBusy',
+          `Producer with name '${producerName}' is already connected to topic ${this.name.toString()}`,
+        ),
+      );
+    }
+    const lastSequenceId = options.initialSequenceId ?? -1n;
+    const producer = new Producer(this, producerName, this.nextProducerId++, lastSequenceId, options);
+    this.producers.set(producerName, producer);
+    this.logger.info({ producerName }, 'producer added');
+    return Promise.resolve(producer);
+  }
+
+  /** Called by Producer.close/disconnect. */
+  removeProducer(producer: Producer): void {
+    if (this.producers.get(producer.producerName) === producer) {
+      this.producers.delete(producer.producerName);
+      this.logger.info({ producerName: producer.producerName }, 'producer removed');
+    }
+  }
+
+  getProducers(): Producer[] {
+    return [...this.producers.values()];
+  }
+
+  /** Producer.send: `message` from 0x0e01 on, holding `numMessages` messages. */
+  publishMessage(
+    producer: Producer,
+    message: Buffer,
+    numMessages: number,
+    sequenceId: bigint,
+  ): Promise<SendResult> {
+    const refusal = this.publishRefusal(producer, message);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    void sequenceId;
+    return this.append(producer, message, numMessages);
+  }
+
+  /** Producer.sendEntry: a message built elsewhere; checked (format, checksum) before it is stored. */
+  publishEntry(producer: Producer, message: Buffer, numMessages: number): Promise<SendResult> {
+    const refusal = this.publishRefusal(producer, message);
+    if (refusal !== undefined) return Promise.reject(refusal);
+    try {
+      const parsed = parseEntry(message);
+      producer.advanceSequenceId(parsed.metadata.sequenceId);
+    } catch (error) {
+      return Promise.reject(
+        new BrokerError(
+          'BadRequest',
+          `producer ${producer.producerName} on ${this.name.toString()}: bad message`,
+          {
+            cause: error,
+          },
+        ),
+      );
+    }
+    return this.append(producer, message, numMessages);
+  }
+
+  private append(producer: Producer, message: Buffer, numMessages: number): Promise<SendResult> {
+    const index = this.index.last + BigInt(numMessages);
+    this.index.last = index;
+    const data = withBrokerEntryMetadata(message, { brokerTimestamp: Date.now(), index });
+    this.pendingPublishes++;
+    return this.managedLedger.addEntry(data).then(
+      (position) => {
+        this.pendingPublishes--;
+        this.entriesAddedCounter++;
+        this.msgInCounter += numMessages;
+        this.bytesInCounter += data.length;
+        producer.recordPublished(numMessages, data.length);
+        return { messageId: this.messageIdOf(position), duplicate: false };
+      },
+      (error: unknown) => {
+        this.pendingPublishes--;
+        throw toBrokerError(error, `publish to ${this.name.toString()}`);
+      },
+    );
+  }
+
+  private publishRefusal(producer: Producer, message: Buffer): BrokerError | undefined {
+    if (producer.isClosed()) {
+      return new BrokerError(
+        'ServiceNotReady',
+        `producer ${producer.producerName} on ${this.name.toString()} is closed`,
+      );
+    }
+    if (this.managedLedger.isTerminated()) {
+      return new BrokerError('TopicTerminated', `Topic ${this.name.toString()} is terminated`);
+    }
+    const refusal = this.openRefusal('publish');
+    if (refusal !== undefined) return refusal;
+    if (message.length > this.config.maxMessageSize) {
+      return new BrokerError(
+        'MessageTooLarge',
+        `producer ${producer.producerName} on ${this.name.toString()}: message of ${message.length} bytes exceeds maxMessageSize ${this.config.maxMessageSize}`,
+      );
+    }
+    return undefined;
+  }
+
+  messageIdOf(position: Position): MessageId {
+    return {
+      ledgerId: position.ledgerId,
+      entryId: position.entryId,
+      partition: this.name.partitionIndex,
+      batchIndex: -1,
+    };
+  }
+
+  // ---- subscriptions ----
+
+  /** Attaches a consumer, creating the subscription (durable: its cursor) if needed. */
+  async subscribe(options: SubscribeOptions, sink: ConsumerSink): Promise<Consumer> {
+    const refusal = this.openRefusal('subscribe');
+    if (refusal !== undefined) throw refusal;
+    checkSubscriptionName(this.name, options.subscription);
+    const durable = options.durable ?? true;
+    let subscription: PersistentSubscription;
+    if (durable) {
+      subscription = await this.createSubscription(options.subscription, options.initialPosition ?? 'latest');
+    } else {
+      subscription = this.createNonDurableSubscription(options);
+    }
+    const consumer = new Consumer(subscription, options, sink);
+    try {
+      subscription.addConsumer(consumer);
+    } catch (error) {
+      await consumer.close();
+      if (!durable && subscription.getConsumers().length === 0) await subscription.delete();
+      throw error;
+    }
+    return consumer;
+  }
+
+  /**
+   * The durable subscription `name`, created at `start` if it does not exist (an existing one keeps its
+   * position). `start` is 'earliest', 'latest' or a position: the first message the subscription delivers.
+   */
+  async createSubscription(
+    name: string,
+    start: 'earliest' | 'latest' | Position,
+  ): Promise<PersistentSubscription> {
+    const refusal = this.openRefusal('create a subscription');
+    if (refusal !== undefined) throw refusal;
+    checkSubscriptionName(this.name, name);
+    const existing = this.subscriptions.get(name);
+    if (existing !== undefined) return existing;
+    let pending = this.pendingSubscriptions.get(name);
+    if (pending === undefined) {
+      pending = this.openSubscription(name, start).finally(() => this.pendingSubscriptions.delete(name));
+      this.pendingSubscriptions.set(name, pending);
+    }
+    return pending;
+  }
+
+  private async openSubscription(
+    name: string,
+    start: 'earliest' | 'latest' | Position,
+  ): Promise<PersistentSubscription> {
+    let cursor: ManagedCursor;
+    try {
+      cursor = await this.managedLedger.openCursor(name, {
+        initialPosition: start instanceof Position ? 'earliest' : start,
+      });
+      if (start instanceof Position) await cursor.resetCursor(start);
+    } catch (error) {
+      throw toBrokerError(error, `create subscription ${name} on ${this.name.toString()}`);
+    }
+    const subscription = this.newSubscription(cursor);
+    this.subscriptions.set(name, subscription);
+    this.logger.info({ subscription: name }, 'subscription created');
+    return subscription;
+  }
+
+  private createNonDurableSubscription(options: SubscribeOptions): PersistentSubscription {
+    const existing = this.subscriptions.get(options.subscription);
+    if (existing !== undefined) return existing;
+    let start: Position | 'earliest' | 'latest' = options.initialPosition ?? 'latest';
+    const id = options.startMessageId;
+    if (id !== undefined) {
+      if (id.ledgerId < 0n || id.entryId < 0n)
+        start = id.entryId < 0n && id.ledgerId < 0n ? 'earliest' : 'latest';
+      else start = new Position(id.ledgerId, id.entryId);
+    }
+    let cursor: ManagedCursor;
+    try {
+      cursor = this.managedLedger.newNonDurableCursor(start, options.subscription);
+    } catch (error) {
+      throw toBrokerError(error, `create reader ${options.subscription} on ${this.name.toString()}`);
+    }
+    const subscription = this.newSubscription(cursor);
+    this.subscriptions.set(options.subscription, subscription);
+    return subscription;
+  }
+
+  private newSubscription(cursor: ManagedCursor): PersistentSubscription {
+    return new PersistentSubscription({ topic: this, cursor, config: this.config, logger: this.logger });
+  }
+
+  getSubscription(name: string): PersistentSubscription | undefined {
+    return this.subscriptions.get(name);
+  }
+
+  getSubscriptions(): Map<string, PersistentSubscription> {
+    return new Map(this.subscriptions);
+  }
+
+  /** A subscription deleted itself (a non-durable one whose last consumer left, or a forced delete). */
+  onSubscriptionDeleted(subscription: PersistentSubscription): void {
+    if (this.subscriptions.get(subscription.name) === subscription)
+      this.subscriptions.delete(subscription.name);
+  }
+
+  /** Deletes the subscription and its cursor; SubscriptionBusy while consumers are attached. */
+  async unsubscribe(name: string): Promise<void> {
+    const subscription = this.subscriptions.get(name);
+    if (subscription === undefined) {
+      throw new BrokerError(
+        'SubscriptionNotFound',
+        `Subscription ${name} not found on topic ${this.name.toString()}`,
+      );
+    }
+    if (subscription.getConsumers().length > 0) {
+      throw new BrokerError(
+        'SubscriptionBusy',
+        `Subscription ${name} of topic ${this.name.toString()} has active consumers`,
+      );
+    }
+    await subscription.delete();
+    this.onSubscriptionDeleted(subscription);
+    this.logger.info({ subscription: name }, 'subscription deleted');
+  }
+
+  // ---- lifecycle ----
+
+  getLastMessageId(): MessageId {
+    return this.messageIdOf(this.managedLedger.getLastConfirmedEntry());
+  }
+
+  /** No more messages: producers fail with TopicTerminated; consumers get reachedEndOfTopic once they read all. */
+  async terminate(): Promise<MessageId> {
+    const refusal = this.openRefusal('terminate');
+    if (refusal !== undefined) throw refusal;
+    try {
+      const position = await this.managedLedger.terminate();
+      this.logger.info({ lastMessageId: position.toString() }, 'topic terminated');
+      return this.messageIdOf(position);
+    } catch (error) {
+      throw toBrokerError(error, `terminate ${this.name.toString()}`);
+    }
+  }
+
+  isClosed(): boolean {
+    return this.state !== 'Open';
+  }
+
+  hasClients(): boolean {
+    if (this.producers.size > 0) return true;
+    for (const subscription of this.subscriptions.values()) {
+      if (subscription.getConsumers().length > 0) return true;
+    }
+    return false;
+  }
+
+  /**
+   * Disconnects producers and consumers, closes the subscriptions (durable cursors flushed) and the managed
+   * ledger (queued adds complete first). Idempotent.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.shutDown('Closed', 'topic closed');
+    return this.closing;
+  }
+
+  /** Deletes the managed ledger with its cursors and ledgers; the caller checked for clients (or forces). */
+  async delete(): Promise<void> {
+    if (this.state === 'Deleted') return;
+    if (this.closing !== undefined) {
+      await this.closing;
+      throw new BrokerError(
+        'ServiceNotReady',
+        `Topic ${this.name.toString()} was closed before it could be deleted`,
+      );
+    }
+    this.closing = this.shutDown('Deleted', 'topic deleted');
+    await this.closing;
+  }
+
+  private async shutDown(final: 'Closed' | 'Deleted', reason: string): Promise<void> {
+    this.state = 'Closing';
+    for (const producer of [...this.producers.values()]) producer.disconnect(reason);
+    const subscriptions = [...this.subscriptions.values()];
+    try {
+      if (final === 'Deleted') {
+        await Promise.all(subscriptions.map((subscription) => subscription.close()));
+        await this.managedLedger.delete();
+      } else {
+        await Promise.all(subscriptions.map((subscription) => subscription.close()));
+        await this.managedLedger.close();
+      }
+    } catch (error) {
+      if (!isManagedLedgerError(error, 'ManagedLedgerAlreadyClosed')) {
+        this.logger.warn({ err: error }, final === 'Deleted' ? 'topic delete failed' : 'topic close failed');
+        this.state = 'Closed';
+        this.host.topicClosed(this);
+        throw toBrokerError(error, `${final === 'Deleted' ? 'delete' : 'close'} ${this.name.toString()}`);
+      }
+    }
+    this.subscriptions.clear();
+    this.state = final;
+    this.host.topicClosed(this);
+    this.logger.info(final === 'Deleted' ? 'topic deleted' : 'topic closed');
+  }
+
+  private openRefusal(what: string): BrokerError | undefined {
+    if (this.state === 'Open') return undefined;
+    return new BrokerError(
+      'ServiceNotReady',
+      `${what} on ${this.name.toString()}: the topic is ${this.state.toLowerCase()}`,
+    );
+  }
+
+  // ---- stats ----
+
+  getStats(nowMs = Date.now()): TopicStats {
+    const { messagesPerSecond, bytesPerSecond } = this.rates.rates(
+      nowMs,
+      this.msgInCounter,
+      this.bytesInCounter,
+    );
+    const publishers = [...this.producers.values()].map((producer) => producer.getStats(nowMs));
+    const subscriptions: Record<string, SubscriptionStats> = {};
+    let msgRateOut = 0;
+    let msgThroughputOut = 0;
+    let msgOutCounter = 0;
+    let bytesOutCounter = 0;
+    let backlogSize = 0;
+    let ranges = 0;
+    for (const [name, subscription] of this.subscriptions) {
+      const stats = subscription.getStats();
+      subscriptions[name] = stats;
+      msgRateOut += stats.msgRateOut;
+      msgThroughputOut += stats.msgThroughputOut;
+      msgOutCounter += stats.msgOutCounter;
+      bytesOutCounter += stats.bytesOutCounter;
+      backlogSize = Math.max(backlogSize, stats.backlogSize);
+      ranges += stats.nonContiguousDeletedMessagesRanges;
+    }
+    return {
+      msgRateIn: messagesPerSecond,
+      msgThroughputIn: bytesPerSecond,
+      msgRateOut,
+      msgThroughputOut,
+      bytesInCounter: this.bytesInCounter,
+      msgInCounter: this.msgInCounter,
+      bytesOutCounter,
+      msgOutCounter,
+      averageMsgSize: messagesPerSecond > 0 ? bytesPerSecond / messagesPerSecond : 0,
+      msgChunkPublished: false,
+      storageSize: this.managedLedger.getTotalSize(),
+      backlogSize,
+      earliestMsgPublishTimeInBacklogs: 0,
+      offloadedStorageSize: 0,
+      waitingPublishers: 0,
+      deduplicationStatus: this.deduplicationEnabled ? 'Enabled' : 'Disabled',
+      nonContiguousDeletedMessagesRanges: ranges,
+      nonContiguousDeletedMessagesRangesSerializedSize: 0,
+      lastOffloadLedgerId: 0,
+      lastOffloadSuccessTimeStamp: 0,
+      lastOffloadFailureTimeStamp: 0,
+      ownerBroker: '',
+      publishers,
+      subscriptions,
+      replication: {},
+    };
+  }
+
+  getInternalStats(): PersistentTopicInternalStats {
+    const ml = this.managedLedger;
+    const ledgers = ml.getLedgersInfo();
+    const current = ledgers[ledgers.length - 1];
+    const cursors: Record<string, CursorInternalStats> = {};
+    for (const cursor of ml.getCursors()) cursors[cursor.name] = cursorInternalStats(cursor);
+    return {
+      entriesAddedCounter: this.entriesAddedCounter,
+      numberOfEntries: ml.getNumberOfEntries(),
+      totalSize: ml.getTotalSize(),
+      currentLedgerEntries: current?.entries ?? 0,
+      currentLedgerSize: current?.size ?? 0,
+      lastLedgerCreatedTimestamp: new Date(current?.timestamp || Date.now()).toISOString(),
+      waitingCursorsCount: 0,
+      pendingAddEntriesCount: this.pendingPublishes,
+      lastConfirmedEntry: ml.getLastConfirmedEntry().toString(),
+      state: ml.getState(),
+      ledgers: ledgers.map((info) => ({
+        ledgerId: Number(info.ledgerId),
+        entries: info.entries,
+        size: info.size,
+        offloaded: false,
+        underReplicated: false,
+      })),
+      cursors,
+      schemaLedgers: [],
+      compactedLedger: { ledgerId: -1, entries: -1, size: -1, offloaded: false, underReplicated: false },
+    };
+  }
+
+  /** This topic's numbers for /metrics. */
+  metricsSample(): TopicMetricsSample {
+    let consumers = 0;
+    let msgOutCounter = 0;
+    let bytesOutCounter = 0;
+    let msgBacklog = 0;
+    for (const subscription of this.subscriptions.values()) {
+      const stats = subscription.getStats();
+      consumers += stats.consumers.length;
+      msgOutCounter += stats.msgOutCounter;
+      bytesOutCounter += stats.bytesOutCounter;
+      msgBacklog += stats.msgBacklog;
+    }
+    return {
+      topic: this.name.toString(),
+      msgInCounter: this.msgInCounter,
+      bytesInCounter: this.bytesInCounter,
+      msgOutCounter,
+      bytesOutCounter,
+      producers: this.producers.size,
+      consumers,
+      subscriptions: this.subscriptions.size,
+      storageSize: this.managedLedger.getTotalSize(),
+      msgBacklog,
+    };
+  }
+
+  toString(): string {
+    return `PersistentTopic(${this.name.toString()}, lastMessageId=${formatMessageId(this.getLastMessageId())})`;
+  }
+}
+
+function cursorInternalStats(cursor: ManagedCursor): CursorInternalStats {
+  const ranges = cursor.getIndividuallyDeletedRanges();
+  const properties: Record<string, number> = {};
+  for (const [key, value] of cursor.getProperties()) properties[key] = Number(value);
+  return {
+    markDeletePosition: cursor.getMarkDeletedPosition().toString(),
+    readPosition: cursor.getReadPosition().toString(),
+    waitingReadOp: false,
+    pendingReadOps: 0,
+    messagesConsumedCounter: 0,
+    cursorLedger: -1,
+    cursorLedgerLastEntry: -1,
+    individuallyDeletedMessages: `[${ranges.map((r) => `(${r.lower.toString()}..${r.upper.toString()}]`).join(', ')}]`,
+    lastLedgerSwitchTimestamp: '',
+    state: 'Open',
+    active: cursor.isActive(),
+    numberOfEntriesSinceFirstNotAckedMessage: 0,
+    totalNonContiguousDeletedMessagesRange: cursor.getTotalNonContiguousDeletedMessagesRange(),
+    subscriptionHavePendingRead: false,
+    subscriptionHavePendingReplayRead: false,
+    properties,
+  };
+}
+
+/** Subscription names: non-empty strings; 'pulsar.dedup' is the deduplication cursor's. */
+function checkSubscriptionName(topic: TopicName, name: unknown): asserts name is string {
+  if (typeof name !== 'string' || name.trim() === '' || name === DEDUP_CURSOR) {
+    throw new BrokerError(
+      'BadRequest',
+      `Invalid subscription name "${String(name)}" on topic ${topic.toString()}`,
+    );
+  }
+}
