@@ -1,0 +1,95 @@
+import type { Position } from '../../../managed-ledger';
+
+/** A value that knows its own position (what PositionMap stores). */
+export interface Positioned {
+  readonly position: Position;
+}
+
+/**
+ * A map keyed by managed-ledger position, as two levels of bigint-keyed maps (ledgerId, then entryId), so a lookup
+ * allocates nothing — Pulsar's ConcurrentLongLongPairHashMap for pending acks and redelivery sets.
+ */
+export class PositionMap<V extends Positioned> {
+  private readonly ledgers = new Map<bigint, Map<bigint, V>>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  get(position: Position): V | undefined {
+    return this.ledgers.get(position.ledgerId)?.get(position.entryId);
+  }
+
+  has(position: Position): boolean {
+    return this.get(position) !== undefined;
+  }
+
+  /** Stores `value` at its position; returns the value it replaced. */
+  set(value: V): V | undefined {
+    const { ledgerId, entryId } = value.position;
+    let entries = this.ledgers.get(ledgerId);
+    if (entries === undefined) {
+      entries = new Map();
+      this.ledgers.set(ledgerId, entries);
+    }
+    const previous = entries.get(entryId);
+    entries.set(entryId, value);
+    if (previous === undefined) this.count++;
+    return previous;
+  }
+
+  /** Removes and returns the value at `position`. */
+  delete(position: Position): V | undefined {
+    const entries = this.ledgers.get(position.ledgerId);
+    const value = entries?.get(position.entryId);
+    if (value === undefined) return undefined;
+    entries!.delete(position.entryId);
+    if (entries!.size === 0) this.ledgers.delete(position.ledgerId);
+    this.count--;
+    return value;
+  }
+
+  /** Removes and returns every value at or before `position`. */
+  deleteAtOrBefore(position: Position): V[] {
+    const removed: V[] = [];
+    for (const [ledgerId, entries] of this.ledgers) {
+      if (ledgerId > position.ledgerId) continue;
+      for (const [entryId, value] of entries) {
+        if (ledgerId < position.ledgerId || entryId <= position.entryId) {
+          entries.delete(entryId);
+          removed.push(value);
+        }
+      }
+      if (entries.size === 0) this.ledgers.delete(ledgerId);
+    }
+    this.count -= removed.length;
+    return removed;
+  }
+
+  clear(): void {
+    this.ledgers.clear();
+    this.count = 0;
+  }
+
+  /** Every value, in no particular order. */
+  *values(): IterableIterator<V> {
+    for (const entries of this.ledgers.values()) yield* entries.values();
+  }
+
+  /** Every value in position order. */
+  sorted(): V[] {
+    const out: V[] = [];
+    const ledgerIds = [...this.ledgers.keys()].sort(compareBigInt);
+    for (const ledgerId of ledgerIds) {
+      const entries = this.ledgers.get(ledgerId)!;
+      const entryIds = [...entries.keys()].sort(compareBigInt);
+      for (const entryId of entryIds) out.push(entries.get(entryId)!);
+    }
+    return out;
+  }
+}
+
+function compareBigInt(a: bigint, b: bigint): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
