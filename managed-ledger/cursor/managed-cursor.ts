@@ -416,6 +416,11 @@ export class ManagedCursor {
     return this.individuallyDeleted.toArray();
   }
 
+  /** How many ranges the individually deleted entries form (Pulsar's name; O(1), unlike copying the ranges). */
+  getTotalNonContiguousDeletedMessagesRange(): number {
+    return this.individuallyDeleted.size;
+  }
+
   /**
    * Entries after the mark-delete that are not acknowledged. `precise` counts the individually deleted
    * ranges again over the ledger list; otherwise a running count is used.

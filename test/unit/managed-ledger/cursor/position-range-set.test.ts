@@ -64,45 +64,84 @@ function expectedRanges(acked: Set<number>): string[] {
   return out;
 }
 
+/** Adds the single entry (ledgerId, entryId) as `(ledgerId:entryId-1, ledgerId:entryId]`. */
+function ack(set: PositionRangeSet, ledgerId: number, entryId: number): void {
+  set.add(Position.of(ledgerId, entryId - 1), Position.of(ledgerId, entryId));
+}
+
+/**
+ * Times `a(i)` and `b(i)` for i in 0..batches × perBatch, in alternating batches so that both see the same
+ * machine load; returns the milliseconds each took.
+ */
+function timeInterleaved(
+  batches: number,
+  perBatch: number,
+  a: (i: number) => void,
+  b: (i: number) => void,
+): [number, number] {
+  let aMs = 0;
+  let bMs = 0;
+  for (let batch = 0; batch < batches; batch++) {
+    let started = performance.now();
+    for (let i = batch * perBatch; i < (batch + 1) * perBatch; i++) a(i);
+    aMs += performance.now() - started;
+    started = performance.now();
+    for (let i = batch * perBatch; i < (batch + 1) * perBatch; i++) b(i);
+    bMs += performance.now() - started;
+  }
+  return [aMs, bMs];
+}
+
+/** The default chunk size, and tiny ones so that a few dozen ranges split, join and merge across chunks. */
+const CHUNK_SIZES: Array<[string, number | undefined]> = [
+  ['the default', undefined],
+  ['2', 2],
+  ['3', 3],
+  ['8', 8],
+];
+
 describe('managed-ledger > cursor > PositionRangeSet', () => {
-  it('holds exactly the maximal runs of a naive model under random acks and prunes', () => {
-    fc.assert(
-      fc.property(fc.array(op, { maxLength: 250 }), (ops) => {
-        const set = new PositionRangeSet();
-        const acked = new Set<number>();
-        for (const o of ops) {
-          if (o.kind === 'ack') {
-            const p = ALL[o.at]!;
-            expect(set.add(prev(p), p)).toBe(!acked.has(o.at));
-            acked.add(o.at);
-          } else if (o.kind === 'ackRun') {
-            const last = Math.min(ALL.length - 1, o.at + o.length - 1);
-            set.add(prev(ALL[o.at]!), ALL[last]!);
-            for (let i = o.at; i <= last; i++) acked.add(i);
-          } else if (o.kind === 'below') {
-            const p = ALL[o.at]!;
-            const before = acked.size;
-            for (const i of [...acked]) if (i <= o.at) acked.delete(i);
-            expect(set.removeAtOrBelow(p, count)).toBe(before - acked.size);
-          } else {
-            for (const i of [...acked]) if (i > o.at) acked.delete(i);
-            set.removeAbove(ALL[o.at]!);
+  it.each(CHUNK_SIZES)(
+    'holds exactly the maximal runs of a naive model under random acks and prunes (chunks of %s)',
+    (_label, chunkRangesMax) => {
+      fc.assert(
+        fc.property(fc.array(op, { maxLength: 250 }), (ops) => {
+          const set = new PositionRangeSet({ chunkRangesMax });
+          const acked = new Set<number>();
+          for (const o of ops) {
+            if (o.kind === 'ack') {
+              const p = ALL[o.at]!;
+              expect(set.add(prev(p), p)).toBe(!acked.has(o.at));
+              acked.add(o.at);
+            } else if (o.kind === 'ackRun') {
+              const last = Math.min(ALL.length - 1, o.at + o.length - 1);
+              set.add(prev(ALL[o.at]!), ALL[last]!);
+              for (let i = o.at; i <= last; i++) acked.add(i);
+            } else if (o.kind === 'below') {
+              const p = ALL[o.at]!;
+              const before = acked.size;
+              for (const i of [...acked]) if (i <= o.at) acked.delete(i);
+              expect(set.removeAtOrBelow(p, count)).toBe(before - acked.size);
+            } else {
+              for (const i of [...acked]) if (i > o.at) acked.delete(i);
+              set.removeAbove(ALL[o.at]!);
+            }
           }
-        }
-        const ranges = set.toArray().map((r) => `(${r.lower.toString()}..${r.upper.toString()}]`);
-        expect(ranges).toEqual(expectedRanges(acked));
-        expect(set.size).toBe(ranges.length);
-        expect(set.countEntries(count)).toBe(acked.size);
-        ALL.forEach((p, i) => expect(set.contains(p)).toBe(acked.has(i)));
-        expect([...set].length).toBe(ranges.length);
-        // Counting inside a window agrees with the model too.
-        const a = ALL[7]!;
-        const b = ALL[60]!;
-        expect(set.countEntriesIn(a, b, count)).toBe([...acked].filter((i) => i > 7 && i <= 60).length);
-      }),
-      { numRuns: 200 },
-    );
-  });
+          const ranges = set.toArray().map((r) => `(${r.lower.toString()}..${r.upper.toString()}]`);
+          expect(ranges).toEqual(expectedRanges(acked));
+          expect(set.size).toBe(ranges.length);
+          expect(set.countEntries(count)).toBe(acked.size);
+          expect(ALL.map((p) => set.contains(p))).toEqual(ALL.map((_, i) => acked.has(i)));
+          expect([...set].length).toBe(ranges.length);
+          // Counting inside a window agrees with the model too.
+          const a = ALL[7]!;
+          const b = ALL[60]!;
+          expect(set.countEntriesIn(a, b, count)).toBe([...acked].filter((i) => i > 7 && i <= 60).length);
+        }),
+        { numRuns: 200 },
+      );
+    },
+  );
 
   it('merges touching ranges across ledgers, including over an empty ledger', () => {
     const set = new PositionRangeSet();
@@ -118,22 +157,12 @@ describe('managed-ledger > cursor > PositionRangeSet', () => {
     // Front inserts (ledger 5, descending) and back inserts (ledger 7, ascending), interleaved in batches so
     // both see the same machine load: with free slots in front they cost about the same (measured ~1×); the
     // bound is loose so a loaded machine cannot fail it.
-    let frontMs = 0;
-    let backMs = 0;
-    for (let batch = 0; batch < 10; batch++) {
-      let started = performance.now();
-      for (let i = 0; i < 1000; i++) {
-        const e = 20000 - 2 * (batch * 1000 + i);
-        set.add(Position.of(5, e - 1), Position.of(5, e));
-      }
-      frontMs += performance.now() - started;
-      started = performance.now();
-      for (let i = 0; i < 1000; i++) {
-        const e = 2 * (batch * 1000 + i) + 2;
-        set.add(Position.of(7, e - 1), Position.of(7, e));
-      }
-      backMs += performance.now() - started;
-    }
+    const [frontMs, backMs] = timeInterleaved(
+      10,
+      1000,
+      (i) => ack(set, 5, 20000 - 2 * i),
+      (i) => ack(set, 7, 2 * i + 2),
+    );
     expect(frontMs).toBeLessThan(20 * backMs + 20);
     const text = set.toString();
     expect(text.startsWith('[(5:1..5:2],(5:3..5:4],')).toBe(true);
@@ -142,6 +171,32 @@ describe('managed-ledger > cursor > PositionRangeSet', () => {
     expect(text.endsWith('(7:19999..7:20000]]')).toBe(true);
     expect(set.size).toBe(60000);
     expect(set.countEntries(count)).toBe(60000);
+  });
+
+  it('inserts in the middle of 100,000 ranges about as cheaply as at the back', () => {
+    // Every other entry of ledger 6 acknowledged: 100,000 single-entry ranges.
+    const set = new PositionRangeSet();
+    for (let e = 2; e <= 200000; e += 2) set.add(Position.of(6, e - 1), Position.of(6, e));
+    // Middle inserts (ledger 6's odd entries from 100,001 on, which touch two ranges and merge them) and back
+    // inserts (ledger 7), interleaved in batches so both see the same machine load. A sorted array moves
+    // ~50,000 slots per middle insert (about 100× a back insert, measured); the chunks move at most a chunk.
+    const [middleMs, backMs] = timeInterleaved(
+      10,
+      500,
+      (i) => ack(set, 6, 100001 + 4 * i),
+      (i) => ack(set, 7, 2 * i + 2),
+    );
+    expect(middleMs).toBeLessThan(10 * backMs + 20);
+    // 5,000 merges took 5,000 ranges away, 5,000 back inserts added as many.
+    expect(set.size).toBe(100000);
+    expect(set.countEntries(count)).toBe(100000 + 5000 + 5000);
+    expect(set.contains(Position.of(6, 100001))).toBe(true);
+    expect(set.contains(Position.of(6, 100003))).toBe(false);
+    expect(set.rangeContaining(Position.of(6, 100000))).toEqual({
+      lower: Position.of(6, 99999),
+      upper: Position.of(6, 100002),
+    });
+    expect(set.last()).toEqual({ lower: Position.of(7, 9999), upper: Position.of(7, 10000) });
   });
 
   it('rejects an empty range', () => {
