@@ -1,0 +1,232 @@
+import type { WebSocket } from 'ws';
+import type { Logger } from '../../common';
+import { formatMessageId, messageIdFromBase64 } from '../pulsar';
+import type { MessageId } from '../pulsar';
+import type { Consumer, ConsumerSink, DeliveredMessage } from '../service';
+import { decodeConsumerCommand, encodeConsumerMessage, encodeEndOfTopic } from './frames';
+import type { ConsumerCommand } from './frames';
+import { errorMessage, frameText } from './producer-handler';
+import { closeCodeOf, closeWebSocket, WebSocketError } from './websocket-error';
+
+/**
+ * Permits handed to the broker-side consumer and not yet used, at most (whatever the client's credit): 1000, or
+ * fewer for large messages — as many as fit SOCKET_BUFFERED_BYTES_HIGH at the average frame size seen so far — so
+ * that one window of deliveries is a bounded number of bytes too.
+ */
+export const GRANTED_PERMITS_MAX = 1000;
+/** Over this many bytes queued on the socket, no more permits are granted until it drains below the low mark. */
+export const SOCKET_BUFFERED_BYTES_HIGH = 8 * 1024 * 1024;
+export const SOCKET_BUFFERED_BYTES_LOW = 1024 * 1024;
+
+export interface ConsumerHandlerOptions {
+  /** 'reader' sessions ack nothing on the broker: an ack frame only frees a slot (Pulsar's ReaderHandler). */
+  mode: 'consumer' | 'reader';
+  /** Push mode: at most this many delivered messages neither acked nor nacked. */
+  maxPendingMessages: number;
+  /** Pull mode: nothing is sent until the client sends `{"type":"permit","permitMessages":N}`. */
+  pullMode: boolean;
+  logger: Logger;
+}
+
+/**
+ * One consumer or reader connection: the ConsumerSink of a broker Consumer, writing each delivered message as
+ * one JSON text frame and turning the client's frames into acks, negative acks, permits, unsubscribe and
+ * isEndOfTopic.
+ *
+ * Flow control is in messages and bytes. `credit` is what the client may still receive: in push mode
+ * maxPendingMessages less the messages delivered and not yet acked or nacked (Pulsar's pendingMessages); in pull
+ * mode the permits the client sent. Credit becomes broker permits (Consumer.flow) at most GRANTED_PERMITS_MAX
+ * at a time and only while the socket's send buffer is under SOCKET_BUFFERED_BYTES_HIGH, so a client that
+ * reads slowly stops dispatch instead of making us buffer without bound.
+ */
+export class ConsumerHandler implements ConsumerSink {
+  private ws: WebSocket | undefined;
+  private consumer: Consumer | undefined;
+  private credit: number;
+  /** Permits given to the broker and not yet used by a delivery. */
+  private granted = 0;
+  /** Push mode and readers: deliveries not yet acked or nacked, by message id ("L:E:P:B"), with their count. */
+  private readonly pending = new Map<string, number>();
+  private socketFull = false;
+  /** Running average of the frames' size in bytes (weights 1/16 the newest). */
+  private frameBytesAverage = 1024;
+  private closing: Promise<void> | undefined;
+  private endedByBroker: string | undefined;
+  private readonly onWritten = (): void => {
+    const ws = this.ws;
+    if (this.socketFull && ws !== undefined && ws.bufferedAmount <= SOCKET_BUFFERED_BYTES_LOW) {
+      this.socketFull = false;
+      this.grant();
+    }
+  };
+
+  constructor(private readonly options: ConsumerHandlerOptions) {
+    this.credit = options.pullMode ? 0 : options.maxPendingMessages;
+  }
+
+  /** The broker consumer this handler is the sink of (known once subscribe resolves, before the upgrade). */
+  bind(consumer: Consumer): void {
+    this.consumer = consumer;
+  }
+
+  /** Takes over the upgraded socket and starts the flow of messages. */
+  attach(ws: WebSocket): void {
+    this.ws = ws;
+    ws.on('message', (data) => this.onFrame(frameText(data)));
+    ws.on('close', () => void this.detach());
+    ws.on('error', (error) =>
+      this.options.logger.warn({ err: error }, 'WebSocket consumer connection error'),
+    );
+    if (this.endedByBroker !== undefined) {
+      this.closeSocket(closeCodeOf(WebSocketError.UnknownError), this.endedByBroker);
+      return;
+    }
+    this.grant();
+  }
+
+  // ConsumerSink
+
+  sendMessages(messages: DeliveredMessage[]): void {
+    const ws = this.ws;
+    this.granted = Math.max(0, this.granted - messages.length);
+    if (ws === undefined || ws.readyState !== ws.OPEN) return; // the consumer's close redelivers them
+    const track = !this.options.pullMode || this.options.mode === 'reader';
+    for (const message of messages) {
+      if (track) {
+        const key = formatMessageId(message.messageId);
+        this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
+      }
+      const frame = encodeConsumerMessage(message);
+      this.frameBytesAverage += (frame.length - this.frameBytesAverage) / 16;
+      ws.send(frame, this.onWritten);
+    }
+    if (ws.bufferedAmount > SOCKET_BUFFERED_BYTES_HIGH) this.socketFull = true;
+    this.grant();
+  }
+
+  /** The broker ended this consumer (unsubscribed, topic deleted, broker closing): the session ends with the reason. */
+  close(reason: string): void {
+    this.endedByBroker = reason;
+    this.closeSocket(closeCodeOf(WebSocketError.UnknownError), reason);
+  }
+
+  /** The connection went away: the broker consumer is closed and its unacked messages go back for redelivery. */
+  detach(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.endedByBroker === undefined) {
+        await this.consumer?.close().catch((error: unknown) => {
+          this.options.logger.warn({ err: error }, 'closing a WebSocket consumer failed');
+        });
+      }
+    })();
+    return this.closing;
+  }
+
+  reachedEndOfTopic(): void {
+    this.options.logger.debug('end of topic reached');
+  }
+
+  /** Ends the session with a close code and closes the broker consumer. */
+  end(code: number, reason: string): Promise<void> {
+    this.closeSocket(code, reason);
+    return this.detach();
+  }
+
+  private closeSocket(code: number, reason: string): void {
+    if (this.ws !== undefined) closeWebSocket(this.ws, code, reason);
+  }
+
+  /** Turns credit into broker permits while the window and the socket allow. */
+  private grant(): void {
+    const consumer = this.consumer;
+    if (consumer === undefined || this.ws === undefined || this.socketFull || this.closing !== undefined)
+      return;
+    const window = Math.max(
+      1,
+      Math.min(GRANTED_PERMITS_MAX, Math.floor(SOCKET_BUFFERED_BYTES_HIGH / this.frameBytesAverage)),
+    );
+    const permits = Math.min(this.credit, window - this.granted);
+    if (permits <= 0) return;
+    this.credit -= permits;
+    this.granted += permits;
+    consumer.flow(permits);
+  }
+
+  /** A delivery is settled (acked or nacked): in push mode and for readers, its slots come back as credit. */
+  private settle(messageId: MessageId): void {
+    if (this.options.pullMode && this.options.mode === 'consumer') return;
+    const key = formatMessageId(messageId);
+    const count = this.pending.get(key);
+    if (count === undefined) return;
+    this.pending.delete(key);
+    this.credit += count;
+    this.grant();
+  }
+
+  private onFrame(text: string): void {
+    const consumer = this.consumer;
+    if (consumer === undefined || this.closing !== undefined) return;
+    const command = decodeConsumerCommand(text);
+    if (typeof command === 'string') {
+      void this.end(closeCodeOf(WebSocketError.FailedToDeserializeFromJSON), command);
+      return;
+    }
+    this.handleCommand(consumer, command);
+  }
+
+  private handleCommand(consumer: Consumer, command: ConsumerCommand): void {
+    switch (command.type) {
+      case 'ack':
+      case 'negativeAcknowledge': {
+        let messageId: MessageId;
+        try {
+          messageId = messageIdFromBase64(command.messageId);
+        } catch (error) {
+          void this.end(
+            closeCodeOf(WebSocketError.FailedToDeserializeFromJSON),
+            `Invalid messageId ${command.messageId}: ${errorMessage(error)}`,
+          );
+          return;
+        }
+        if (this.options.mode === 'consumer') {
+          if (command.type === 'ack') {
+            consumer.acknowledge([messageId]).catch((error: unknown) => {
+              this.options.logger.warn({ err: error, messageId: formatMessageId(messageId) }, 'ack failed');
+            });
+          } else {
+            consumer.negativeAcknowledge([messageId]);
+          }
+        }
+        this.settle(messageId);
+        return;
+      }
+      case 'permit':
+        if (!this.options.pullMode) return; // Pulsar ignores permits outside pull mode
+        this.credit = Math.min(this.credit + command.permitMessages, Number.MAX_SAFE_INTEGER);
+        this.grant();
+        return;
+      case 'isEndOfTopic':
+        this.ws?.send(encodeEndOfTopic(consumer.isEndOfTopic()));
+        return;
+      case 'unsubscribe':
+        void this.unsubscribe(consumer);
+        return;
+    }
+  }
+
+  private async unsubscribe(consumer: Consumer): Promise<void> {
+    if (this.options.mode === 'reader') return;
+    const subscription = consumer.subscription;
+    await this.detach();
+    try {
+      await subscription.topic.unsubscribe(subscription.name);
+      this.closeSocket(1000, 'Unsubscribed');
+    } catch (error) {
+      this.options.logger.warn({ err: error }, 'unsubscribe failed');
+      this.closeSocket(
+        closeCodeOf(WebSocketError.UnknownError),
+        `Unsubscribe failed: ${errorMessage(error)}`,
+      );
+    }
+  }
+}

@@ -1,0 +1,207 @@
+import { messageIdToBase64 } from '../pulsar';
+import type { MessageId } from '../pulsar';
+import type { DeliveredMessage } from '../service';
+import { WebSocketError } from './websocket-error';
+import type { WebSocketErrorCode } from './websocket-error';
+
+/**
+ * The JSON text frames of Pulsar's WebSocket API v2 (pulsar.md §4), decoded and encoded without I/O. Field names
+ * and optionality are Pulsar's (ProducerMessage, ProducerAck, ConsumerMessage, ConsumerCommand); nulls are
+ * omitted; message ids are base64 of MessageIdData; times in pushed messages are ISO-8601 strings, as Pulsar's
+ * DateFormatter writes them.
+ */
+
+/** A producer's send frame, decoded. */
+export interface ProducerMessage {
+  payload: Buffer;
+  properties?: Map<string, string>;
+  context?: string;
+  key?: string;
+  eventTime?: number;
+  sequenceId?: bigint;
+}
+
+/** A send frame that could not be decoded: replied to with `send-error:<code>`, nothing stored. */
+export interface ProducerFrameError {
+  error: WebSocketErrorCode;
+  errorMsg: string;
+  context?: string;
+}
+
+/** Strict base64 as Java's Base64.getDecoder(): the standard alphabet, padding optional but never wrong. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
+
+export function decodeBase64Strict(text: string): Buffer | undefined {
+  return BASE64.test(text) ? Buffer.from(text, 'base64') : undefined;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A JSON scalar as the string Jackson would bind it to; undefined for objects and arrays. */
+function scalarText(value: unknown): string | undefined {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return undefined;
+}
+
+/** Decodes a send frame. Pulsar answers bad JSON with code 3 and a missing or bad base64 payload with code 7. */
+export function decodeProducerMessage(text: string): ProducerMessage | ProducerFrameError {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return { error: WebSocketError.FailedToDeserializeFromJSON, errorMsg: (error as Error).message };
+  }
+  if (!isObject(json)) {
+    return { error: WebSocketError.FailedToDeserializeFromJSON, errorMsg: 'a send frame is a JSON object' };
+  }
+  const fail = (error: WebSocketErrorCode, errorMsg: string): ProducerFrameError =>
+    context === undefined ? { error, errorMsg } : { error, errorMsg, context };
+  const context = json.context === undefined || json.context === null ? undefined : scalarText(json.context);
+  if (json.context !== undefined && json.context !== null && context === undefined) {
+    return { error: WebSocketError.FailedToDeserializeFromJSON, errorMsg: 'context must be a string' };
+  }
+  const message: ProducerMessage = { payload: Buffer.alloc(0) };
+  if (context !== undefined) message.context = context;
+
+  if (json.properties !== undefined && json.properties !== null) {
+    if (!isObject(json.properties)) {
+      return fail(WebSocketError.FailedToDeserializeFromJSON, 'properties must be an object of strings');
+    }
+    const properties = new Map<string, string>();
+    for (const [name, value] of Object.entries(json.properties)) {
+      if (value === null) continue;
+      const valueText = scalarText(value);
+      if (valueText === undefined) {
+        return fail(WebSocketError.FailedToDeserializeFromJSON, `property ${name} must be a string`);
+      }
+      properties.set(name, valueText);
+    }
+    message.properties = properties;
+  }
+  if (json.key !== undefined && json.key !== null) {
+    const key = scalarText(json.key);
+    if (key === undefined) return fail(WebSocketError.FailedToDeserializeFromJSON, 'key must be a string');
+    message.key = key;
+  }
+  if (json.sequenceId !== undefined && json.sequenceId !== null) {
+    const text = scalarText(json.sequenceId);
+    if (text === undefined || !/^-?\d{1,19}$/.test(text)) {
+      return fail(WebSocketError.FailedToDeserializeFromJSON, `sequenceId must be a long: ${String(text)}`);
+    }
+    message.sequenceId = BigInt(text);
+  }
+  if (json.eventTime !== undefined && json.eventTime !== null) {
+    const eventTime = parseEventTime(json.eventTime);
+    // Pulsar reports an unparseable eventTime as a payload encoding error (DateTimeParseException).
+    if (eventTime === undefined) {
+      return fail(
+        WebSocketError.PayloadEncodingError,
+        `Invalid eventTime: ${JSON.stringify(json.eventTime)}`,
+      );
+    }
+    message.eventTime = eventTime;
+  }
+  if (typeof json.payload !== 'string') {
+    return fail(
+      WebSocketError.PayloadEncodingError,
+      'Invalid Base64 message-payload error=payload is missing',
+    );
+  }
+  const payload = decodeBase64Strict(json.payload);
+  if (payload === undefined) {
+    return fail(WebSocketError.PayloadEncodingError, 'Invalid Base64 message-payload error=not base64');
+  }
+  message.payload = payload;
+  return message;
+}
+
+/** eventTime as Pulsar's DateFormatter parses it (an ISO-8601 date-time), or epoch milliseconds. */
+function parseEventTime(value: unknown): number | undefined {
+  if (typeof value === 'number') return Number.isSafeInteger(value) && value > 0 ? value : undefined;
+  if (typeof value !== 'string') return undefined;
+  if (/^\d{1,15}$/.test(value)) return Number(value) > 0 ? Number(value) : undefined;
+  if (!/^\d{4}-\d{2}-\d{2}T/.test(value)) return undefined;
+  const millis = Date.parse(value);
+  return Number.isFinite(millis) && millis > 0 ? millis : undefined;
+}
+
+/** `{"result":"ok","messageId":"<b64>","context":"..."}` — sent only once the message is durable. */
+export function encodeProducerAck(messageId: MessageId, context: string | undefined): string {
+  return JSON.stringify({ result: 'ok', messageId: messageIdToBase64(messageId), context });
+}
+
+/** `{"result":"send-error:<code>","errorMsg":"...","context":"..."}`. */
+export function encodeProducerError(error: WebSocketErrorCode, errorMsg: string, context?: string): string {
+  return JSON.stringify({ result: `send-error:${error}`, errorMsg, context });
+}
+
+/** Pulsar's DateFormatter output for an epoch-millisecond time. */
+export function formatTime(millis: number): string {
+  return new Date(millis).toISOString();
+}
+
+/** A pushed message: messageId, payload, properties, publishTime, redeliveryCount, eventTime (only if set), key. */
+export function encodeConsumerMessage(message: DeliveredMessage): string {
+  const metadata = message.entry.metadata;
+  const properties: Record<string, string> = {};
+  for (const [name, value] of metadata.properties) properties[name] = value;
+  return JSON.stringify({
+    messageId: messageIdToBase64(message.messageId),
+    payload: message.entry.payload.toString('base64'),
+    properties,
+    publishTime: formatTime(metadata.publishTime),
+    redeliveryCount: message.redeliveryCount,
+    eventTime:
+      metadata.eventTime !== undefined && metadata.eventTime > 0 ? formatTime(metadata.eventTime) : undefined,
+    key: metadata.partitionKey,
+  });
+}
+
+/** A consumer's or reader's command frame (ConsumerCommand {type, messageId, permitMessages}). */
+export type ConsumerCommand =
+  | { type: 'ack'; messageId: string }
+  | { type: 'negativeAcknowledge'; messageId: string }
+  | { type: 'permit'; permitMessages: number }
+  | { type: 'unsubscribe' }
+  | { type: 'isEndOfTopic' };
+
+/**
+ * Decodes a command; a string is the reason the frame is refused (the session is closed with code 3, as Pulsar
+ * does). No type, or an unknown type, is an ack — Pulsar's rule.
+ */
+export function decodeConsumerCommand(text: string): ConsumerCommand | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    return `Failed to deserialize from JSON: ${(error as Error).message}`;
+  }
+  if (!isObject(json)) return 'Failed to deserialize from JSON: a command is a JSON object';
+  const type = typeof json.type === 'string' ? json.type : undefined;
+  switch (type) {
+    case 'permit': {
+      const permits = json.permitMessages;
+      if (typeof permits !== 'number' || !Number.isSafeInteger(permits) || permits <= 0) {
+        return 'Invalid permit command: permitMessages must be a positive integer';
+      }
+      return { type: 'permit', permitMessages: permits };
+    }
+    case 'unsubscribe':
+      return { type: 'unsubscribe' };
+    case 'isEndOfTopic':
+      return { type: 'isEndOfTopic' };
+    case 'negativeAcknowledge':
+      if (typeof json.messageId !== 'string') return 'Invalid negativeAcknowledge command: no messageId';
+      return { type: 'negativeAcknowledge', messageId: json.messageId };
+    default:
+      if (typeof json.messageId !== 'string') return 'Invalid ack command: no messageId';
+      return { type: 'ack', messageId: json.messageId };
+  }
+}
+
+export function encodeEndOfTopic(endOfTopic: boolean): string {
+  return JSON.stringify({ endOfTopic });
+}

@@ -1,0 +1,135 @@
+import type { WebSocket, RawData } from 'ws';
+import type { Logger } from '../../common';
+import type { Producer, SendRequest } from '../service';
+import type { MessageId } from '../pulsar';
+import { decodeProducerMessage, encodeProducerAck, encodeProducerError } from './frames';
+import type { ProducerMessage } from './frames';
+import { WebSocketError, closeWebSocket } from './websocket-error';
+import type { ProducerParams } from './query-params';
+
+/**
+ * One producer connection (`/ws/v2/producer/...`): each text frame is one message, stored through the broker's
+ * Producer; the reply `{"result":"ok","messageId",...}` is sent only after Producer.send resolves, i.e. after
+ * the managed ledger acknowledged the add (the durability contract). A frame that cannot be decoded gets a
+ * `send-error` reply and stores nothing.
+ *
+ * Flow control: at most `maxPendingMessages` sends are in flight. Beyond that the socket is paused, so the client's
+ * frames wait in TCP buffers (its own send buffer fills) instead of in our memory; the few frames ws had already
+ * parsed when the pause took effect wait in `waiting`, bounded by one socket read.
+ */
+export class ProducerHandler {
+  private ws: WebSocket | undefined;
+  private inFlight = 0;
+  private readonly waiting: RawData[] = [];
+  private paused = false;
+  private closed = false;
+  private closedProducer: Promise<void> | undefined;
+  private drained: (() => void) | undefined;
+
+  constructor(
+    readonly producer: Producer,
+    private readonly params: ProducerParams,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Takes over the upgraded socket. */
+  attach(ws: WebSocket): void {
+    this.ws = ws;
+    ws.on('message', (data) => this.onFrame(data));
+    ws.on('close', () => void this.close());
+    ws.on('error', (error) => this.logger.warn({ err: error }, 'WebSocket producer connection error'));
+  }
+
+  private onFrame(data: RawData): void {
+    if (this.closed) return;
+    if (this.inFlight >= this.params.maxPendingMessages) {
+      this.waiting.push(data);
+      if (!this.paused) {
+        this.paused = true;
+        this.ws?.pause();
+      }
+      return;
+    }
+    this.handleFrame(data);
+  }
+
+  private handleFrame(data: RawData): void {
+    const decoded = decodeProducerMessage(frameText(data));
+    if ('error' in decoded) {
+      this.logger.debug({ errorMsg: decoded.errorMsg }, 'WebSocket send frame refused');
+      this.reply(encodeProducerError(decoded.error, decoded.errorMsg, decoded.context));
+      return;
+    }
+    this.inFlight++;
+    const context = decoded.context;
+    this.producer.send(toSendRequest(decoded)).then(
+      ({ messageId }: { messageId: MessageId }) => this.onSendDone(encodeProducerAck(messageId, context)),
+      (error: unknown) => {
+        this.logger.warn({ err: error }, 'WebSocket send failed');
+        this.onSendDone(encodeProducerError(WebSocketError.UnknownError, errorMessage(error), context));
+      },
+    );
+  }
+
+  private onSendDone(reply: string): void {
+    this.inFlight--;
+    this.reply(reply);
+    if (this.closed) {
+      if (this.inFlight === 0) this.drained?.();
+      return;
+    }
+    while (this.waiting.length > 0 && this.inFlight < this.params.maxPendingMessages) {
+      this.handleFrame(this.waiting.shift()!);
+    }
+    if (this.paused && this.waiting.length === 0) {
+      this.paused = false;
+      this.ws?.resume();
+    }
+  }
+
+  private reply(text: string): void {
+    const ws = this.ws;
+    if (ws !== undefined && ws.readyState === ws.OPEN) ws.send(text);
+  }
+
+  /** Ends the connection (if open) with a close code, then closes the producer once its sends have settled. */
+  end(code: number, reason: string): Promise<void> {
+    if (this.ws !== undefined) closeWebSocket(this.ws, code, reason);
+    return this.close();
+  }
+
+  /**
+   * Frames parsed but not yet sent are dropped: the client got no reply for them. Sends in flight complete (their
+   * entries are being written) before the producer closes.
+   */
+  close(): Promise<void> {
+    this.closedProducer ??= (async () => {
+      this.closed = true;
+      this.waiting.length = 0;
+      if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
+      await this.producer.close().catch((error: unknown) => {
+        this.logger.warn({ err: error }, 'closing a WebSocket producer failed');
+      });
+    })();
+    return this.closedProducer;
+  }
+}
+
+function toSendRequest(message: ProducerMessage): SendRequest {
+  const request: SendRequest = { payload: message.payload };
+  if (message.properties !== undefined) request.properties = message.properties;
+  if (message.key !== undefined) request.key = message.key;
+  if (message.eventTime !== undefined) request.eventTime = message.eventTime;
+  if (message.sequenceId !== undefined) request.sequenceId = message.sequenceId;
+  return request;
+}
+
+/** A frame's text: ws hands over a Buffer (or fragments, or an ArrayBuffer for other binaryTypes). */
+export function frameText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString();
+  return Array.isArray(data) ? Buffer.concat(data).toString() : Buffer.from(data).toString();
+}
+
+export function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

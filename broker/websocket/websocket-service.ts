@@ -1,0 +1,246 @@
+import { randomBytes } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import type { WebSocket } from 'ws';
+import type { Logger } from '../../common';
+import { BrokerError, httpStatusOf, isBrokerError } from '../service';
+import type { BrokerMetrics, BrokerService } from '../service';
+import type { SubscribeOptions } from '../service';
+import { ConsumerHandler } from './consumer-handler';
+import { ProducerHandler, errorMessage } from './producer-handler';
+import { parseConsumerParams, parseProducerParams, parseReaderParams } from './query-params';
+import { parseWebSocketPath } from './websocket-path';
+import type { WebSocketTarget } from './websocket-path';
+
+/** The broker settings the WebSocket service reads (a BrokerConfig has them all). */
+export interface WebSocketServiceConfig {
+  /** Frames larger than this close the connection with 1009 (Message Too Big). */
+  webSocketMaxTextFrameSize: number;
+}
+
+export interface WebSocketServiceOptions {
+  broker: BrokerService;
+  config: WebSocketServiceConfig;
+  logger: Logger;
+  metrics?: BrokerMetrics;
+}
+
+/** A session: a producer or a consumer/reader handler, closed with the service. */
+interface Session {
+  attach(ws: WebSocket): void;
+  end(code: number, reason: string): Promise<void>;
+}
+
+/**
+ * Pulsar's WebSocket API v2 over the BrokerService (pulsar.md §4). The HTTP server hands every upgrade request to
+ * handleUpgrade; the producer, consumer or reader is created on the broker *before* the upgrade, so that a refusal
+ * is an HTTP status as in Pulsar (400 bad parameters, 404 no such topic, 409 busy, 429, 503 terminated, 500),
+ * and only a session that works is upgraded. After the upgrade, errors close the session with 4000 + Pulsar's
+ * WebSocketError code and the reason.
+ */
+export class WebSocketService {
+  private readonly wss: WebSocketServer;
+  private readonly sessions = new Set<Session>();
+  private readonly opening = new Set<Promise<void>>();
+  private closed: Promise<void> | undefined;
+
+  constructor(private readonly options: WebSocketServiceOptions) {
+    this.wss = new WebSocketServer({
+      noServer: true,
+      maxPayload: options.config.webSocketMaxTextFrameSize,
+      perMessageDeflate: false,
+      clientTracking: false,
+    });
+  }
+
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    // A client that resets the connection while its session is being created must not raise an unhandled error.
+    socket.on('error', (error) =>
+      this.options.logger.debug({ err: error }, 'WebSocket upgrade socket error'),
+    );
+    if (this.closed !== undefined) {
+      refuseUpgrade(socket, 503, 'The broker is shutting down');
+      return;
+    }
+    let target: WebSocketTarget | undefined;
+    let url: URL;
+    try {
+      url = new URL(request.url ?? '/', 'http://localhost');
+      target = parseWebSocketPath(url.pathname);
+    } catch (error) {
+      refuseUpgrade(socket, statusOf(error), errorMessage(error));
+      return;
+    }
+    if (target === undefined) {
+      refuseUpgrade(socket, 404, `No WebSocket endpoint at ${url.pathname}`);
+      return;
+    }
+    const handshakeProblem = checkHandshake(request);
+    if (handshakeProblem !== undefined) {
+      refuseUpgrade(socket, 400, handshakeProblem);
+      return;
+    }
+    const address = `${request.socket.remoteAddress ?? ''}:${request.socket.remotePort ?? ''}`;
+    const opening = this.openSession(target, url.searchParams, address).then(
+      (session) => {
+        if (socket.destroyed || this.closed !== undefined) {
+          void session.end(1001, 'Connection closed before the upgrade');
+          return;
+        }
+        // ws answers a bad handshake itself (400) without calling back: the session is ended when the socket
+        // closes without having been attached.
+        let attached = false;
+        socket.once('close', () => {
+          if (!attached) void session.end(1001, 'Handshake failed');
+        });
+        try {
+          this.wss.handleUpgrade(request, socket, head, (ws) => {
+            attached = true;
+            this.sessions.add(session);
+            ws.on('close', () => this.sessions.delete(session));
+            session.attach(ws);
+          });
+        } catch (error) {
+          this.options.logger.error({ err: error, url: request.url }, 'WebSocket upgrade failed');
+          socket.destroy();
+        }
+      },
+      (error: unknown) => {
+        const status = statusOf(error);
+        const level = status >= 500 ? 'warn' : 'debug';
+        this.options.logger[level]({ err: error, url: request.url, status }, 'WebSocket upgrade refused');
+        refuseUpgrade(socket, status, errorMessage(error));
+      },
+    );
+    this.opening.add(opening);
+    void opening.finally(() => this.opening.delete(opening));
+  }
+
+  private async openSession(
+    target: WebSocketTarget,
+    query: URLSearchParams,
+    address: string,
+  ): Promise<Session> {
+    const { broker } = this.options;
+    const topicName = target.topic.toString();
+    switch (target.kind) {
+      case 'producer': {
+        const params = parseProducerParams(query);
+        const topic = await broker.getTopic(target.topic);
+        const producer = await topic.addProducer(
+          params.initialSequenceId === undefined
+            ? { ...(params.producerName === undefined ? {} : { producerName: params.producerName }) }
+            : {
+                ...(params.producerName === undefined ? {} : { producerName: params.producerName }),
+                initialSequenceId: params.initialSequenceId,
+              },
+        );
+        const logger = this.options.logger.child({ topic: topicName, producerName: producer.producerName });
+        logger.info('WebSocket producer connected');
+        return new ProducerHandler(producer, params, logger);
+      }
+      case 'consumer': {
+        const params = parseConsumerParams(query);
+        const subscription = target.subscription!;
+        const topic = await broker.getTopic(target.topic);
+        const logger = this.options.logger.child({ topic: topicName, subscription });
+        const handler = new ConsumerHandler({
+          mode: 'consumer',
+          maxPendingMessages: params.maxPendingMessages,
+          pullMode: params.pullMode,
+          logger,
+        });
+        const subscribe: SubscribeOptions = {
+          subscription,
+          subscriptionType: params.subscriptionType,
+          durable: params.durable,
+          receiverQueueSize: params.receiverQueueSize,
+          ackTimeoutMillis: params.ackTimeoutMillis,
+          negativeAckRedeliveryDelayMillis: params.negativeAckRedeliveryDelayMillis,
+          address,
+        };
+        if (params.consumerName !== undefined) subscribe.consumerName = params.consumerName;
+        if (params.priorityLevel !== undefined) subscribe.priorityLevel = params.priorityLevel;
+        handler.bind(await topic.subscribe(subscribe, handler));
+        logger.info({ subscriptionType: params.subscriptionType }, 'WebSocket consumer connected');
+        return handler;
+      }
+      case 'reader': {
+        const params = parseReaderParams(query);
+        const topic = await broker.getTopic(target.topic);
+        // Pulsar's reader subscriptions are non-durable and named 'reader-<random>'.
+        const subscription = `reader-${randomBytes(5).toString('hex')}`;
+        const logger = this.options.logger.child({ topic: topicName, subscription });
+        const handler = new ConsumerHandler({
+          mode: 'reader',
+          maxPendingMessages: params.maxPendingMessages,
+          pullMode: false,
+          logger,
+        });
+        const subscribe: SubscribeOptions = {
+          subscription,
+          subscriptionType: 'Exclusive',
+          durable: false,
+          receiverQueueSize: params.receiverQueueSize,
+          address,
+        };
+        if (params.readerName !== undefined) subscribe.consumerName = params.readerName;
+        if (typeof params.start === 'string') subscribe.initialPosition = params.start;
+        else subscribe.startMessageId = params.start;
+        handler.bind(await topic.subscribe(subscribe, handler));
+        logger.info('WebSocket reader connected');
+        return handler;
+      }
+    }
+  }
+
+  /** Refuses new upgrades, ends every session (1001 Going Away) and closes their producers and consumers. */
+  close(): Promise<void> {
+    this.closed ??= (async () => {
+      await Promise.allSettled([...this.opening]);
+      await Promise.allSettled(
+        [...this.sessions].map((session) => session.end(1001, 'The broker is shutting down')),
+      );
+      this.sessions.clear();
+      await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    })();
+    return this.closed;
+  }
+}
+
+/**
+ * The HTTP status of a refused upgrade: the broker's REST status, except where Pulsar's WebSocket servlet answers
+ * differently — 503 for a terminated topic, 409 for a fenced one.
+ */
+function statusOf(error: unknown): number {
+  if (isBrokerError(error, 'TopicTerminated')) return 503;
+  if (isBrokerError(error, 'TopicFenced')) return 409;
+  const status = httpStatusOf(error);
+  return status === 412 && !(error instanceof BrokerError) ? 503 : status;
+}
+
+/** What ws would refuse in the handshake, checked before a producer or consumer is created for it. */
+function checkHandshake(request: IncomingMessage): string | undefined {
+  if (request.method !== 'GET') return 'A WebSocket upgrade is a GET';
+  if (request.headers.upgrade?.toLowerCase() !== 'websocket') return 'Upgrade: websocket expected';
+  const key = request.headers['sec-websocket-key'];
+  if (key === undefined || !/^[+/0-9A-Za-z]{22}==$/.test(key)) return 'Missing or invalid Sec-WebSocket-Key';
+  const version = request.headers['sec-websocket-version'];
+  if (version !== '13' && version !== '8') return 'Unsupported Sec-WebSocket-Version';
+  return undefined;
+}
+
+/** Answers an upgrade request with an HTTP error, as Pulsar's servlet does before the WebSocket handshake. */
+function refuseUpgrade(socket: Duplex, status: number, message: string): void {
+  if (socket.destroyed) return;
+  const body = message.replace(/[\r\n]+/g, ' ');
+  socket.end(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}\r\n` +
+      'Content-Type: text/plain; charset=utf-8\r\n' +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n` +
+      'Connection: close\r\n\r\n' +
+      body,
+  );
+}

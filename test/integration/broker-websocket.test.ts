@@ -1,0 +1,123 @@
+/**
+ * Goal: Pulsar's WebSocket API end to end — what a WebSocket client sees when producing to and consuming from
+ * durable topics: every "ok" message delivered in publish order with its metadata, acks that stick, redelivery
+ * after a negative ack and after a consumer leaves, readers from earliest / latest / a message id, isEndOfTopic
+ * after a terminate, and HTTP statuses for refused upgrades.
+ * Method: a BrokerService over real bookie processes on a real etcd, the WebSocket service on a node:http server
+ * on 127.0.0.1, real `ws` client connections (broker-websocket-fixture.ts).
+ */
+import { TestClient, refusal } from '../unit/broker/websocket/ws-client';
+import { wsBroker } from './broker-websocket-fixture';
+import type { WsBroker } from './broker-websocket-fixture';
+
+let env!: WsBroker;
+wsBroker((started) => (env = started));
+
+let topicSeq = 0;
+function topicPath(): string {
+  return `persistent/public/default/ws-${process.pid}-${++topicSeq}`;
+}
+
+const clients: TestClient[] = [];
+async function connect(path: string): Promise<TestClient> {
+  const client = await TestClient.connect(`${env.base}/ws/v2/${path}`);
+  clients.push(client);
+  return client;
+}
+afterEach(() => {
+  for (const client of clients.splice(0)) client.close();
+});
+
+function b64(text: string): string {
+  return Buffer.from(text).toString('base64');
+}
+function text(frame: Record<string, unknown>): string {
+  return Buffer.from(frame.payload as string, 'base64').toString();
+}
+
+/** Sends messages m<first>..m<first+count-1> and waits for every reply; returns the replies. */
+async function produce(
+  producer: TestClient,
+  count: number,
+  first = 0,
+): Promise<Array<Record<string, unknown>>> {
+  const before = producer.frames.length;
+  for (let i = first; i < first + count; i++) {
+    producer.send({ payload: b64(`m${i}`), context: `${i}`, key: `k${i % 3}`, properties: { i: `${i}` } });
+  }
+  return (await producer.waitFrames(before + count)).slice(before);
+}
+
+describe('broker > websocket (end to end)', () => {
+  it('delivers every acknowledged message in order, with its metadata; acks stick across reconnects', async () => {
+    const topic = topicPath();
+    const consumer = await connect(`consumer/${topic}/sub?subscriptionType=Exclusive`);
+    const producer = await connect(`producer/${topic}?producerName=ws-p`);
+    const replies = await produce(producer, 20);
+    expect(replies.map((r) => r.result)).toEqual(Array(20).fill('ok'));
+    expect(replies.map((r) => r.context)).toEqual(Array.from({ length: 20 }, (_, i) => `${i}`));
+
+    const frames = await consumer.waitFrames(20);
+    expect(frames.map(text)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+    expect(frames.map((f) => f.messageId)).toEqual(replies.map((r) => r.messageId));
+    expect(frames[4]).toMatchObject({ key: 'k1', properties: { i: '4' }, redeliveryCount: 0 });
+    expect(Date.parse(frames[4]!.publishTime as string)).toBeGreaterThan(Date.now() - 60_000);
+    // Ack the first 10 only, then reconnect: the other 10 come again.
+    for (const frame of frames.slice(0, 10)) consumer.send({ messageId: frame.messageId });
+    consumer.send({ type: 'isEndOfTopic' });
+    expect((await consumer.waitFrames(21))[20]).toEqual({ endOfTopic: false });
+    consumer.close();
+    await consumer.waitClose();
+    const again = await connect(`consumer/${topic}/sub`);
+    const redelivered = await again.waitFrames(10);
+    expect(redelivered.map(text)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i + 10}`));
+  });
+
+  it('redelivers a negatively acknowledged message with its redeliveryCount', async () => {
+    const topic = topicPath();
+    const consumer = await connect(
+      `consumer/${topic}/s?subscriptionType=Shared&negativeAckRedeliveryDelay=100`,
+    );
+    const producer = await connect(`producer/${topic}`);
+    await produce(producer, 2);
+    const [first, second] = await consumer.waitFrames(2);
+    consumer.send({ messageId: second!.messageId });
+    consumer.send({ type: 'negativeAcknowledge', messageId: first!.messageId });
+    const frames = await consumer.waitFrames(3);
+    expect(frames[2]).toMatchObject({ messageId: first!.messageId, redeliveryCount: 1, payload: b64('m0') });
+  });
+
+  it('readers start at earliest, latest or after a message id, and see the end of a terminated topic', async () => {
+    const topic = topicPath();
+    const producer = await connect(`producer/${topic}`);
+    const replies = await produce(producer, 5);
+    const earliest = await connect(`reader/${topic}?messageId=earliest`);
+    expect((await earliest.waitFrames(5)).map(text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    const after = await connect(
+      `reader/${topic}?messageId=${encodeURIComponent(replies[2]!.messageId as string)}`,
+    );
+    expect((await after.waitFrames(2)).map(text)).toEqual(['m3', 'm4']);
+    const latest = await connect(`reader/${topic}`);
+    await produce(producer, 1, 5);
+    expect((await latest.waitFrames(1)).map(text)).toEqual(['m5']);
+
+    await (await env.service.getTopic(topic.replace('persistent/', 'persistent://'))).terminate();
+    await earliest.waitFrames(6);
+    earliest.send({ type: 'isEndOfTopic' });
+    expect((await earliest.waitFrames(7))[6]).toEqual({ endOfTopic: true });
+    // A producer connected before the terminate gets an error for its next send, and nothing is stored.
+    producer.send({ payload: b64('late'), context: 'late' });
+    const late = (await producer.waitFrames(7))[6]!;
+    expect(late).toMatchObject({ result: 'send-error:8', context: 'late' });
+    expect(late.errorMsg).toEqual(expect.stringContaining('terminated'));
+  });
+
+  it('refuses upgrades with the status Pulsar uses', async () => {
+    const topic = topicPath();
+    expect((await refusal(`${env.base}/ws/v2/producer/persistent/public/no-such-ns/t`)).status).toBe(404);
+    await connect(`consumer/${topic}/excl`);
+    const busy = await refusal(`${env.base}/ws/v2/consumer/${topic}/excl`);
+    expect(busy.status).toBe(409);
+    expect((await refusal(`${env.base}/ws/v2/consumer/${topic}/s?subscriptionType=Bad`)).status).toBe(400);
+  });
+});

@@ -1,0 +1,191 @@
+/** broker > websocket > frames: the JSON frames and query parameters of Pulsar's WebSocket API, socket-free. */
+import fc from 'fast-check';
+import { messageIdToBase64 } from '../../../../broker/pulsar';
+import {
+  decodeBase64Strict,
+  decodeConsumerCommand,
+  decodeProducerMessage,
+  encodeProducerAck,
+  encodeProducerError,
+} from '../../../../broker/websocket/frames';
+import {
+  parseConsumerParams,
+  parseProducerParams,
+  parseReaderParams,
+} from '../../../../broker/websocket/query-params';
+import { parseWebSocketPath } from '../../../../broker/websocket/websocket-path';
+import { closeReason } from '../../../../broker/websocket/websocket-error';
+
+describe('broker > websocket > frames', () => {
+  describe('producer frames', () => {
+    it('decodes every field of a send frame', () => {
+      expect(
+        decodeProducerMessage(
+          JSON.stringify({
+            payload: 'aGVsbG8=',
+            properties: { a: 'x', n: 5, gone: null },
+            context: 'ctx',
+            key: 'k',
+            eventTime: 1700000000000,
+            sequenceId: '9223372036854775807',
+            deliverAfterMs: 10,
+          }),
+        ),
+      ).toEqual({
+        payload: Buffer.from('hello'),
+        properties: new Map([
+          ['a', 'x'],
+          ['n', '5'],
+        ]),
+        context: 'ctx',
+        key: 'k',
+        eventTime: 1700000000000,
+        sequenceId: 9223372036854775807n,
+      });
+    });
+
+    it('refuses what Pulsar refuses, with its codes', () => {
+      expect(decodeProducerMessage('{')).toMatchObject({ error: 3 });
+      expect(decodeProducerMessage('[]')).toMatchObject({ error: 3 });
+      expect(decodeProducerMessage('{"context":"c"}')).toEqual({
+        error: 7,
+        errorMsg: expect.stringContaining('Invalid Base64'),
+        context: 'c',
+      });
+      expect(decodeProducerMessage('{"payload":"a b"}')).toMatchObject({ error: 7 });
+      expect(decodeProducerMessage('{"payload":"aGk=","properties":{"a":{}}}')).toMatchObject({ error: 3 });
+      expect(decodeProducerMessage('{"payload":"aGk=","sequenceId":1.5}')).toMatchObject({ error: 3 });
+      expect(decodeProducerMessage('{"payload":"aGk=","eventTime":"soon"}')).toMatchObject({ error: 7 });
+    });
+
+    it('base64 is strict, as Java decodes it', () => {
+      expect(decodeBase64Strict('')).toEqual(Buffer.alloc(0));
+      expect(decodeBase64Strict('aGk')).toEqual(Buffer.from('hi'));
+      expect(decodeBase64Strict('aGk=')).toEqual(Buffer.from('hi'));
+      for (const bad of ['aGk==', 'a', 'aG=k', 'aGk-', 'aGk_', ' aGk='])
+        expect(decodeBase64Strict(bad)).toBeUndefined();
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+          expect(decodeBase64Strict(Buffer.from(bytes).toString('base64'))).toEqual(Buffer.from(bytes));
+        }),
+      );
+    });
+
+    it('never throws on arbitrary text', () => {
+      fc.assert(
+        fc.property(fc.oneof(fc.string(), fc.json()), (text) => {
+          const decoded = decodeProducerMessage(text);
+          expect('error' in decoded || Buffer.isBuffer(decoded.payload)).toBe(true);
+          const command = decodeConsumerCommand(text);
+          expect(typeof command === 'string' || typeof command.type === 'string').toBe(true);
+        }),
+      );
+    });
+
+    it('encodes replies with Pulsar field names, omitting what is absent', () => {
+      const id = { ledgerId: 0n, entryId: 3n, partition: -1, batchIndex: -1 };
+      expect(JSON.parse(encodeProducerAck(id, '1'))).toEqual({
+        result: 'ok',
+        messageId: 'CAAQAw==',
+        context: '1',
+      });
+      expect(JSON.parse(encodeProducerAck(id, undefined))).toEqual({ result: 'ok', messageId: 'CAAQAw==' });
+      expect(JSON.parse(encodeProducerError(7, 'bad'))).toEqual({ result: 'send-error:7', errorMsg: 'bad' });
+    });
+  });
+
+  describe('consumer commands', () => {
+    it("decodes Pulsar's commands; no type is an ack", () => {
+      const id = messageIdToBase64({ ledgerId: 1n, entryId: 2n, partition: -1, batchIndex: -1 });
+      expect(decodeConsumerCommand(JSON.stringify({ messageId: id }))).toEqual({
+        type: 'ack',
+        messageId: id,
+      });
+      expect(decodeConsumerCommand(JSON.stringify({ type: 'whatever', messageId: id }))).toEqual({
+        type: 'ack',
+        messageId: id,
+      });
+      expect(decodeConsumerCommand(JSON.stringify({ type: 'negativeAcknowledge', messageId: id }))).toEqual({
+        type: 'negativeAcknowledge',
+        messageId: id,
+      });
+      expect(decodeConsumerCommand('{"type":"permit","permitMessages":7}')).toEqual({
+        type: 'permit',
+        permitMessages: 7,
+      });
+      expect(decodeConsumerCommand('{"type":"unsubscribe"}')).toEqual({ type: 'unsubscribe' });
+      expect(decodeConsumerCommand('{"type":"isEndOfTopic"}')).toEqual({ type: 'isEndOfTopic' });
+      for (const bad of ['{"type":"permit"}', '{"type":"permit","permitMessages":0}', '{}', 'null', 'x']) {
+        expect(typeof decodeConsumerCommand(bad)).toBe('string');
+      }
+    });
+  });
+
+  describe('query parameters', () => {
+    it('have Pulsar defaults, caps and errors', () => {
+      expect(parseProducerParams(new URLSearchParams())).toEqual({ maxPendingMessages: 1000 });
+      expect(
+        parseProducerParams(new URLSearchParams('producerName=p&initialSequenceId=5&batchingEnabled=true')),
+      ).toEqual({ maxPendingMessages: 1000, producerName: 'p', initialSequenceId: 5n });
+      expect(() => parseProducerParams(new URLSearchParams('compressionType=GZIP'))).toThrow(
+        /Invalid query params/,
+      );
+      expect(parseConsumerParams(new URLSearchParams())).toEqual({
+        subscriptionType: 'Exclusive',
+        durable: true,
+        receiverQueueSize: 1000,
+        maxPendingMessages: 1000,
+        ackTimeoutMillis: 0,
+        negativeAckRedeliveryDelayMillis: 60000,
+        pullMode: false,
+      });
+      expect(
+        parseConsumerParams(
+          new URLSearchParams('receiverQueueSize=0&subscriptionMode=NonDurable&pullMode=TRUE'),
+        ),
+      ).toMatchObject({ receiverQueueSize: 0, maxPendingMessages: 1, durable: false, pullMode: true });
+      expect(() => parseConsumerParams(new URLSearchParams('receiverQueueSize=-1'))).toThrow(
+        /Invalid query params/,
+      );
+      expect(() => parseConsumerParams(new URLSearchParams('ackTimeoutMillis=1e3'))).toThrow(
+        /Invalid query params/,
+      );
+      expect(() => parseConsumerParams(new URLSearchParams('maxRedeliverCount=3'))).toThrow(/dead-letter/);
+      expect(parseReaderParams(new URLSearchParams())).toEqual({
+        receiverQueueSize: 1000,
+        maxPendingMessages: 1000,
+        start: 'latest',
+      });
+      expect(parseReaderParams(new URLSearchParams('messageId=CAAQAw==')).start).toEqual({
+        ledgerId: 0n,
+        entryId: 3n,
+        partition: -1,
+        batchIndex: -1,
+      });
+    });
+  });
+
+  describe('paths', () => {
+    it('parses v2 paths, URL-decoded', () => {
+      const consumer = parseWebSocketPath('/ws/v2/consumer/persistent/my-tenant/ns/a%20b/sub%3A1');
+      expect(consumer?.kind).toBe('consumer');
+      expect(consumer?.topic.toString()).toBe('persistent://my-tenant/ns/a b');
+      expect(consumer?.subscription).toBe('sub:1');
+      expect(parseWebSocketPath('/ws/v2/reader/persistent/public/default/t')?.subscription).toBeUndefined();
+      expect(parseWebSocketPath('/ws/v2/producer/persistent/public/default/t')?.topic.localName).toBe('t');
+      expect(parseWebSocketPath('/ws/v1/producer/persistent/public/default/t')).toBeUndefined();
+      expect(parseWebSocketPath('/admin/v2/tenants')).toBeUndefined();
+      expect(() => parseWebSocketPath('/ws/v2/producer/persistent/public/default')).toThrow(/Invalid topic/);
+      expect(() => parseWebSocketPath('/ws/v2/consumer/persistent/public/default/t')).toThrow();
+      expect(() => parseWebSocketPath('/ws/v2/producer/persistent/public/default/%E0%A4%A')).toThrow(
+        /Invalid/,
+      );
+    });
+  });
+
+  it('close reasons fit in a close frame', () => {
+    expect(closeReason('short')).toBe('short');
+    const long = closeReason('é'.repeat(200));
+    expect(Buffer.byteLength(long)).toBeLessThanOrEqual(123);
+  });
+});
