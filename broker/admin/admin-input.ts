@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import { HttpError, parseJsonBody } from '../http';
+
+/*
+ * The admin API's request bodies and path parameters, checked before anything reaches the broker: a bad one is
+ * 400 (or 412 for a bad name, as Pulsar answers) with a reason that says what was expected.
+ */
+
+/** Pulsar's NamedEntity.checkName: tenant, namespace and cluster names. */
+const NAME_PATTERN = /^[-=:.\w]+$/;
+
+export function checkedName(kind: 'tenant' | 'namespace', value: string | undefined): string {
+  if (value === undefined || !NAME_PATTERN.test(value)) {
+    throw new HttpError(412, `Invalid ${kind} name: ${String(value)}`);
+  }
+  return value;
+}
+
+/** A positive or zero integer path parameter (`skip/{n}`, `position/{n}`, `resetcursor/{timestamp}`). */
+export function checkedCount(what: string, value: string | undefined, min = 0): number {
+  const n = Number(value);
+  if (value === undefined || !/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+    throw new HttpError(400, `${what} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return n;
+}
+
+const tenantInfoSchema = z
+  .object({
+    adminRoles: z.array(z.string()).default([]),
+    allowedClusters: z.array(z.string()).default([]),
+  })
+  .loose();
+
+export interface TenantInfoInput {
+  adminRoles: string[];
+  allowedClusters: string[];
+}
+
+export function tenantInfoOf(body: Buffer): TenantInfoInput {
+  return checked('tenant info', tenantInfoSchema, parseJsonBody(body) ?? {});
+}
+
+const retentionSchema = z.object({
+  retentionTimeInMinutes: z.number().int().min(-1),
+  retentionSizeInMB: z.number().int().min(-1),
+});
+
+export interface RetentionInput {
+  retentionTimeInMinutes: number;
+  retentionSizeInMB: number;
+}
+
+export function retentionOf(body: Buffer): RetentionInput {
+  return checked('retention policies', retentionSchema, parseJsonBody(body));
+}
+
+/** `POST .../deduplication` takes a bare JSON boolean, as pulsar-admin sends it. */
+export function booleanOf(what: string, body: Buffer): boolean {
+  return checked(what, z.boolean(), parseJsonBody(body));
+}
+
+const longSchema = z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform((v) => BigInt(v));
+
+const messageIdSchema = z
+  .object({
+    ledgerId: longSchema,
+    entryId: longSchema,
+    partitionIndex: z.number().int().default(-1),
+    batchIndex: z.number().int().default(-1),
+    isExcluded: z.boolean().default(false),
+  })
+  .loose();
+
+/** Pulsar's ResetCursorData / MessageIdImpl JSON: `{ledgerId, entryId, partitionIndex, batchIndex, isExcluded}`. */
+export interface MessageIdInput {
+  ledgerId: bigint;
+  entryId: bigint;
+  partitionIndex: number;
+  batchIndex: number;
+  isExcluded: boolean;
+}
+
+export function messageIdOf(body: Buffer): MessageIdInput | undefined {
+  const json = parseJsonBody(body);
+  if (json === undefined) return undefined;
+  return checked('message id', messageIdSchema, json);
+}
+
+function checked<T>(what: string, schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0];
+    const where = issue === undefined || issue.path.length === 0 ? '' : ` at ${issue.path.join('.')}`;
+    throw new HttpError(400, `bad ${what}${where}: ${issue?.message ?? 'invalid'}`);
+  }
+  return result.data;
+}

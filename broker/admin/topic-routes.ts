@@ -1,0 +1,177 @@
+import { EARLIEST, LATEST, Position } from '../../managed-ledger';
+import type { BrokerHttpServer } from '../http';
+import { HttpError, readBody, sendJson, sendNoContent } from '../http';
+import type { MessageId } from '../pulsar';
+import { TopicName } from '../pulsar';
+import { BrokerError } from '../service';
+import type { BrokerService, PersistentSubscription, PersistentTopic } from '../service';
+import { checkedCount, checkedName, messageIdOf } from './admin-input';
+import type { MessageIdInput } from './admin-input';
+import { sendPeekedMessage } from './peek-response';
+
+type Params = Readonly<Record<string, string | undefined>>;
+
+const NAMESPACE = '/admin/v2/persistent/:tenant/:namespace';
+const TOPIC = `${NAMESPACE}/:topic`;
+const SUBSCRIPTION = `${TOPIC}/subscription/:subscription`;
+
+/**
+ * Pulsar's /admin/v2/persistent topic and subscription endpoints (pulsar.md §5). A topic must exist (404
+ * otherwise) except for PUT, which creates it. Subscription positions — the cursor/offset storage service — are
+ * read through stats/internalStats and set through resetcursor, skip and skip_all.
+ */
+export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerService): void {
+  const namespaceOf = (params: Params): string =>
+    `${checkedName('tenant', params.tenant)}/${checkedName('namespace', params.namespace)}`;
+
+  const topicNameOf = (params: Params): TopicName => {
+    const namespace = namespaceOf(params);
+    const local = params.topic ?? '';
+    if (local === '' || local.includes('/')) throw new HttpError(412, `Invalid topic name: ${local}`);
+    return TopicName.parse(`persistent://${namespace}/${local}`);
+  };
+
+  const existingTopic = (params: Params): Promise<PersistentTopic> =>
+    broker.getTopic(topicNameOf(params), { createIfMissing: false });
+
+  const existingSubscription = async (params: Params): Promise<PersistentSubscription> => {
+    const topic = await existingTopic(params);
+    const name = params.subscription ?? '';
+    const subscription = topic.getSubscription(name);
+    if (subscription === undefined) {
+      throw new BrokerError(
+        'SubscriptionNotFound',
+        `Subscription ${name} not found on topic ${topic.name.toString()}`,
+      );
+    }
+    return subscription;
+  };
+
+  server.route('GET', NAMESPACE, async ({ res, params }) => {
+    const namespace = namespaceOf(params);
+    await broker.namespaces.getPolicies(namespace); // 404 for a namespace that does not exist
+    sendJson(res, 200, await broker.listTopics(namespace));
+  });
+  // Partitioned topics are not supported: none are listed, and every topic has 0 partitions.
+  server.route('GET', `${NAMESPACE}/partitioned`, async ({ res, params }) => {
+    await broker.namespaces.getPolicies(namespaceOf(params));
+    sendJson(res, 200, []);
+  });
+
+  server.route('PUT', TOPIC, async ({ req, res, params }) => {
+    const name = topicNameOf(params);
+    await readBody(req);
+    const existing = await broker.listTopics(name.namespace);
+    if (existing.includes(name.toString()))
+      throw new HttpError(409, `This topic already exists: ${name.toString()}`);
+    await broker.getTopic(name, { createIfMissing: true });
+    sendNoContent(res);
+  });
+  server.route('DELETE', TOPIC, async ({ res, params, query }) => {
+    const name = topicNameOf(params);
+    await broker.deleteTopic(name.toString(), query.get('force') === 'true');
+    sendNoContent(res);
+  });
+  server.route('GET', `${TOPIC}/partitions`, async ({ res, params }) => {
+    await existingTopic(params);
+    sendJson(res, 200, { partitions: 0 });
+  });
+  server.route('GET', `${TOPIC}/stats`, async ({ res, params }) => {
+    sendJson(res, 200, (await existingTopic(params)).getStats());
+  });
+  server.route('GET', `${TOPIC}/internalStats`, async ({ res, params }) => {
+    sendJson(res, 200, (await existingTopic(params)).getInternalStats());
+  });
+  server.route('GET', `${TOPIC}/lastMessageId`, async ({ res, params }) => {
+    sendJson(res, 200, messageIdJson((await existingTopic(params)).getLastMessageId()));
+  });
+  server.route('POST', `${TOPIC}/terminate`, async ({ res, params }) => {
+    sendJson(res, 200, messageIdJson(await (await existingTopic(params)).terminate()));
+  });
+
+  server.route('GET', `${TOPIC}/subscriptions`, async ({ res, params }) => {
+    sendJson(res, 200, [...(await existingTopic(params)).getSubscriptions().keys()]);
+  });
+  server.route('PUT', SUBSCRIPTION, async ({ req, res, params }) => {
+    const topic = await existingTopic(params);
+    const name = subscriptionNameOf(params);
+    const start = messageIdOf(await readBody(req));
+    if (topic.getSubscription(name) !== undefined) {
+      throw new BrokerError(
+        'Conflict',
+        `Subscription ${name} already exists for topic ${topic.name.toString()}`,
+      );
+    }
+    await topic.createSubscription(name, startOf(start));
+    sendNoContent(res);
+  });
+  server.route('DELETE', SUBSCRIPTION, async ({ res, params, query }) => {
+    const topic = await existingTopic(params);
+    const name = subscriptionNameOf(params);
+    const subscription = topic.getSubscription(name);
+    // Forced: consumers are disconnected first (Pulsar's deleteForcefully); else SubscriptionBusy (412).
+    if (query.get('force') === 'true' && subscription !== undefined) await subscription.delete();
+    else await topic.unsubscribe(name);
+    sendNoContent(res);
+  });
+  server.route('POST', `${SUBSCRIPTION}/skip/:count`, async ({ res, params }) => {
+    const count = checkedCount('number of messages to skip', params.count);
+    await (await existingSubscription(params)).skip(count);
+    sendNoContent(res);
+  });
+  server.route('POST', `${SUBSCRIPTION}/skip_all`, async ({ res, params }) => {
+    await (await existingSubscription(params)).clearBacklog();
+    sendNoContent(res);
+  });
+  server.route('POST', `${SUBSCRIPTION}/resetcursor/:timestamp`, async ({ res, params }) => {
+    const publishTime = checkedCount('timestamp', params.timestamp);
+    await (await existingSubscription(params)).resetCursor({ publishTime });
+    sendNoContent(res);
+  });
+  server.route('POST', `${SUBSCRIPTION}/resetcursor`, async ({ req, res, params }) => {
+    const subscription = await existingSubscription(params);
+    const id = messageIdOf(await readBody(req));
+    if (id === undefined)
+      throw new HttpError(400, 'resetcursor needs a message id body {"ledgerId":L,"entryId":E}');
+    const position = new Position(id.ledgerId, id.entryId);
+    await subscription.resetCursor(id.isExcluded ? position.next() : position);
+    sendNoContent(res);
+  });
+  server.route('GET', `${SUBSCRIPTION}/position/:n`, async ({ res, params }) => {
+    const n = checkedCount('message position', params.n, 1);
+    const subscription = await existingSubscription(params);
+    const peeked = await subscription.peek(n);
+    if (peeked === undefined) {
+      throw new HttpError(
+        404,
+        `Message not found: no message at position ${n} of subscription ${subscription.name}`,
+      );
+    }
+    sendPeekedMessage(res, peeked.messageId, peeked.entry);
+  });
+}
+
+function subscriptionNameOf(params: Params): string {
+  const name = params.subscription ?? '';
+  if (name === '') throw new HttpError(412, 'Invalid subscription name: empty');
+  return name;
+}
+
+/** Where a new subscription starts: Pulsar's MessageId.latest by default, earliest for (-1, -1). */
+function startOf(id: MessageIdInput | undefined): 'earliest' | 'latest' | Position {
+  if (id === undefined) return 'latest';
+  if (id.ledgerId === EARLIEST.ledgerId && id.entryId === EARLIEST.entryId) return 'earliest';
+  if (id.ledgerId === LATEST.ledgerId && id.entryId === LATEST.entryId) return 'latest';
+  return new Position(id.ledgerId, id.entryId);
+}
+
+/** Pulsar's MessageIdImpl as JSON: `{ledgerId, entryId, partitionIndex}` (and batchIndex for a batch message). */
+export function messageIdJson(id: MessageId): Record<string, bigint | number> {
+  const json: Record<string, bigint | number> = {
+    ledgerId: id.ledgerId,
+    entryId: id.entryId,
+    partitionIndex: id.partition,
+  };
+  if (id.batchIndex >= 0) json.batchIndex = id.batchIndex;
+  return json;
+}
