@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { LedgerlineError } from '../common';
 import { registerBookieCommand } from './bookie-command';
+import { registerBrokerCommand } from './broker-command';
 import { registerShellCommands, rewriteBookKeeperFlags } from './shell';
 import { registerStandaloneCommand } from './standalone';
 
@@ -16,6 +17,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError();
   registerStandaloneCommand(program);
   registerBookieCommand(program);
+  registerBrokerCommand(program);
   registerShellCommands(program);
   try {
     await program.parseAsync(rewriteBookKeeperFlags(argv));

@@ -1,10 +1,40 @@
-import { z } from 'zod';
+import type { z } from 'zod';
 import { setting } from '../common';
+import { brokerConfigSchema } from '../broker';
 
-/** `ledgerline standalone` settings (conf/standalone.conf). */
-export const standaloneConfigSchema = z.object({
+/**
+ * `ledgerline standalone` settings (conf/standalone.conf): broker.conf's keys (Pulsar's standalone.conf is a
+ * broker.conf too) plus where state lives and how many in-process bookies run. metadataServiceUri is not read:
+ * standalone always uses the embedded store under `<dataDir>/metadata`.
+ */
+export const standaloneConfigSchema = brokerConfigSchema.extend({
   /** Where the embedded metadata store and the bookies' directories live. */
   dataDir: setting.string('data'),
+  /** In-process bookies (Pulsar's --num-bookies). */
+  numBookies: setting.integer(1, { min: 1, max: 16 }),
+  /** The first bookie's port; bookie i listens on bookiePort + i. 0: free ports chosen at start. */
+  bookiePort: setting.port(3181),
+  /**
+   * Ensemble, write quorum and ack quorum of new ledgers. 0 = fit the number of bookies: 1/1/1 for one bookie
+   * (as Pulsar's standalone), else ensemble = write quorum = min(N, 3) and ack quorum = min(N, 2).
+   */
+  managedLedgerDefaultEnsembleSize: setting.integer(0, { min: 0 }),
+  managedLedgerDefaultWriteQuorum: setting.integer(0, { min: 0 }),
+  managedLedgerDefaultAckQuorum: setting.integer(0, { min: 0 }),
 });
 
 export type StandaloneConfig = z.infer<typeof standaloneConfigSchema>;
+
+/** The quorum settings standalone uses with `bookies` bookies: the configured ones, else the fitted defaults. */
+export function standaloneQuorums(
+  config: Pick<
+    StandaloneConfig,
+    'managedLedgerDefaultEnsembleSize' | 'managedLedgerDefaultWriteQuorum' | 'managedLedgerDefaultAckQuorum'
+  >,
+  bookies: number,
+): { ensembleSize: number; writeQuorum: number; ackQuorum: number } {
+  const ensembleSize = config.managedLedgerDefaultEnsembleSize || Math.min(bookies, 3);
+  const writeQuorum = config.managedLedgerDefaultWriteQuorum || Math.min(ensembleSize, bookies, 3);
+  const ackQuorum = config.managedLedgerDefaultAckQuorum || Math.min(writeQuorum, 2);
+  return { ensembleSize, writeQuorum, ackQuorum };
+}

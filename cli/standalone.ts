@@ -1,39 +1,208 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { createRootLogger, loadConfig } from '../common';
+import type { Logger } from '../common';
+import { BookieService, bookieConfigSchema } from '../bookie';
+import { Broker } from '../broker';
+import { BookKeeper } from '../ledger-client';
 import { createMetadataStore, initNewCluster } from '../metadata';
-import { standaloneConfigSchema } from './standalone-config';
+import type { MetadataStore } from '../metadata';
+import { displayHost, untilSignal } from './broker-command';
+import { CommandError } from './command-error';
+import { standaloneConfigSchema, standaloneQuorums } from './standalone-config';
+import type { StandaloneConfig } from './standalone-config';
+
+interface StandaloneOptions {
+  conf?: string;
+  dataDir?: string;
+  bookies?: string;
+  bookiePort?: string;
+  port?: string;
+  bindAddress?: string;
+}
 
 /**
- * `ledgerline standalone` (what `npm start` runs). Today it prepares what exists: the embedded metadata store under
- * `<dataDir>/metadata` with an initialised BookKeeper cluster, and reports it. Bookies and the broker join it as
- * their issues land.
+ * `ledgerline standalone` (what `npm start` runs), as Pulsar's PulsarStandalone: everything in one process with
+ * state under dataDir —
+ *
+ *   embedded metadata store (<dataDir>/metadata, cluster initialized on first start)
+ *   → N bookies (BookieService, dirs <dataDir>/bookie-<i>, ports bookiePort + i, sharing the one store)
+ *   → a BookKeeper client → the Broker (tenant public, namespace public/default) on webServicePort.
+ *
+ * SIGINT/SIGTERM shut down in reverse: the broker first (connections closed, cursor positions flushed, managed
+ * ledgers closed), then the client, the bookies (checkpointed) and the store. A restart resumes from dataDir.
  */
 export function registerStandaloneCommand(program: Command): void {
   program
     .command('standalone')
-    .description('run everything in one process with state under --data-dir')
+    .description('run everything in one process with state under --data-dir: metadata, bookies, broker')
     .option('--conf <file>', 'configuration file (conf/standalone.conf)')
     .option('--data-dir <dir>', 'state directory (default: data)')
-    .action(async (opts: { conf?: string; dataDir?: string }) => {
+    .option('--bookies <n>', 'number of in-process bookies (default 1)')
+    .option('--bookie-port <port>', 'first bookie port (default 3181; 0 = free ports, kept across restarts)')
+    .option(
+      '--port <port>',
+      'broker HTTP port: admin REST, WebSocket, /metrics (webServicePort, default 8080)',
+    )
+    .option('--bind-address <addr>', 'address the broker listens on (bindAddress, default 0.0.0.0)')
+    .action(async (opts: StandaloneOptions) => {
+      const overrides: Record<string, string> = {};
+      if (opts.dataDir !== undefined) overrides.dataDir = opts.dataDir;
+      if (opts.bookies !== undefined) overrides.numBookies = opts.bookies;
+      if (opts.bookiePort !== undefined) overrides.bookiePort = opts.bookiePort;
+      if (opts.port !== undefined) overrides.webServicePort = opts.port;
+      if (opts.bindAddress !== undefined) overrides.bindAddress = opts.bindAddress;
       const config = loadConfig(standaloneConfigSchema, {
         ...(opts.conf !== undefined && { confPath: opts.conf }),
-        overrides: opts.dataDir === undefined ? {} : { dataDir: opts.dataDir },
+        overrides,
       });
       const logger = createRootLogger({ name: 'ledgerline-standalone' });
-      const metadataServiceUri = `embedded:${resolve(join(config.dataDir, 'metadata'))}`;
-      const { store, scope } = await createMetadataStore(metadataServiceUri, { logger });
-      try {
-        const cluster = await initNewCluster(store, scope, { logger });
-        const lines = [
-          `ledgerline standalone`,
-          `  metadata store: ${metadataServiceUri} (scope ${scope}, instance id ${cluster.instanceId}${cluster.created ? ', new' : ''})`,
-          `  works today: metadata store, \`ledgerline shell\` metadata commands, \`ledgerline bookie --conf\``,
-          `  not yet: bookies inside standalone, ledger client, managed ledgers, broker (WebSocket 8080, Kafka 9092)`,
-        ];
-        process.stdout.write(`${lines.join('\n')}\n`);
-      } finally {
-        await store.close();
-      }
+      await runStandalone(config, logger);
     });
+}
+
+async function runStandalone(config: StandaloneConfig, logger: Logger): Promise<void> {
+  const dataDir = resolve(config.dataDir);
+  const metadataServiceUri = `embedded:${join(dataDir, 'metadata')}`;
+  const { store, scope } = await createMetadataStore(metadataServiceUri, { logger });
+  const bookies: BookieService[] = [];
+  let bookKeeper: BookKeeper | undefined;
+  let broker: Broker | undefined;
+  let fatal: Error | undefined;
+  let wakeOnFatal: () => void = () => undefined;
+  const fatalStop = new Promise<void>((wake) => (wakeOnFatal = wake));
+  try {
+    const cluster = await initNewCluster(store, scope, { logger });
+    const ports = await bookiePorts(dataDir, config);
+    const started = await Promise.allSettled(
+      ports.map((port, index) =>
+        BookieService.start({
+          config: bookieConfigOf(dataDir, index, port, metadataServiceUri),
+          logger,
+          metadata: { store, scope },
+          onFatal: (error) => {
+            fatal = error;
+            wakeOnFatal();
+          },
+        }),
+      ),
+    );
+    for (const outcome of started) if (outcome.status === 'fulfilled') bookies.push(outcome.value);
+    const failed = started.find((outcome) => outcome.status === 'rejected');
+    if (failed !== undefined) throw (failed as PromiseRejectedResult).reason;
+
+    bookKeeper = await BookKeeper.create({ metadataServiceUri, store, logger });
+    const quorums = standaloneQuorums(config, bookies.length);
+    broker = await Broker.start({
+      config: {
+        ...config,
+        metadataServiceUri,
+        managedLedgerDefaultEnsembleSize: quorums.ensembleSize,
+        managedLedgerDefaultWriteQuorum: quorums.writeQuorum,
+        managedLedgerDefaultAckQuorum: quorums.ackQuorum,
+      },
+      logger,
+      store,
+      bookKeeper,
+    });
+    const url = `http://${displayHost(config.bindAddress)}:${broker.port}`;
+    const wsUrl = url.replace(/^http/, 'ws');
+    process.stdout.write(
+      [
+        `ledgerline standalone ready (cluster ${config.clusterName}, data in ${dataDir})`,
+        `  broker: ${url}  (admin REST ${url}/admin/v2, WebSocket ${wsUrl}/ws/v2, metrics ${url}/metrics)`,
+        `  bookies: ${bookies.map((b) => b.bookieId).join(', ')}  (ensemble ${quorums.ensembleSize}, write quorum ${quorums.writeQuorum}, ack quorum ${quorums.ackQuorum})`,
+        `  metadata: ${metadataServiceUri} (instance id ${cluster.instanceId}${cluster.created ? ', new' : ''})`,
+        `  stop with Ctrl-C (SIGINT) or SIGTERM`,
+        '',
+      ].join('\n'),
+    );
+    await Promise.race([untilSignal(logger), fatalStop]);
+  } finally {
+    await shutdown(logger, store, bookies, bookKeeper, broker);
+  }
+  if (fatal !== undefined) throw fatal;
+}
+
+async function shutdown(
+  logger: Logger,
+  store: MetadataStore,
+  bookies: BookieService[],
+  bookKeeper: BookKeeper | undefined,
+  broker: Broker | undefined,
+): Promise<void> {
+  const steps: Array<[string, () => Promise<unknown>]> = [
+    ['close the broker', async () => broker?.close()],
+    ['close the BookKeeper client', async () => bookKeeper?.close()],
+    ['stop the bookies', () => Promise.all(bookies.map((bookie) => bookie.stop()))],
+    ['close the metadata store', () => store.close()],
+  ];
+  for (const [what, step] of steps) {
+    try {
+      await step();
+    } catch (err) {
+      logger.error({ err }, `standalone shutdown: cannot ${what}`);
+    }
+  }
+  logger.info('standalone stopped');
+}
+
+function bookieConfigOf(dataDir: string, index: number, port: number, metadataServiceUri: string) {
+  const dir = join(dataDir, `bookie-${index}`);
+  return bookieConfigSchema.parse({
+    bookiePort: String(port),
+    listeningInterface: '127.0.0.1',
+    journalDirectories: join(dir, 'journal'),
+    ledgerDirectories: join(dir, 'ledgers'),
+    metadataServiceUri,
+    // One process, one port for HTTP: the broker's. Bookie metrics and admin are not served in standalone.
+    httpServerEnabled: 'false',
+    journalPreAllocSizeMB: '4',
+  });
+}
+
+/**
+ * The bookies' ports: bookiePort + i, or with bookiePort 0 free ports chosen on the first start and kept in
+ * <dataDir>/bookie-<i>/port — a bookie's id is its address, and its cookie and every ledger ensemble name it,
+ * so a restart must listen where the first start did.
+ */
+async function bookiePorts(dataDir: string, config: StandaloneConfig): Promise<number[]> {
+  const ports: number[] = [];
+  for (let index = 0; index < config.numBookies; index++) {
+    if (config.bookiePort !== 0) {
+      ports.push(config.bookiePort + index);
+      continue;
+    }
+    const dir = join(dataDir, `bookie-${index}`);
+    const file = join(dir, 'port');
+    let port: number | undefined;
+    try {
+      port = Number(readFileSync(file, 'utf8').trim());
+    } catch {
+      port = undefined;
+    }
+    if (port === undefined || !Number.isInteger(port) || port <= 0 || port > 65535) {
+      port = await freePort();
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(file, `${port}\n`);
+    }
+    if (ports.includes(port))
+      throw new CommandError(`bookie port ${port} in ${file} is used by another bookie`);
+    ports.push(port);
+  }
+  return ports;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolvePort(port));
+    });
+  });
 }

@@ -1,5 +1,6 @@
 /**
- * Goal: `ledgerline shell` and `ledgerline standalone` behave for a person and a script as the README says.
+ * Goal: `ledgerline shell` behaves for a person and a script as the README says (`ledgerline standalone` has its
+ * own file: test/integration/standalone.test.ts).
  * Method: run the real built command (`node bin/ledgerline.js`, compiled by `npm test`'s build step) as a child
  * process against a real etcd and a real embedded RocksDB store; state is prepared with the metadata module's own
  * public API; assertions are on exit codes, stdout and stderr.
@@ -13,7 +14,6 @@ import {
   LedgerManager,
   RegistrationManager,
   createMetadataStore,
-  initNewCluster,
 } from '../../../metadata';
 import type { MetadataStore } from '../../../metadata';
 import { silentLogger } from '../../../common';
@@ -239,29 +239,5 @@ describe('cli > shell failures', () => {
     const list = await ledgerline('shell', 'listledgers', '--conf', confPath);
     expect(list.code).toBe(0);
     expect(list.stdout).toBe('');
-  });
-});
-
-describe('cli > standalone', () => {
-  const temp = new TempDirs();
-  afterAll(() => temp.removeAll());
-
-  it('initialises the embedded metadata store once and keeps its instance id across restarts', async () => {
-    const dataDir = temp.make();
-    const first = await ledgerline('standalone', '--data-dir', dataDir);
-    expect(first.code).toBe(0);
-    const instanceId = /instance id ([0-9a-f-]{36}), new/.exec(first.stdout)?.[1];
-    expect(instanceId).toBeDefined();
-    const second = await ledgerline('standalone', '--data-dir', dataDir);
-    expect(second.stdout).toContain(`instance id ${instanceId})`);
-
-    const { store, scope } = await createMetadataStore(`embedded:${join(dataDir, 'metadata')}`, {
-      logger: silentLogger(),
-    });
-    try {
-      expect((await initNewCluster(store, scope)).instanceId).toBe(instanceId);
-    } finally {
-      await store.close();
-    }
   });
 });

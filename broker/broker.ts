@@ -1,0 +1,164 @@
+import type { Logger } from '../common';
+import { ManagedLedgerFactory, managedLedgerConfigSchema } from '../managed-ledger';
+import type { ManagedLedgerConfig, ManagedLedgerFactoryOptions } from '../managed-ledger';
+import { createMetadataStore } from '../metadata';
+import type { MetadataStore } from '../metadata';
+import { adminErrorStatus, registerAdminRoutes } from './admin';
+import { BrokerHttpServer } from './http';
+import { BrokerMetrics, BrokerService } from './service';
+import type { BrokerConfig } from './service';
+import { WebSocketService } from './websocket';
+
+export interface BrokerStartOptions {
+  config: BrokerConfig;
+  logger: Logger;
+  /** The metadata store to use; without it the broker opens metadataServiceUri's and closes it on close(). */
+  store?: MetadataStore;
+  /**
+   * The BookKeeper client the managed ledgers write through. The caller creates it (the broker never names the
+   * ledger client: ARCHITECTURE.md) and closes it after the broker.
+   */
+  bookKeeper: ManagedLedgerFactoryOptions['bookKeeper'];
+}
+
+/**
+ * One broker (Pulsar's PulsarService, the part we have): a ManagedLedgerFactory over the given BookKeeper client,
+ * the BrokerService (topics, subscriptions), the WebSocket API and one HTTP server on webServicePort for the
+ * admin REST API, /metrics, /lookup and the WebSocket upgrades.
+ *
+ * close() runs the start in reverse: stop accepting HTTP, close the WebSocket connections (their producers
+ * and consumers detach), close every topic (cursor positions flushed, managed ledgers closed), the factory, and
+ * the store if the broker opened it.
+ */
+export class Broker {
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: BrokerConfig,
+    readonly service: BrokerService,
+    readonly metrics: BrokerMetrics,
+    private readonly factory: ManagedLedgerFactory,
+    private readonly webSocket: WebSocketService,
+    private readonly http: BrokerHttpServer,
+    private readonly ownedStore: MetadataStore | undefined,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(options: BrokerStartOptions): Promise<Broker> {
+    const { config } = options;
+    const logger = options.logger.child({ component: 'broker' });
+    const cleanup: Array<() => Promise<unknown>> = [];
+    try {
+      let store = options.store;
+      let ownedStore: MetadataStore | undefined;
+      if (store === undefined) {
+        ({ store } = await createMetadataStore(config.metadataServiceUri, { logger }));
+        ownedStore = store;
+        const opened = store;
+        cleanup.unshift(() => opened.close());
+      }
+      const factory = new ManagedLedgerFactory({
+        bookKeeper: options.bookKeeper,
+        store,
+        logger,
+        config: managedLedgerSettingsOf(config),
+      });
+      cleanup.unshift(() => factory.close());
+      const metrics = new BrokerMetrics();
+      const service = new BrokerService({ factory, store, config, logger, metrics });
+      await service.start();
+      cleanup.unshift(() => service.close());
+      const webSocket = new WebSocketService({ broker: service, config, logger, metrics });
+      cleanup.unshift(() => webSocket.close());
+
+      const http = new BrokerHttpServer({
+        logger,
+        errorStatus: adminErrorStatus,
+        onUpgrade: (req, socket, head) => webSocket.handleUpgrade(req, socket, head),
+      });
+      const host = advertisedHost(config);
+      registerAdminRoutes(http, {
+        broker: service,
+        webServiceUrl: () => `http://${host}:${http.port}`,
+      });
+      http.route('GET', '/metrics', async ({ res }) => {
+        const text = await metrics.registry.metrics();
+        res.writeHead(200, { 'Content-Type': metrics.registry.contentType });
+        res.end(text);
+      });
+      http.route('GET', '/status.html', ({ res }) => {
+        res.writeHead(200, { 'Content-Type': 'text/plain' });
+        res.end('OK');
+      });
+      await http.listen(config.webServicePort, config.bindAddress);
+      cleanup.unshift(() => http.close());
+      logger.info({ webServicePort: http.port, bindAddress: config.bindAddress }, 'broker started');
+      return new Broker(config, service, metrics, factory, webSocket, http, ownedStore, logger);
+    } catch (error) {
+      await runSteps(
+        logger,
+        'cleanup after a failed start',
+        cleanup.map((step) => ['undo a start step', step]),
+      );
+      throw error;
+    }
+  }
+
+  /** The HTTP port bound (admin, WebSocket, /metrics): webServicePort, or the free port given for 0. */
+  get port(): number {
+    return this.http.port;
+  }
+
+  /** Idempotent; every step runs even if one before it failed (each failure is logged). */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    this.logger.info('broker closing');
+    // Stop accepting first; the server's close completes once the WebSocket connections are gone too.
+    const httpClosed = this.http.close();
+    await runSteps(this.logger, 'broker close failed a step', [
+      ['close the WebSocket connections', () => this.webSocket.close()],
+      ['close the HTTP server', () => httpClosed],
+      ['close the topics', () => this.service.close()],
+      ['close the managed-ledger factory', () => this.factory.close()],
+      ['close the metadata store', async () => this.ownedStore?.close()],
+    ]);
+    this.logger.info('broker closed');
+  }
+}
+
+/** Runs every step in order, each even if one before it failed; a failure is logged with what the step was. */
+async function runSteps(
+  logger: Logger,
+  message: string,
+  steps: Array<[string, () => Promise<unknown>]>,
+): Promise<void> {
+  for (const [step, run] of steps) {
+    try {
+      await run();
+    } catch (err) {
+      logger.error({ err, step }, message);
+    }
+  }
+}
+
+const MANAGED_LEDGER_KEYS = Object.keys(managedLedgerConfigSchema.shape) as Array<keyof ManagedLedgerConfig>;
+
+/** The managed-ledger settings out of broker.conf (the factory's defaults for every topic). */
+function managedLedgerSettingsOf(config: BrokerConfig): Partial<ManagedLedgerConfig> {
+  const settings: Record<string, unknown> = {};
+  for (const key of MANAGED_LEDGER_KEYS) {
+    if (key in config) settings[key] = (config as unknown as Record<string, unknown>)[key];
+  }
+  return settings as Partial<ManagedLedgerConfig>;
+}
+
+/** The host clients are told to use: advertisedAddress, else the bind address unless it is a wildcard. */
+function advertisedHost(config: BrokerConfig): string {
+  if (config.advertisedAddress !== '') return config.advertisedAddress;
+  if (config.bindAddress !== '0.0.0.0' && config.bindAddress !== '::') return config.bindAddress;
+  return 'localhost';
+}
