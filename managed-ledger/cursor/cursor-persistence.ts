@@ -4,9 +4,10 @@ import type { CreateLedgerOptions, WriteHandle } from '../../ledger-client';
 import type { CursorHost } from '../cursor-host';
 import { ManagedLedgerError, isManagedLedgerError } from '../errors';
 import type { Versioned } from '../meta-store';
-import { decodePositionInfo, encodePositionInfo } from '../ml-data-formats';
+import { decodePositionInfo } from '../ml-data-formats';
 import type { ManagedCursorInfo, MessageRange } from '../ml-data-formats';
 import type { Position } from '../position';
+import { encodePositionInfoFast } from './position-info-encoder';
 
 /** What a durable cursor persists: its mark-delete, the ranges acknowledged beyond it, and their properties. */
 export interface CursorSnapshot {
@@ -330,7 +331,8 @@ export class CursorPersistence {
   }
 
   private positionInfo(snapshot: CursorSnapshot): Buffer {
-    return encodePositionInfo({
+    // The same bytes as encodePositionInfo, without protobufjs's per-int64 string round trips (10,000 ranges).
+    return encodePositionInfoFast({
       position: snapshot.markDelete,
       individualDeletedMessages: snapshot.ranges(this.host.config.managedLedgerMaxUnackedRangesToPersist),
       properties: snapshot.properties,
