@@ -239,7 +239,7 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
   private policiesChanged(namespace: string, policies: Policies): void {
     const deduplication = policies.deduplicationEnabled ?? this.config.brokerDeduplicationEnabled;
     for (const topic of this.loaded.values()) {
-      if (topic.name.namespace === namespace) topic.setDeduplicationEnabled(deduplication);
+      if (topic.name.namespace === namespace) void topic.setDeduplicationEnabled(deduplication);
     }
   }
 

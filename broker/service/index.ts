@@ -9,7 +9,7 @@ export { BrokerMetrics } from './metrics';
 export type { TopicMetricsSample, TopicMetricsSource } from './metrics';
 export { CLUSTERS_ROOT, NamespaceStore, POLICIES_ROOT, splitNamespace } from './namespace-store';
 export type { ClusterData, Policies, RetentionPolicies, TenantInfo } from './namespace-store';
-export { DEDUP_CURSOR, INDEX_PROPERTY, MessageIndex, PersistentTopic } from './persistent-topic';
+export { INDEX_PROPERTY, MessageIndex, PersistentTopic } from './persistent-topic';
 export type {
   CursorInternalStats,
   PersistentTopicInternalStats,
@@ -17,6 +17,8 @@ export type {
   TopicHost,
   TopicStats,
 } from './persistent-topic';
+export { DEDUPLICATION_CURSOR, MessageDeduplication } from './message-deduplication';
+export type { DeduplicationStatus, MessageDeduplicationOptions } from './message-deduplication';
 export { Producer } from './producer';
 export type { ProducerOptions, PublisherStats, SendRequest, SendResult } from './producer';
 export { Consumer, PersistentSubscription } from './subscription';

@@ -5,6 +5,7 @@ import { formatMessageId, parseEntry, readBrokerEntryIndex, withBrokerEntryMetad
 import type { MessageId, TopicName } from '../pulsar';
 import type { BrokerConfig } from './broker-config';
 import { BrokerError, toBrokerError } from './errors';
+import { DEDUPLICATION_CURSOR, MessageDeduplication } from './message-deduplication';
 import type { TopicMetricsSample } from './metrics';
 import { Producer } from './producer';
 import type { ProducerOptions, PublisherStats, SendResult } from './producer';
@@ -13,8 +14,13 @@ import type { ConsumerSink, SubscribeOptions, SubscriptionStats, SubscriptionTop
 
 /** The managed-ledger property holding the running message index (Pulsar's ManagedLedgerInterceptorImpl). */
 export const INDEX_PROPERTY = 'index';
-/** The cursor deduplication keeps its snapshots on; never a subscription. */
-export const DEDUP_CURSOR = 'pulsar.dedup';
+/** What a send answers for a duplicate (Pulsar's receipt for a dropped duplicate: -1:-1). */
+const DUPLICATE_MESSAGE_ID: MessageId = Object.freeze({
+  ledgerId: -1n,
+  entryId: -1n,
+  partition: -1,
+  batchIndex: -1,
+});
 
 /**
  * The topic's running message index (Pulsar's AppendIndexMetadataInterceptor): the index of the last message
@@ -171,7 +177,8 @@ export class PersistentTopic implements SubscriptionTopic {
   private readonly subscriptions = new Map<string, PersistentSubscription>();
   private readonly pendingSubscriptions = new Map<string, Promise<PersistentSubscription>>();
   private readonly rates = new RateMeter();
-  private deduplicationEnabled: boolean;
+  private readonly deduplicationEnabled: boolean;
+  private deduplication: MessageDeduplication | undefined;
   private nextProducerId = 0;
   private pendingPublishes = 0;
   private state: TopicState = 'Open';
@@ -187,11 +194,20 @@ export class PersistentTopic implements SubscriptionTopic {
     this.deduplicationEnabled = options.deduplicationEnabled;
   }
 
-  /** After the managed ledger opened: the running index, then a subscription for every durable cursor. */
+  /**
+   * After the managed ledger opened: the running index, the deduplication state (replayed from its snapshot), then
+   * a subscription for every durable cursor.
+   */
   async initialize(): Promise<void> {
     await this.index.recover(this.managedLedger);
+    this.deduplication = await MessageDeduplication.recover(this.managedLedger, this.logger, {
+      enabled: this.deduplicationEnabled,
+      entriesInterval: this.config.brokerDeduplicationEntriesInterval,
+      snapshotIntervalSeconds: this.config.brokerDeduplicationSnapshotIntervalSeconds,
+      maxNumberOfProducers: this.config.brokerDeduplicationMaxNumberOfProducers,
+    });
     for (const cursor of this.managedLedger.getCursors()) {
-      if (!cursor.durable || cursor.name === DEDUP_CURSOR) continue;
+      if (!cursor.durable || cursor.name === DEDUPLICATION_CURSOR) continue;
       this.subscriptions.set(cursor.name, this.newSubscription(cursor));
     }
     this.logger.info(
@@ -210,11 +226,16 @@ export class PersistentTopic implements SubscriptionTopic {
   }
 
   isDeduplicationEnabled(): boolean {
-    return this.deduplicationEnabled;
+    return this.deduplication?.isEnabled() ?? false;
   }
 
-  setDeduplicationEnabled(enabled: boolean): void {
-    this.deduplicationEnabled = enabled;
+  /** A namespace policy change: deduplication recovers its state (enabled) or forgets it (disabled). */
+  setDeduplicationEnabled(enabled: boolean): Promise<void> {
+    const deduplication = this.deduplication;
+    if (deduplication === undefined || this.state !== 'Open') return Promise.resolve();
+    return deduplication.setEnabled(enabled).catch((error: unknown) => {
+      this.logger.warn({ err: error, enabled }, 'deduplication policy change failed');
+    });
   }
 
   // ---- producers ----
@@ -236,7 +257,11 @@ export class PersistentTopic implements SubscriptionTopic {
         ),
       );
     }
-    const lastSequenceId = options.initialSequenceId ?? -1n;
+    // A producer that comes back continues after what the broker has of its name (Pulsar's lastSequenceId).
+    const known = this.deduplication?.getLastPublishedSequenceId(producerName) ?? -1n;
+    const initial = options.initialSequenceId ?? -1n;
+    const lastSequenceId = initial > known ? initial : known;
+    this.deduplication?.producerAdded(producerName);
     const producer = new Producer(this, producerName, this.nextProducerId++, lastSequenceId, options);
     this.producers.set(producerName, producer);
     this.logger.info({ producerName }, 'producer added');
@@ -247,6 +272,7 @@ export class PersistentTopic implements SubscriptionTopic {
   removeProducer(producer: Producer): void {
     if (this.producers.get(producer.producerName) === producer) {
       this.producers.delete(producer.producerName);
+      this.deduplication?.producerRemoved(producer.producerName);
       this.logger.info({ producerName: producer.producerName }, 'producer removed');
     }
   }
@@ -264,17 +290,21 @@ export class PersistentTopic implements SubscriptionTopic {
   ): Promise<SendResult> {
     const refusal = this.publishRefusal(producer, message);
     if (refusal !== undefined) return Promise.reject(refusal);
-    void sequenceId;
-    return this.append(producer, message, numMessages);
+    return this.appendOnce(producer, message, numMessages, sequenceId, sequenceId);
   }
 
   /** Producer.sendEntry: a message built elsewhere; checked (format, checksum) before it is stored. */
   publishEntry(producer: Producer, message: Buffer, numMessages: number): Promise<SendResult> {
     const refusal = this.publishRefusal(producer, message);
     if (refusal !== undefined) return Promise.reject(refusal);
+    let sequenceId: bigint;
+    let highestSequenceId: bigint;
     try {
-      const parsed = parseEntry(message);
-      producer.advanceSequenceId(parsed.metadata.sequenceId);
+      const { metadata } = parseEntry(message);
+      sequenceId = metadata.sequenceId;
+      const highest = metadata.highestSequenceId;
+      highestSequenceId = highest !== undefined && highest > sequenceId ? highest : sequenceId;
+      producer.advanceSequenceId(highestSequenceId);
     } catch (error) {
       return Promise.reject(
         new BrokerError(
@@ -286,10 +316,40 @@ export class PersistentTopic implements SubscriptionTopic {
         ),
       );
     }
-    return this.append(producer, message, numMessages);
+    return this.appendOnce(producer, message, numMessages, sequenceId, highestSequenceId);
   }
 
-  private append(producer: Producer, message: Buffer, numMessages: number): Promise<SendResult> {
+  /** The deduplication check (a duplicate is answered without a write), then the append. */
+  private appendOnce(
+    producer: Producer,
+    message: Buffer,
+    numMessages: number,
+    sequenceId: bigint,
+    highestSequenceId: bigint,
+  ): Promise<SendResult> {
+    const deduplication = this.deduplication;
+    if (deduplication !== undefined && deduplication.isEnabled()) {
+      const status = deduplication.check(producer.producerName, sequenceId, highestSequenceId);
+      if (status === 'duplicate')
+        return Promise.resolve({ messageId: DUPLICATE_MESSAGE_ID, duplicate: true });
+      if (status === 'unknown') {
+        return Promise.reject(
+          new BrokerError(
+            'ServiceNotReady',
+            `producer ${producer.producerName} on ${this.name.toString()}: message ${sequenceId} is still being persisted; send it again later`,
+          ),
+        );
+      }
+    }
+    return this.append(producer, message, numMessages, highestSequenceId);
+  }
+
+  private append(
+    producer: Producer,
+    message: Buffer,
+    numMessages: number,
+    sequenceId: bigint,
+  ): Promise<SendResult> {
     const index = this.index.last + BigInt(numMessages);
     this.index.last = index;
     const data = withBrokerEntryMetadata(message, { brokerTimestamp: Date.now(), index });
@@ -301,10 +361,12 @@ export class PersistentTopic implements SubscriptionTopic {
         this.msgInCounter += numMessages;
         this.bytesInCounter += data.length;
         producer.recordPublished(numMessages, data.length);
+        this.deduplication?.recordPersisted(producer.producerName, sequenceId, position);
         return { messageId: this.messageIdOf(position), duplicate: false };
       },
       (error: unknown) => {
         this.pendingPublishes--;
+        this.deduplication?.resetHighestSequenceIdPushed();
         throw toBrokerError(error, `publish to ${this.name.toString()}`);
       },
     );
@@ -523,6 +585,7 @@ export class PersistentTopic implements SubscriptionTopic {
     for (const producer of [...this.producers.values()]) producer.disconnect(reason);
     const subscriptions = [...this.subscriptions.values()];
     try {
+      await this.deduplication?.close();
       if (final === 'Deleted') {
         await Promise.all(subscriptions.map((subscription) => subscription.close()));
         await this.managedLedger.delete();
@@ -594,7 +657,7 @@ export class PersistentTopic implements SubscriptionTopic {
       earliestMsgPublishTimeInBacklogs: 0,
       offloadedStorageSize: 0,
       waitingPublishers: 0,
-      deduplicationStatus: this.deduplicationEnabled ? 'Enabled' : 'Disabled',
+      deduplicationStatus: this.isDeduplicationEnabled() ? 'Enabled' : 'Disabled',
       nonContiguousDeletedMessagesRanges: ranges,
       nonContiguousDeletedMessagesRangesSerializedSize: 0,
       lastOffloadLedgerId: 0,
@@ -695,7 +758,7 @@ function cursorInternalStats(cursor: ManagedCursor): CursorInternalStats {
 
 /** Subscription names: non-empty strings; 'pulsar.dedup' is the deduplication cursor's. */
 function checkSubscriptionName(topic: TopicName, name: unknown): asserts name is string {
-  if (typeof name !== 'string' || name.trim() === '' || name === DEDUP_CURSOR) {
+  if (typeof name !== 'string' || name.trim() === '' || name === DEDUPLICATION_CURSOR) {
     throw new BrokerError(
       'BadRequest',
       `Invalid subscription name "${String(name)}" on topic ${topic.toString()}`,
