@@ -6,7 +6,7 @@
  * Method: a BrokerService over real bookie processes on a real etcd, the WebSocket service on a node:http server
  * on 127.0.0.1, real `ws` client connections (broker-websocket-fixture.ts).
  */
-import { TestClient, refusal } from '../unit/broker/websocket/ws-client';
+import { TestClient, eventuallyTrue, refusal } from '../unit/broker/websocket/ws-client';
 import { wsBroker } from './broker-websocket-fixture';
 import type { WsBroker } from './broker-websocket-fixture';
 
@@ -110,6 +110,60 @@ describe('broker > websocket (end to end)', () => {
     const late = (await producer.waitFrames(7))[6]!;
     expect(late).toMatchObject({ result: 'send-error:8', context: 'late' });
     expect(late.errorMsg).toEqual(expect.stringContaining('terminated'));
+  });
+
+  it('Shared spreads messages over consumers; Key_Shared keeps each key on one consumer', async () => {
+    const shared = topicPath();
+    const a = await connect(`consumer/${shared}/sh?subscriptionType=Shared&consumerName=a`);
+    const b = await connect(`consumer/${shared}/sh?subscriptionType=Shared&consumerName=b`);
+    await produce(await connect(`producer/${shared}`), 60);
+    await eventuallyTrue(() => a.frames.length + b.frames.length === 60);
+    expect(a.frames.length).toBeGreaterThan(0);
+    expect(b.frames.length).toBeGreaterThan(0);
+    const all = [...a.frames, ...b.frames].map((frame) => text(JSON.parse(frame) as Record<string, unknown>));
+    expect(all.sort()).toEqual(Array.from({ length: 60 }, (_, i) => `m${i}`).sort());
+
+    const keyed = topicPath();
+    const c = await connect(`consumer/${keyed}/ks?subscriptionType=Key_Shared&consumerName=c`);
+    const d = await connect(`consumer/${keyed}/ks?subscriptionType=Key_Shared&consumerName=d`);
+    const producer = await connect(`producer/${keyed}`);
+    for (let i = 0; i < 60; i++) producer.send({ payload: b64(`m${i}`), key: `key-${i % 6}` });
+    await producer.waitFrames(60);
+    await eventuallyTrue(() => c.frames.length + d.frames.length === 60);
+    const keysOf = (client: TestClient): Set<string> =>
+      new Set(client.frames.map((frame) => (JSON.parse(frame) as { key: string }).key));
+    for (const key of keysOf(c)) expect(keysOf(d).has(key)).toBe(false);
+    // Per key, the order of publication.
+    for (const client of [c, d]) {
+      const byKey = new Map<string, number[]>();
+      for (const frame of client.frames.map((f) => JSON.parse(f) as Record<string, unknown>)) {
+        const list = byKey.get(frame.key as string) ?? [];
+        list.push(Number(text(frame).slice(1)));
+        byKey.set(frame.key as string, list);
+      }
+      for (const list of byKey.values()) expect(list).toEqual([...list].sort((x, y) => x - y));
+    }
+  });
+
+  it('Failover moves to the next consumer when the active one disconnects; ack timeout redelivers', async () => {
+    const topic = topicPath();
+    const first = await connect(`consumer/${topic}/fo?subscriptionType=Failover&consumerName=a`);
+    const second = await connect(`consumer/${topic}/fo?subscriptionType=Failover&consumerName=b`);
+    const producer = await connect(`producer/${topic}`);
+    await produce(producer, 5);
+    await first.waitFrames(5);
+    expect(second.frames).toEqual([]);
+    first.close(); // nothing acked: all 5 go to b
+    const moved = await second.waitFrames(5, 10_000);
+    expect(moved.map(text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+
+    const timed = topicPath();
+    const consumer = await connect(`consumer/${timed}/at?subscriptionType=Shared&ackTimeoutMillis=300`);
+    await produce(await connect(`producer/${timed}`), 1);
+    const [once] = await consumer.waitFrames(1);
+    const [, again] = await consumer.waitFrames(2);
+    expect(again).toMatchObject({ messageId: once!.messageId, payload: b64('m0') });
+    expect(again!.redeliveryCount).toBeGreaterThanOrEqual(1);
   });
 
   it('refuses upgrades with the status Pulsar uses', async () => {
