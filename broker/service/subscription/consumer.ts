@@ -289,22 +289,30 @@ export class Consumer {
   deliver(messages: DeliveredMessage[], stickyKeyHashes?: number[]): void {
     if (messages.length === 0) return;
     const now = Date.now();
+    // Readers (non-durable Exclusive subscriptions) never acknowledge: nothing is kept for them. (A non-durable
+    // Exclusive/Failover consumer still gets negative acks redelivered: those rewind the cursor.)
+    const track =
+      this.subscription.durable ||
+      this.subscriptionType === 'Shared' ||
+      this.subscriptionType === 'Key_Shared';
     let count = 0;
     let bytes = 0;
     for (let i = 0; i < messages.length; i++) {
       const message = messages[i]!;
       const numMessages = message.entry.numMessages;
-      this.pendingAcks.set({
-        position: message.position,
-        numMessages,
-        stickyKeyHash: stickyKeyHashes?.[i] ?? -1,
-        sentAtMs: now,
-      });
+      if (track) {
+        this.pendingAcks.set({
+          position: message.position,
+          numMessages,
+          stickyKeyHash: stickyKeyHashes?.[i] ?? -1,
+          sentAtMs: now,
+        });
+      }
       count += numMessages;
       bytes += message.data.length;
     }
     this.availablePermits -= count;
-    this.unackedMessages += count;
+    if (track) this.unackedMessages += count;
     this.msgOutCounter += count;
     this.bytesOutCounter += bytes;
     this.entriesOutCounter += messages.length;

@@ -46,7 +46,7 @@ export class SingleActiveConsumerDispatcher extends Dispatcher {
       this.active = undefined;
       this.clearSwitchTimer();
       this.cancelPendingRead();
-      if (!this.readInFlight) this.cursor.rewind();
+      if (!this.readInFlight) this.rewind();
       return;
     }
     this.pickActiveConsumer();
@@ -108,7 +108,7 @@ export class SingleActiveConsumerDispatcher extends Dispatcher {
     const active = this.active;
     if (active === undefined || this.switchTimer !== undefined) {
       // The consumer these were read for is gone: read them again for the next one.
-      this.cursor.rewind();
+      this.rewind();
       return;
     }
     active.deliver(entries.map((entry) => this.delivered(entry)));
@@ -117,7 +117,7 @@ export class SingleActiveConsumerDispatcher extends Dispatcher {
   protected onStaleRead(_entries: Entry[]): void {
     // Every stale read here was overtaken by a rewind: rewind again now that no read is under way, since a read
     // queued before the rewind may have run after it and moved the read position.
-    this.cursor.rewind();
+    this.rewind();
   }
 
   /** Pulsar's pickAndScheduleActiveConsumer. */
@@ -168,7 +168,7 @@ export class SingleActiveConsumerDispatcher extends Dispatcher {
   private rewindAndRead(): void {
     if (this.closed) return;
     // A read still under way is stale and rewinds when it ends.
-    if (!this.readInFlight) this.cursor.rewind();
+    if (!this.readInFlight) this.rewind();
     this.readMoreEntries();
   }
 
@@ -193,6 +193,15 @@ export class SingleActiveConsumerDispatcher extends Dispatcher {
       messages++;
     }
     consumer.countRedelivered(messages);
+  }
+
+  /** Read position back to the first unacknowledged message; a closed cursor (topic closing) has nothing to rewind. */
+  private rewind(): void {
+    try {
+      this.cursor.rewind();
+    } catch (error) {
+      this.logger.debug({ err: error }, 'cursor not rewound');
+    }
   }
 
   private clearSwitchTimer(): void {

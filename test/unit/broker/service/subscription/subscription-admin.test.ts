@@ -115,6 +115,9 @@ describe('broker > subscription > admin', () => {
     await until('2 messages', () => sink.messages.length === 2);
     expect(sink.payloads()).toEqual(['m2', 'm3']);
     expect(sub.durable).toBe(false);
+    // A reader acknowledges nothing: nothing is kept pending for it.
+    expect(consumer.getUnackedCount()).toBe(0);
+    expect(consumer.pendingAcks.size).toBe(0);
     await consumer.close();
     await settle();
     expect(topic.deleted).toEqual(['reader-1']);
