@@ -11,7 +11,7 @@ export const brokerConfigSchema = managedLedgerConfigSchema.extend({
   /** The cluster this broker belongs to; created in the metadata store at start if absent. */
   clusterName: setting.string('standalone'),
   /** Where the metadata lives: `etcd://host:port[,host:port]/scope` or `rocksdb://<dir>` (embedded). */
-  metadataServiceUri: setting.string('etcd://127.0.0.1:2379'),
+  metadataServiceUri: setting.string('etcd://127.0.0.1:2379/ledgers'),
   /** The HTTP port: admin REST, /metrics, /lookup and the WebSocket API (0: a free port). */
   webServicePort: setting.port(8080),
   bindAddress: setting.string('0.0.0.0'),

@@ -2,7 +2,8 @@
  * The broker's errors and settings: each error code's HTTP status as Pulsar answers it, storage errors mapped to
  * broker codes, and broker.conf's keys with Pulsar's defaults (strings in, typed values out, bad values named).
  */
-import { LedgerlineError, loadConfig } from '../../../../common';
+import { join } from 'node:path';
+import { LedgerlineError, loadConfig, readConfFile } from '../../../../common';
 import { ManagedLedgerError } from '../../../../managed-ledger';
 import { PulsarFormatError } from '../../../../broker/pulsar';
 import {
@@ -99,5 +100,13 @@ describe('broker > service > config', () => {
     expect(() => loadConfig(brokerConfigSchema, { overrides: { webServicePort: 'http' }, env: {} })).toThrow(
       /webServicePort/,
     );
+  });
+
+  it('documents every key in conf/broker.conf, each with its default', () => {
+    const confPath = join(__dirname, '../../../../conf/broker.conf');
+    const written = readConfFile(confPath);
+    expect(Object.keys(written).sort()).toEqual(Object.keys(brokerConfigSchema.shape).sort());
+    const fromFile = loadConfig(brokerConfigSchema, { confPath, env: {} });
+    expect(fromFile).toEqual(brokerConfig());
   });
 });
