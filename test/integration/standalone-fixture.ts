@@ -206,3 +206,44 @@ export async function produce(
     }
   }
 }
+
+/**
+ * Subscribes (Exclusive, WebSocket consumer) and resolves with the payloads of the first `count` messages
+ * delivered, each acknowledged; fails after `timeoutMs`.
+ */
+export async function consume(
+  baseUrl: string,
+  topicPath: string,
+  subscription: string,
+  count: number,
+  timeoutMs = 10_000,
+): Promise<string[]> {
+  const ws = new WebSocket(
+    `${baseUrl.replace(/^http/, 'ws')}/ws/v2/consumer/persistent/${topicPath}/${subscription}?subscriptionType=Exclusive`,
+  );
+  const payloads: string[] = [];
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${payloads.length} of ${count} messages within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      ws.once('error', reject);
+      ws.once('unexpected-response', (_req, res) =>
+        reject(new Error(`consumer refused: HTTP ${res.statusCode}`)),
+      );
+      ws.on('message', (data: Buffer) => {
+        const message = JSON.parse(data.toString()) as { messageId: string; payload: string };
+        payloads.push(Buffer.from(message.payload, 'base64').toString());
+        ws.send(JSON.stringify({ messageId: message.messageId }));
+        if (payloads.length === count) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    return payloads;
+  } finally {
+    ws.terminate();
+  }
+}

@@ -7,7 +7,14 @@
  * restarts), loopback only; observations through the admin REST API (Node's fetch) and WebSocket producers.
  */
 import { TempDirs } from '../harness';
-import { http, produce, requireBuilt, startBrokerProcess, startStandalone } from './standalone-fixture';
+import {
+  consume,
+  http,
+  produce,
+  requireBuilt,
+  startBrokerProcess,
+  startStandalone,
+} from './standalone-fixture';
 
 const temp = new TempDirs();
 
@@ -62,6 +69,30 @@ describe('standalone > lifecycle', () => {
       }
     } finally {
       await first.stop('SIGKILL');
+    }
+  });
+
+  it('after a SIGKILL, every acknowledged message is delivered after the restart, in publish order', async () => {
+    const dataDir = temp.make('ledgerline-standalone-');
+    const first = await startStandalone(dataDir);
+    const sent = Array.from({ length: 20 }, (_, i) => `k${i}`);
+    try {
+      const admin = `${first.url}/admin/v2/persistent/public/default/killed`;
+      expect((await http('PUT', admin)).status).toBe(204);
+      expect((await http('PUT', `${admin}/subscription/s`, { ledgerId: -1, entryId: -1 })).status).toBe(204);
+      await produce(
+        first.url,
+        'public/default/killed',
+        sent.map((payload) => ({ payload })),
+      );
+    } finally {
+      await first.stop('SIGKILL');
+    }
+    const second = await startStandalone(dataDir);
+    try {
+      expect(await consume(second.url, 'public/default/killed', 's', sent.length)).toEqual(sent);
+    } finally {
+      expect(await second.stop('SIGTERM')).toBe(0);
     }
   });
 
