@@ -93,7 +93,8 @@ export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerServ
     sendJson(res, 200, [...(await existingTopic(params)).getSubscriptions().keys()]);
   });
   server.route('PUT', SUBSCRIPTION, async ({ req, res, params }) => {
-    const topic = await existingTopic(params);
+    // As Pulsar: the topic is created when it does not exist and allowAutoTopicCreation permits.
+    const topic = await broker.getTopic(topicNameOf(params));
     const name = subscriptionNameOf(params);
     const start = messageIdOf(await readBody(req));
     if (topic.getSubscription(name) !== undefined) {

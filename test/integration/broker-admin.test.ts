@@ -240,6 +240,18 @@ describe('broker > admin REST > subscriptions and cursor positions', () => {
     expect(internal.cursors['from-start']!.markDeletePosition).toBe(`${second.ledgerId}:${second.entryId}`);
   });
 
+  it('creates the topic of a new subscription when it does not exist (allowAutoTopicCreation)', async () => {
+    expect((await http('PUT', `${admin}/persistent/public/default/later/subscription/early`)).status).toBe(
+      204,
+    );
+    expect((await http('GET', `${admin}/persistent/public/default/later/subscriptions`)).json).toEqual([
+      'early',
+    ]);
+    expect((await http('PUT', `${admin}/persistent/nobody/nothing/later/subscription/early`)).status).toBe(
+      404,
+    );
+  });
+
   it('deletes a subscription', async () => {
     expect((await http('DELETE', `${admin}${base}/subscription/from-now`)).status).toBe(204);
     expect((await http('DELETE', `${admin}${base}/subscription/from-now`)).status).toBe(404);
