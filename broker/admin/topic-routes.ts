@@ -72,8 +72,10 @@ export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerServ
     await broker.deleteTopic(name.toString(), query.get('force') === 'true');
     sendNoContent(res);
   });
+  // Partition metadata: 0 for every topic of an existing namespace, also one not created yet (as Pulsar answers a
+  // client's lookup before auto-creation).
   server.route('GET', `${TOPIC}/partitions`, async ({ res, params }) => {
-    await existingTopic(params);
+    await broker.namespaces.getPolicies(topicNameOf(params).namespace);
     sendJson(res, 200, { partitions: 0 });
   });
   server.route('GET', `${TOPIC}/stats`, async ({ res, params }) => {

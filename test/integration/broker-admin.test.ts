@@ -88,6 +88,8 @@ describe('broker > admin REST > topics', () => {
     const base = `${admin}/persistent/public/default`;
     expect((await http('PUT', `${base}/orders`)).status).toBe(204);
     expect((await http('PUT', `${base}/orders`)).status).toBe(409);
+    expect((await http('GET', `${base}/orders/partitions`)).json).toEqual({ partitions: 0 });
+    expect((await http('GET', `${base}/not-yet/partitions`)).json).toEqual({ partitions: 0 });
     expect((await http('GET', base)).json).toContain('persistent://public/default/orders');
     expect((await http('GET', `${admin}/namespaces/public/default/topics`)).json).toContain(
       'persistent://public/default/orders',
