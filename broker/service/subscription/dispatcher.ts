@@ -210,6 +210,10 @@ export abstract class Dispatcher {
     this.dispatching = true;
     try {
       if (prepared.length > 0) this.dispatch(prepared, replay);
+    } catch (error) {
+      // A bug: logged loudly, and the entries are not lost (the cursor is rewound or they wait for redelivery).
+      this.logger.error({ err: error }, 'dispatch failed');
+      this.onStaleRead(entries, replay);
     } finally {
       this.dispatching = false;
       this.readRequested = false;

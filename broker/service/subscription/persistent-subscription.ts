@@ -101,6 +101,10 @@ export class PersistentSubscription {
   private lastAckedTimestamp = 0;
   private lastMarkDeleteAdvancedTimestamp = 0;
 
+  private readonly wrapAckError = (error: unknown): never => {
+    throw this.wrap(error, 'acknowledge');
+  };
+
   constructor(options: PersistentSubscriptionOptions) {
     this.topic = options.topic;
     this.cursor = options.cursor;
@@ -189,24 +193,19 @@ export class PersistentSubscription {
     }
     this.lastAckedTimestamp = Date.now();
     const markDelete = this.cursor.getMarkDeletedPosition();
-    return this.cursor.delete(positions).then(
-      () => this.noteMarkDelete(markDelete),
-      (error: unknown) => {
-        throw this.wrap(error, 'acknowledge');
-      },
-    );
+    // The cursor moves in memory at once; the promise is its persistence (or its refusal).
+    const done = this.cursor.delete(positions);
+    this.noteMarkDelete(markDelete);
+    return done.catch(this.wrapAckError);
   }
 
   acknowledgeCumulative(_consumer: Consumer, position: Position): Promise<void> {
     this.lastAckedTimestamp = Date.now();
     const markDelete = this.cursor.getMarkDeletedPosition();
     this.acknowledgedUpTo(position);
-    return this.cursor.markDelete(position).then(
-      () => this.noteMarkDelete(markDelete),
-      (error: unknown) => {
-        throw this.wrap(error, 'acknowledge cumulatively');
-      },
-    );
+    const done = this.cursor.markDelete(position);
+    this.noteMarkDelete(markDelete);
+    return done.catch(this.wrapAckError);
   }
 
   redeliver(consumer: Consumer, positions: Position[] | undefined): void {
