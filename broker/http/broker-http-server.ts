@@ -7,6 +7,9 @@ import type { HTTPMethod } from 'find-my-way';
 import type { Logger } from '../../common';
 import { HttpError, sendReason } from './http-exchange';
 
+/** Topic, subscription, tenant and namespace names longer than this are refused (414) before routing. */
+const PATH_PARAM_CHARS_MAX = 1024;
+
 /** What a route handler gets: the request, the response, the decoded path parameters and the query. */
 export interface HttpExchange {
   req: IncomingMessage;
@@ -36,9 +39,11 @@ export class BrokerHttpServer {
   private readonly router = Router({
     ignoreTrailingSlash: true,
     ignoreDuplicateSlashes: true,
-    maxParamLength: 1024,
+    maxParamLength: PATH_PARAM_CHARS_MAX,
     defaultRoute: (_req, res) => sendReason(res, 404, 'Not found'),
     onBadUrl: (_path, _req, res) => sendReason(res, 400, 'Bad URL'),
+    onMaxParamLength: (_path, _req, res) =>
+      sendReason(res, 414, `a path segment is longer than ${PATH_PARAM_CHARS_MAX} characters`),
   });
   private readonly server: Server;
   private readonly logger: Logger;

@@ -58,6 +58,14 @@ describe('broker > http > BrokerHttpServer', () => {
     }
   });
 
+  it('refuses a bad percent-encoding with 400 and a path segment over 1024 characters with 414', async () => {
+    expect((await fetch(`${base}/items/%ZZ`)).status).toBe(400);
+    const long = await fetch(`${base}/items/${'x'.repeat(1025)}`);
+    expect(long.status).toBe(414);
+    expect(await long.json()).toEqual({ reason: expect.stringMatching(/longer than 1024/) });
+    expect((await fetch(`${base}/items/${'x'.repeat(1024)}`)).status).toBe(200);
+  });
+
   it('maps thrown errors: HttpError by its status, known errors by errorStatus, anything else 500', async () => {
     const statuses = await Promise.all(
       ['/refused', '/bug', '/teapot'].map(async (path) => {
