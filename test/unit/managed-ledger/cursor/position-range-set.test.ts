@@ -199,6 +199,24 @@ describe('managed-ledger > cursor > PositionRangeSet', () => {
     expect(set.last()).toEqual({ lower: Position.of(7, 9999), upper: Position.of(7, 10000) });
   });
 
+  it('orders entry ids beyond 2^53 exactly (they share one double), in any insertion order', () => {
+    const base = 1n << 62n;
+    const at = (k: number): Position => new Position(9n, base + BigInt(k));
+    // Every third entry after base: ranges (k-1, k] for k = 1, 4, 7, ... 58, inserted shuffled, with chunks of 3.
+    const ks = Array.from({ length: 20 }, (_, i) => 3 * i + 1);
+    const order = fc.sample(fc.shuffledSubarray(ks, { minLength: ks.length }), { numRuns: 1, seed: 3 })[0]!;
+    const set = new PositionRangeSet({ chunkRangesMax: 3 });
+    for (const k of order) expect(set.add(at(k - 1), at(k))).toBe(true);
+    expect(set.toArray()).toEqual(ks.map((k) => ({ lower: at(k - 1), upper: at(k) })));
+    expect(set.contains(at(4))).toBe(true);
+    expect(set.contains(at(5))).toBe(false);
+    expect(set.contains(at(3))).toBe(false);
+    // Filling the gaps merges everything into one range.
+    for (const k of ks) set.add(at(k), at(k + 2));
+    expect(set.toArray()).toEqual([{ lower: at(0), upper: at(60) }]);
+    expect(set.add(at(30), at(31))).toBe(false);
+  });
+
   it('rejects an empty range', () => {
     expect(() => new PositionRangeSet().add(Position.of(1, 3), Position.of(1, 3))).toThrow(RangeError);
   });
