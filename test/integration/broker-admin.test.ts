@@ -68,6 +68,8 @@ describe('broker > admin REST > clusters, tenants, namespaces', () => {
     // A tenant with namespaces is not deleted.
     expect((await http('DELETE', `${admin}/tenants/acme`)).status).toBe(409);
 
+    // Unset retention: Pulsar's null, sent as 204 No Content.
+    expect((await http('GET', `${admin}/namespaces/acme/orders/retention`)).status).toBe(204);
     const retention = { retentionTimeInMinutes: 60, retentionSizeInMB: 100 };
     expect((await http('POST', `${admin}/namespaces/acme/orders/retention`, retention)).status).toBe(204);
     expect((await http('GET', `${admin}/namespaces/acme/orders/retention`)).json).toEqual(retention);
@@ -289,6 +291,12 @@ describe('broker > admin REST > bad requests', () => {
     expect(reply.status).toBe(413);
     expect((await http('GET', `${admin}/clusters`)).status).toBe(200);
     expect((await http('GET', `${admin}/tenants/huge`)).status).toBe(404);
+  });
+
+  it('answers an HTTP lookup with this broker, and 404 for a namespace that does not exist', async () => {
+    const lookup = await http('GET', `${broker.url}/lookup/v2/topic/persistent/public/default/anything`);
+    expect(lookup.json).toMatchObject({ httpUrl: broker.url });
+    expect((await http('GET', `${broker.url}/lookup/v2/topic/persistent/public/nowhere/x`)).status).toBe(404);
   });
 
   it('serves /metrics in Prometheus text format', async () => {
