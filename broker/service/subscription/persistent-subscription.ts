@@ -338,7 +338,7 @@ export class PersistentSubscription {
     const backlog = this.cursor.getNumberOfEntriesInBacklog(false);
     const managedLedger = this.topic.managedLedger;
     const entries = managedLedger.getNumberOfEntries();
-    const ranges = this.cursor.getIndividuallyDeletedRanges().length;
+    const ranges = this.cursor.getTotalNonContiguousDeletedMessagesRange();
     const type = dispatcher?.type;
     return {
       msgRateOut: rates.messagesPerSecond,
