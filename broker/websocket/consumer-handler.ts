@@ -3,8 +3,8 @@ import type { Logger } from '../../common';
 import { formatMessageId, messageIdFromBase64 } from '../pulsar';
 import type { MessageId } from '../pulsar';
 import type { Consumer, ConsumerSink, DeliveredMessage } from '../service';
-import { decodeConsumerCommand, encodeConsumerMessage, encodeEndOfTopic } from './frames';
-import type { ConsumerCommand } from './frames';
+import { decodeConsumerCommand, encodeConsumerMessages, encodeEndOfTopic } from './frames';
+import type { ConsumerCommand, ConsumerFrame } from './frames';
 import { errorMessage, frameText } from './producer-handler';
 import { closeCodeOf, closeWebSocket, WebSocketError } from './websocket-error';
 
@@ -18,6 +18,11 @@ export const GRANTED_PERMITS_MAX = 1000;
 export const SOCKET_BUFFERED_BYTES_HIGH = 8 * 1024 * 1024;
 export const SOCKET_BUFFERED_BYTES_LOW = 1024 * 1024;
 
+/** "L:E": the entry a message id belongs to. */
+function entryKey(id: MessageId): string {
+  return `${id.ledgerId}:${id.entryId}`;
+}
+
 export interface ConsumerHandlerOptions {
   /** 'reader' sessions ack nothing on the broker: an ack frame only frees a slot (Pulsar's ReaderHandler). */
   mode: 'consumer' | 'reader';
@@ -25,6 +30,8 @@ export interface ConsumerHandlerOptions {
   maxPendingMessages: number;
   /** Pull mode: nothing is sent until the client sends `{"type":"permit","permitMessages":N}`. */
   pullMode: boolean;
+  /** A compressed payload inflating past this is refused (maxMessageSize). */
+  payloadBytesMax: number;
   logger: Logger;
 }
 
@@ -45,6 +52,11 @@ export class ConsumerHandler implements ConsumerSink {
   private credit: number;
   /** Permits given to the broker and not yet used by a delivery. */
   private granted = 0;
+  /**
+   * Batch entries delivered on this connection ("L:E"): how many of their messages the client has not acked yet.
+   * The entry is acknowledged on the broker when the last one is (the broker acks whole entries).
+   */
+  private readonly batches = new Map<string, number>();
   /** Push mode and readers: deliveries not yet acked or nacked, by message id ("L:E:P:B"), with their count. */
   private readonly pending = new Map<string, number>();
   private socketFull = false;
@@ -88,17 +100,36 @@ export class ConsumerHandler implements ConsumerSink {
 
   sendMessages(messages: DeliveredMessage[]): void {
     const ws = this.ws;
-    this.granted = Math.max(0, this.granted - messages.length);
+    let permitsUsed = 0;
+    for (const message of messages) permitsUsed += message.entry.numMessages;
+    this.granted = Math.max(0, this.granted - permitsUsed);
     if (ws === undefined || ws.readyState !== ws.OPEN) return; // the consumer's close redelivers them
     const track = !this.options.pullMode || this.options.mode === 'reader';
     for (const message of messages) {
-      if (track) {
-        const key = formatMessageId(message.messageId);
-        this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
+      let frames: ConsumerFrame[];
+      try {
+        frames = encodeConsumerMessages(message, this.options.payloadBytesMax);
+      } catch (error) {
+        // The message stays stored and unacknowledged; the client is told which one it cannot be given.
+        const id = formatMessageId(message.messageId);
+        this.options.logger.error({ err: error, messageId: id }, 'cannot deliver a message over WebSocket');
+        void this.end(
+          closeCodeOf(WebSocketError.FailedToSerializeToJSON),
+          `Cannot deliver message ${id}: ${errorMessage(error)}`,
+        );
+        return;
       }
-      const frame = encodeConsumerMessage(message);
-      this.frameBytesAverage += (frame.length - this.frameBytesAverage) / 16;
-      ws.send(frame, this.onWritten);
+      if (message.entry.metadata.numMessagesInBatch !== undefined) {
+        this.batches.set(entryKey(message.messageId), frames.length);
+      }
+      for (const { messageId, frame } of frames) {
+        if (track) {
+          const key = formatMessageId(messageId);
+          this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
+        }
+        this.frameBytesAverage += (frame.length - this.frameBytesAverage) / 16;
+        ws.send(frame, this.onWritten);
+      }
     }
     if (ws.bufferedAmount > SOCKET_BUFFERED_BYTES_HIGH) this.socketFull = true;
     this.grant();
@@ -189,11 +220,9 @@ export class ConsumerHandler implements ConsumerSink {
           return;
         }
         if (this.options.mode === 'consumer') {
-          if (command.type === 'ack') {
-            consumer.acknowledge([messageId]).catch((error: unknown) => {
-              this.options.logger.warn({ err: error, messageId: formatMessageId(messageId) }, 'ack failed');
-            });
-          } else {
+          if (command.type === 'ack') this.acknowledge(consumer, messageId);
+          else {
+            this.batches.delete(entryKey(messageId)); // the whole batch comes again
             consumer.negativeAcknowledge([messageId]);
           }
         }
@@ -212,6 +241,23 @@ export class ConsumerHandler implements ConsumerSink {
         void this.unsubscribe(consumer);
         return;
     }
+  }
+
+  private acknowledge(consumer: Consumer, messageId: MessageId): void {
+    if (messageId.batchIndex >= 0) {
+      const key = entryKey(messageId);
+      const remaining = this.batches.get(key);
+      if (remaining !== undefined) {
+        if (remaining > 1) {
+          this.batches.set(key, remaining - 1);
+          return;
+        }
+        this.batches.delete(key);
+      }
+    }
+    consumer.acknowledge([messageId]).catch((error: unknown) => {
+      this.options.logger.warn({ err: error, messageId: formatMessageId(messageId) }, 'ack failed');
+    });
   }
 
   private async unsubscribe(consumer: Consumer): Promise<void> {

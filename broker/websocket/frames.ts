@@ -1,4 +1,4 @@
-import { messageIdToBase64 } from '../pulsar';
+import { decodeBatchPayload, messageIdToBase64, uncompressPayload } from '../pulsar';
 import type { MessageId } from '../pulsar';
 import type { DeliveredMessage } from '../service';
 import { WebSocketError } from './websocket-error';
@@ -143,21 +143,76 @@ export function formatTime(millis: number): string {
   return new Date(millis).toISOString();
 }
 
-/** A pushed message: messageId, payload, properties, publishTime, redeliveryCount, eventTime (only if set), key. */
-export function encodeConsumerMessage(message: DeliveredMessage): string {
-  const metadata = message.entry.metadata;
-  const properties: Record<string, string> = {};
-  for (const [name, value] of metadata.properties) properties[name] = value;
+/** One pushed frame and the message id it carries. */
+export interface ConsumerFrame {
+  messageId: MessageId;
+  frame: string;
+}
+
+function propertiesObject(properties: Map<string, string>): Record<string, string> {
+  const object: Record<string, string> = {};
+  for (const [name, value] of properties) object[name] = value;
+  return object;
+}
+
+function consumerFrame(
+  messageId: MessageId,
+  payload: Buffer,
+  properties: Map<string, string>,
+  publishTime: number,
+  redeliveryCount: number,
+  eventTime: number | undefined,
+  key: string | undefined,
+): string {
   return JSON.stringify({
-    messageId: messageIdToBase64(message.messageId),
-    payload: message.entry.payload.toString('base64'),
-    properties,
-    publishTime: formatTime(metadata.publishTime),
-    redeliveryCount: message.redeliveryCount,
-    eventTime:
-      metadata.eventTime !== undefined && metadata.eventTime > 0 ? formatTime(metadata.eventTime) : undefined,
-    key: metadata.partitionKey,
+    messageId: messageIdToBase64(messageId),
+    payload: payload.toString('base64'),
+    properties: propertiesObject(properties),
+    publishTime: formatTime(publishTime),
+    redeliveryCount,
+    eventTime: eventTime !== undefined && eventTime > 0 ? formatTime(eventTime) : undefined,
+    key,
   });
+}
+
+/**
+ * The pushed frames of one delivered entry: messageId, payload, properties, publishTime, redeliveryCount, eventTime
+ * (only if set), key — one frame, or one per message of a batch entry (ids with batchIndex and batchSize, compacted-out
+ * messages left out), the payload uncompressed, as Pulsar's client hands messages to the WebSocket proxy.
+ * Throws PulsarFormatError for an entry it cannot unpack (unsupported compression, malformed batch).
+ */
+export function encodeConsumerMessages(message: DeliveredMessage, payloadBytesMax: number): ConsumerFrame[] {
+  const { metadata } = message.entry;
+  const payload = uncompressPayload(metadata, message.entry.payload, payloadBytesMax);
+  const batchSize = metadata.numMessagesInBatch;
+  if (batchSize === undefined) {
+    const frame = consumerFrame(
+      message.messageId,
+      payload,
+      metadata.properties,
+      metadata.publishTime,
+      message.redeliveryCount,
+      metadata.eventTime,
+      metadata.partitionKey,
+    );
+    return [{ messageId: message.messageId, frame }];
+  }
+  const frames: ConsumerFrame[] = [];
+  decodeBatchPayload(payload, batchSize).forEach((single, batchIndex) => {
+    if (single.metadata.compactedOut === true) return;
+    const messageId: MessageId = { ...message.messageId, batchIndex, batchSize };
+    const frame = consumerFrame(
+      messageId,
+      single.payload,
+      single.metadata.properties,
+      metadata.publishTime,
+      message.redeliveryCount,
+      single.metadata.eventTime,
+      single.metadata.partitionKey,
+    );
+    frames.push({ messageId, frame });
+  });
+  return frames;
 }
 
 /** A consumer's or reader's command frame (ConsumerCommand {type, messageId, permitMessages}). */

@@ -18,6 +18,8 @@ import type { WebSocketTarget } from './websocket-path';
 export interface WebSocketServiceConfig {
   /** Frames larger than this close the connection with 1009 (Message Too Big). */
   webSocketMaxTextFrameSize: number;
+  /** A compressed message inflating past this is not delivered. */
+  maxMessageSize: number;
 }
 
 export interface WebSocketServiceOptions {
@@ -150,6 +152,7 @@ export class WebSocketService {
           mode: 'consumer',
           maxPendingMessages: params.maxPendingMessages,
           pullMode: params.pullMode,
+          payloadBytesMax: this.options.config.maxMessageSize,
           logger,
         });
         const subscribe: SubscribeOptions = {
@@ -177,6 +180,7 @@ export class WebSocketService {
           mode: 'reader',
           maxPendingMessages: params.maxPendingMessages,
           pullMode: false,
+          payloadBytesMax: this.options.config.maxMessageSize,
           logger,
         });
         const subscribe: SubscribeOptions = {

@@ -11,6 +11,7 @@ import type {
   SendRequest,
   SubscribeOptions,
 } from '../../../../broker/service';
+import { encodeBatchPayload } from '../../../../broker/pulsar';
 import type { MessageId, ParsedEntry } from '../../../../broker/pulsar';
 
 export interface PendingSend {
@@ -204,4 +205,22 @@ export function delivered(
     entry: { metadata, payload: data, numMessages: 1, message: data } as ParsedEntry,
     data,
   };
+}
+
+/** A batch entry of `payloads` (keys `key-<i>`), as a binary-protocol or Kafka producer stores one. */
+export function deliveredBatch(entryId: number, payloads: string[]): DeliveredMessage {
+  const message = delivered(entryId, '');
+  const payload = encodeBatchPayload(
+    payloads.map((text, i) => ({
+      metadata: { properties: new Map([['i', `${i}`]]), partitionKey: `key-${i}` },
+      payload: Buffer.from(text),
+    })),
+  );
+  message.entry = {
+    ...message.entry,
+    metadata: { ...message.entry.metadata, numMessagesInBatch: payloads.length },
+    payload,
+    numMessages: payloads.length,
+  };
+  return message;
 }

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { silentLogger } from '../../../../common';
 import { messageIdFromBase64, messageIdToBase64 } from '../../../../broker/pulsar';
 import { WebSocketService } from '../../../../broker/websocket';
-import { FakeBroker, delivered } from './fake-broker';
+import { FakeBroker, delivered, deliveredBatch } from './fake-broker';
 import { TestClient, eventuallyTrue, refusal, startUpgradeServer } from './ws-client';
 
 const FRAME_MAX = 64 * 1024;
@@ -30,7 +30,7 @@ describe('broker > websocket > service', () => {
     broker = new FakeBroker();
     service = new WebSocketService({
       broker: broker.asBrokerService(),
-      config: { webSocketMaxTextFrameSize: FRAME_MAX },
+      config: { webSocketMaxTextFrameSize: FRAME_MAX, maxMessageSize: 1024 * 1024 },
       logger: silentLogger(),
     });
     ({ server, base } = await startUpgradeServer((req, socket, head) =>
@@ -243,6 +243,49 @@ describe('broker > websocket > service', () => {
       client.send({ type: 'negativeAcknowledge', messageId: frames[1]!.messageId });
       await eventuallyTrue(() => consumer.nacks.length === 1 && consumer.flows.length === 3);
       expect(consumer.nacks[0]).toMatchObject({ entryId: 1n });
+    });
+
+    it('pushes the messages of a batch entry one by one and acks the entry once all are acked', async () => {
+      const client = await open('/ws/v2/consumer/persistent/public/default/t/s?receiverQueueSize=10');
+      const consumer = broker.topic('t').consumers[0]!;
+      await eventuallyTrue(() => consumer.flows.length === 1);
+      consumer.publish(deliveredBatch(8, ['a', 'b', 'c']), delivered(9, 'single'));
+      const frames = await client.waitFrames(4);
+      expect(frames.map((f) => Buffer.from(f.payload as string, 'base64').toString())).toEqual([
+        'a',
+        'b',
+        'c',
+        'single',
+      ]);
+      expect(frames.map((f) => f.key)).toEqual(['key-0', 'key-1', 'key-2', undefined]);
+      expect(frames[1]!.properties).toEqual({ i: '1' });
+      expect(messageIdFromBase64(frames[2]!.messageId as string)).toMatchObject({
+        entryId: 8n,
+        batchIndex: 2,
+        batchSize: 3,
+      });
+      client.send({ messageId: frames[0]!.messageId });
+      client.send({ messageId: frames[2]!.messageId });
+      client.send({ messageId: frames[3]!.messageId });
+      await eventuallyTrue(() => consumer.acks.length === 1);
+      expect(consumer.acks[0]).toMatchObject({ entryId: 9n });
+      client.send({ messageId: frames[1]!.messageId });
+      await eventuallyTrue(() => consumer.acks.length === 2);
+      expect(consumer.acks[1]).toMatchObject({ entryId: 8n });
+    });
+
+    it('closes with 4004 naming a message it cannot unpack, leaving it unacknowledged', async () => {
+      const client = await open('/ws/v2/consumer/persistent/public/default/t/s');
+      const consumer = broker.topic('t').consumers[0]!;
+      await eventuallyTrue(() => consumer.flows.length === 1);
+      const lz4 = delivered(4, 'compressed?');
+      lz4.entry.metadata.compression = 'LZ4';
+      consumer.publish(lz4);
+      const closed = await client.waitClose();
+      expect(closed.code).toBe(4004);
+      expect(closed.reason).toContain('3:4');
+      expect(consumer.acks).toEqual([]);
+      await eventuallyTrue(() => consumer.closed);
     });
 
     it('receiverQueueSize=0 allows one message in flight', async () => {
