@@ -244,6 +244,13 @@ export async function consume(
     });
     return payloads;
   } finally {
-    ws.terminate();
+    // A close handshake, not a cut: the acks sent before it reach the broker first.
+    if (ws.readyState === WebSocket.OPEN) {
+      const closed = new Promise((resolve) => ws.once('close', resolve));
+      ws.close();
+      await closed;
+    } else {
+      ws.terminate();
+    }
   }
 }
