@@ -71,7 +71,8 @@ export function httpStatusOf(error: unknown): number {
 
 /**
  * A managed-ledger (or other) error from a topic's storage, as the broker reports it: terminated → TopicTerminated,
- * fenced → TopicFenced, closed → ServiceNotReady, anything else → PersistenceError; BrokerErrors pass unchanged.
+ * fenced → TopicFenced, closed → ServiceNotReady, refused input (an entry over the ledger's frame limit) →
+ * BadRequest, anything else → PersistenceError; BrokerErrors pass unchanged.
  */
 export function toBrokerError(error: unknown, what: string): BrokerError {
   if (error instanceof BrokerError) return error;
@@ -85,6 +86,8 @@ export function toBrokerError(error: unknown, what: string): BrokerError {
         });
       case 'ManagedLedgerAlreadyClosed':
         return new BrokerError('ServiceNotReady', `${what}: the topic is closing`, { cause: error });
+      case 'InvalidArgument':
+        return new BrokerError('BadRequest', `${what}: ${error.message}`, { cause: error });
     }
   }
   const detail = error instanceof Error ? error.message : String(error);

@@ -367,6 +367,7 @@ export class PersistentTopic implements SubscriptionTopic {
       (error: unknown) => {
         this.pendingPublishes--;
         this.deduplication?.resetHighestSequenceIdPushed();
+        if (isManagedLedgerError(error, 'ManagedLedgerFenced')) this.fenced();
         throw toBrokerError(error, `publish to ${this.name.toString()}`);
       },
     );
@@ -605,6 +606,16 @@ export class PersistentTopic implements SubscriptionTopic {
     this.state = final;
     this.host.topicClosed(this);
     this.logger.info(final === 'Deleted' ? 'topic deleted' : 'topic closed');
+  }
+
+  /**
+   * Another owner took the managed ledger (Pulsar closes the topic on ManagedLedgerFencedException): this instance
+   * closes, so its clients are disconnected and the next getTopic loads the topic afresh.
+   */
+  private fenced(): void {
+    if (this.state !== 'Open') return;
+    this.logger.warn('managed ledger fenced by another owner; closing the topic');
+    this.close().catch((error: unknown) => this.logger.warn({ err: error }, 'closing a fenced topic failed'));
   }
 
   private openRefusal(what: string): BrokerError | undefined {

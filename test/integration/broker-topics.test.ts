@@ -437,6 +437,30 @@ describe('broker > topics > subscriptions, delete, terminate, close', () => {
     expect(refused.code).toBe('TopicTerminated');
   });
 
+  it('closes a topic fenced by another broker: the send fails with TopicFenced, the next load takes it back', async () => {
+    const service = await startService();
+    const name = topicName('fenced');
+    const topic = await service.getTopic(name);
+    const reasons: string[] = [];
+    const producer = await topic.addProducer({ onClose: (reason) => reasons.push(reason) });
+    await producer.send({ payload: Buffer.from('first broker') });
+    const other = await startService({}, await ownerWith({}));
+    const stolen = await other.getTopic(name);
+    const fenced = await rejection(producer.send({ payload: Buffer.from('lost') }));
+    expect([fenced.code, fenced.retriable]).toEqual(['TopicFenced', true]);
+    await sendMany(stolen, 1);
+    await other.close();
+    expect(reasons).toEqual(['topic closed']);
+    expect(topic.isClosed()).toBe(true);
+    const back = await service.getTopic(name);
+    expect(back).not.toBe(topic);
+    await sendMany(back, 1);
+    const stored = await storedEntries(back.managedLedger);
+    expect(stored.map((e) => e.parsed.payload.toString())).toEqual(['first broker', 'm-0', 'm-0']);
+    // Each owner continues after the last stored index: never a repeat.
+    expect(indexes(stored)).toEqual([0n, 1n, 2n]);
+  });
+
   it('refuses work after close(): sends and topic loads fail with ServiceNotReady', async () => {
     const service = await startService();
     const name = topicName('closed');

@@ -56,6 +56,11 @@ describe('broker > service > errors', () => {
     expect([wrapped.code, wrapped.cause]).toEqual(['TopicTerminated', terminated]);
     expect(wrapped.message).toContain('persistent://public/default/t');
     expect(toBrokerError(new ManagedLedgerError('ManagedLedgerFenced', 'f'), 'x').code).toBe('TopicFenced');
+    const tooBig = toBrokerError(
+      new ManagedLedgerError('InvalidArgument', 'an entry of 9 bytes is too large'),
+      'x',
+    );
+    expect([tooBig.code, httpStatusOf(tooBig)]).toEqual(['BadRequest', 400]);
     const other = toBrokerError(new Error('disk on fire'), 'x');
     expect([other.code, other.retriable]).toEqual(['PersistenceError', true]);
     const same = new BrokerError('TopicNotFound', 'x');
