@@ -62,7 +62,7 @@ describe('broker > websocket > frames', () => {
       expect(decodeBase64Strict('')).toEqual(Buffer.alloc(0));
       expect(decodeBase64Strict('aGk')).toEqual(Buffer.from('hi'));
       expect(decodeBase64Strict('aGk=')).toEqual(Buffer.from('hi'));
-      for (const bad of ['aGk==', 'a', 'aG=k', 'aGk-', 'aGk_', ' aGk='])
+      for (const bad of ['aGk==', 'a', 'aG=k', 'aGk-', 'aGk_', ' aGk=', 'aGk\n', 'YR=='])
         expect(decodeBase64Strict(bad)).toBeUndefined();
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
