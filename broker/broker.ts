@@ -46,13 +46,15 @@ export class Broker {
 
   static async start(options: BrokerStartOptions): Promise<Broker> {
     const { config } = options;
-    const logger = options.logger.child({ component: 'broker' });
+    // The parts name their own component in child loggers of the root; this one is for the broker's own lines.
+    const root = options.logger;
+    const logger = root.child({ component: 'broker' });
     const cleanup: Array<() => Promise<unknown>> = [];
     try {
       let store = options.store;
       let ownedStore: MetadataStore | undefined;
       if (store === undefined) {
-        ({ store } = await createMetadataStore(config.metadataServiceUri, { logger }));
+        ({ store } = await createMetadataStore(config.metadataServiceUri, { logger: root }));
         ownedStore = store;
         const opened = store;
         cleanup.unshift(() => opened.close());
@@ -60,19 +62,19 @@ export class Broker {
       const factory = new ManagedLedgerFactory({
         bookKeeper: options.bookKeeper,
         store,
-        logger,
+        logger: root,
         config: managedLedgerSettingsOf(config),
       });
       cleanup.unshift(() => factory.close());
       const metrics = new BrokerMetrics();
-      const service = new BrokerService({ factory, store, config, logger, metrics });
+      const service = new BrokerService({ factory, store, config, logger: root, metrics });
       await service.start();
       cleanup.unshift(() => service.close());
-      const webSocket = new WebSocketService({ broker: service, config, logger, metrics });
+      const webSocket = new WebSocketService({ broker: service, config, logger: root, metrics });
       cleanup.unshift(() => webSocket.close());
 
       const http = new BrokerHttpServer({
-        logger,
+        logger: root,
         errorStatus: adminErrorStatus,
         onUpgrade: (req, socket, head) => webSocket.handleUpgrade(req, socket, head),
       });
