@@ -1,3 +1,4 @@
+import { encodeBatchPayload, encodeMessage, withBrokerEntryMetadata } from '../../../../../broker/pulsar';
 import { BrokerError } from '../../../../../broker/service/errors';
 import { FakeTopic, payloadOf, settle, sleep, until } from './fixtures';
 
@@ -137,7 +138,54 @@ describe('broker > subscription > Exclusive', () => {
   });
 });
 
+describe('broker > subscription > permits', () => {
+  it('charges a batch entry its number of messages', async () => {
+    const topic = new FakeTopic();
+    const batch = encodeBatchPayload(
+      ['b0', 'b1', 'b2'].map((text) => ({ metadata: { properties: new Map() }, payload: Buffer.from(text) })),
+    );
+    const message = encodeMessage(
+      {
+        producerName: 'p',
+        sequenceId: 0n,
+        publishTime: Date.now(),
+        properties: new Map(),
+        numMessagesInBatch: 3,
+      },
+      batch,
+    );
+    topic.host.add(withBrokerEntryMetadata(message, { brokerTimestamp: Date.now(), index: 2n }));
+    topic.publishMany(2);
+    const { consumer, sink } = await topic.consumer({ subscription: 's' }, 2);
+    await until('2 entries', () => sink.messages.length === 2);
+    await settle();
+    expect(sink.messages.map((m) => m.entry.numMessages)).toEqual([3, 1]);
+    expect(consumer.availablePermits).toBe(-2);
+    expect(consumer.getUnackedCount()).toBe(4);
+    consumer.flow(2);
+    await settle();
+    expect(sink.messages.length).toBe(2);
+    consumer.flow(1);
+    await until('the next entry', () => sink.messages.length === 3);
+  });
+});
+
 describe('broker > subscription > Failover', () => {
+  it('on partition i of a partitioned topic makes the (i mod n)-th consumer active', async () => {
+    const topic = new FakeTopic(
+      { activeConsumerFailoverDelayTimeMillis: 0 },
+      'persistent://public/default/p-partition-1',
+    );
+    topic.publishMany(1);
+    const a = await topic.consumer({ subscription: 's', subscriptionType: 'Failover', consumerName: 'a' }, 0);
+    const b = await topic.consumer({ subscription: 's', subscriptionType: 'Failover', consumerName: 'b' }, 0);
+    a.consumer.flow(10);
+    b.consumer.flow(10);
+    await until('b gets it', () => b.sink.messages.length === 1);
+    expect(a.sink.messages).toEqual([]);
+    expect(b.sink.messages[0]!.messageId.partition).toBe(1);
+  });
+
   it('makes the consumer with the lowest priorityLevel, then name, active', async () => {
     const topic = new FakeTopic();
     topic.publishMany(2);
