@@ -256,6 +256,22 @@ describe('broker > admin REST > subscriptions and cursor positions', () => {
     );
   });
 
+  it('resets a cursor by publish time to the first message published at or after it', async () => {
+    const topic = `${admin}/persistent/public/default/by-time`;
+    await produce(broker.url, 'public/default/by-time', [{ payload: 'old0' }, { payload: 'old1' }]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const boundary = Date.now();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await produce(broker.url, 'public/default/by-time', [{ payload: 'new0' }, { payload: 'new1' }]);
+    expect((await http('PUT', `${topic}/subscription/replay`)).status).toBe(204);
+    expect((await http('POST', `${topic}/subscription/replay/resetcursor/${boundary}`)).status).toBe(204);
+    expect((await http('GET', `${topic}/subscription/replay/position/1`)).text).toBe('new0');
+    const stats = (await http('GET', `${topic}/stats`)).json as {
+      subscriptions: Record<string, { msgBacklog: number }>;
+    };
+    expect(stats.subscriptions.replay!.msgBacklog).toBe(2);
+  });
+
   it('deletes a subscription', async () => {
     expect((await http('DELETE', `${admin}${base}/subscription/from-now`)).status).toBe(204);
     expect((await http('DELETE', `${admin}${base}/subscription/from-now`)).status).toBe(404);
