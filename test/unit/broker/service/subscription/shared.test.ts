@@ -49,10 +49,10 @@ describe('broker > subscription > Shared', () => {
     await until('3 messages', () => sink.messages.length === 3);
     const [m0, m1, m2] = sink.take();
     await consumer.acknowledge([m0!.messageId, m2!.messageId]);
+    const nackedAt = Date.now();
     consumer.negativeAcknowledge([m1!.messageId]);
-    await sleep(20);
-    expect(sink.messages).toEqual([]);
     await until('the redelivery', () => sink.messages.length === 1);
+    expect(Date.now() - nackedAt).toBeGreaterThanOrEqual(45);
     expect(payloadOf(sink.messages[0]!)).toBe('m1');
     expect(sink.messages[0]!.redeliveryCount).toBe(1);
     consumer.negativeAcknowledge([sink.messages[0]!.messageId]);
@@ -119,13 +119,15 @@ describe('broker > subscription > Shared', () => {
     const { consumer, sink } = await topic.consumer({
       subscription: 's',
       subscriptionType: 'Shared',
-      ackTimeoutMillis: 50,
+      ackTimeoutMillis: 300,
     });
     await until('first delivery', () => sink.messages.length === 1);
+    const deliveredAt = Date.now();
     await until('redelivery', () => sink.messages.length === 2);
+    expect(Date.now() - deliveredAt).toBeGreaterThanOrEqual(290);
     expect(sink.messages[1]!.redeliveryCount).toBe(1);
     await consumer.acknowledge([sink.messages[1]!.messageId]);
-    await sleep(120);
+    await sleep(450);
     expect(sink.messages.length).toBe(2);
     expect(consumer.getUnackedCount()).toBe(0);
   });
