@@ -8,6 +8,7 @@ import {
   encodeSingleMessageMetadata,
 } from './message-metadata';
 import type { MessageMetadata, SingleMessageMetadata } from './message-metadata';
+import { WireReader } from './wire';
 
 /**
  * A stored entry, as a Pulsar broker writes it to BookKeeper (all integers big-endian):
@@ -103,67 +104,14 @@ export function withBrokerEntryMetadata(
   return out;
 }
 
-/** Cursor over a byte range for the hand-written BrokerEntryMetadata decoder. */
-interface Cursor {
-  offset: number;
-  readonly end: number;
-}
-
-/** A varint as a Java long (signed 64 bits); past `at.end` or longer than 10 bytes is malformed. */
-function readVarint(data: Uint8Array, at: Cursor): bigint {
-  // The first 7 bytes (49 bits) add up exactly in a double; a longer varint goes on in bigint.
-  let low = 0;
-  for (let i = 0; i < 7; i++) {
-    if (at.offset >= at.end) throw malformed('broker entry metadata varint past its end');
-    const byte = data[at.offset++] as number;
-    low += (byte & 0x7f) * 2 ** (7 * i);
-    if (byte < 0x80) return BigInt(low);
-  }
-  let value = BigInt(low);
-  for (let i = 7; i < 10; i++) {
-    if (at.offset >= at.end) throw malformed('broker entry metadata varint past its end');
-    const byte = data[at.offset++] as number;
-    value |= BigInt(byte & 0x7f) << BigInt(7 * i);
-    if (byte < 0x80) return BigInt.asIntN(64, value);
-  }
-  throw malformed('broker entry metadata varint longer than 10 bytes');
-}
-
-function skipField(data: Uint8Array, at: Cursor, wireType: number): void {
-  switch (wireType) {
-    case 0:
-      readVarint(data, at);
-      return;
-    case 1:
-      at.offset += 8;
-      break;
-    case 2: {
-      const length = readVarint(data, at);
-      if (length < 0n || length > BigInt(at.end - at.offset))
-        throw malformed('broker entry metadata field past its end');
-      at.offset += Number(length);
-      break;
-    }
-    case 5:
-      at.offset += 4;
-      break;
-    default:
-      throw malformed(`broker entry metadata wire type ${wireType}`);
-  }
-  if (at.offset > at.end) throw malformed('broker entry metadata field past its end');
-}
-
-function decodeBrokerEntryMetadata(data: Uint8Array, start: number, end: number): BrokerEntryMetadata {
+function decodeBrokerEntryMetadata(data: Buffer, start: number, end: number): BrokerEntryMetadata {
   const bem: BrokerEntryMetadata = {};
-  const at: Cursor = { offset: start, end };
-  while (at.offset < end) {
-    const key = readVarint(data, at);
-    if (key < 0n || key > 0xffff_ffffn) throw malformed(`broker entry metadata field key ${key}`);
-    const tag = Number(key);
-    if (tag === BEM_KEY_BROKER_TIMESTAMP) bem.brokerTimestamp = Number(readVarint(data, at));
-    else if (tag === BEM_KEY_INDEX) bem.index = readVarint(data, at);
-    else if (tag >>> 3 === 0) throw malformed('broker entry metadata field number 0');
-    else skipField(data, at, tag & 7);
+  const r = new WireReader(data, start, end, 'MalformedEntry', 'broker entry metadata');
+  while (r.pos < end) {
+    const tag = r.varint32();
+    if (tag === BEM_KEY_BROKER_TIMESTAMP) bem.brokerTimestamp = r.varintNumber();
+    else if (tag === BEM_KEY_INDEX) bem.index = r.varint64();
+    else r.skipUnknown(tag);
   }
   return bem;
 }

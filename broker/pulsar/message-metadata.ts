@@ -1,9 +1,9 @@
-import { PulsarFormatError } from './errors';
 import { bigIntToLong, decodeOrThrow, lazyType, longToBigInt, longToNumber, numberToLong } from './schema';
 import type { DecodedLong } from './schema';
+import { WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireReader, asBuffer } from './wire';
 
 export type CompressionType = 'NONE' | 'LZ4' | 'ZLIB' | 'ZSTD' | 'SNAPPY';
-const COMPRESSION_TYPES: readonly CompressionType[] = ['NONE', 'LZ4', 'ZLIB', 'ZSTD', 'SNAPPY'];
+export const COMPRESSION_TYPES: readonly CompressionType[] = ['NONE', 'LZ4', 'ZLIB', 'ZSTD', 'SNAPPY'];
 
 /**
  * Pulsar's MessageMetadata, field for field in camelCase. Sequence ids are bigints read as Java longs; times are
@@ -56,7 +56,7 @@ export interface SingleMessageMetadata {
   nullPartitionKey?: boolean;
 }
 
-const messageMetadataType = lazyType('MessageMetadata');
+export const messageMetadataType = lazyType('MessageMetadata');
 const singleMessageMetadataType = lazyType('SingleMessageMetadata');
 
 interface KeyValueObject {
@@ -65,9 +65,9 @@ interface KeyValueObject {
 }
 
 /** The decoded protobufjs message: only the fields present in the bytes are own properties. */
-type Decoded = Record<string, unknown>;
+export type Decoded = Record<string, unknown>;
 
-const has = (o: Decoded, field: string): boolean => Object.hasOwn(o, field);
+export const has = (o: Decoded, field: string): boolean => Object.hasOwn(o, field);
 
 function propertiesOut(properties: Map<string, string>): KeyValueObject[] {
   const out: KeyValueObject[] = [];
@@ -75,13 +75,13 @@ function propertiesOut(properties: Map<string, string>): KeyValueObject[] {
   return out;
 }
 
-function propertiesIn(list: unknown): Map<string, string> {
+export function propertiesIn(list: unknown): Map<string, string> {
   const map = new Map<string, string>();
   for (const kv of list as KeyValueObject[]) map.set(kv.key, kv.value);
   return map;
 }
 
-const toBuffer = (bytes: unknown): Buffer => {
+export const toBuffer = (bytes: unknown): Buffer => {
   const u8 = bytes as Uint8Array;
   return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 };
@@ -125,61 +125,173 @@ export function encodeMessageMetadata(metadata: MessageMetadata): Buffer {
   return Buffer.from(messageMetadataType().encode(object).finish());
 }
 
-/** Decodes MessageMetadata; junk or a missing required field is a PulsarFormatError('MalformedEntry'). */
+/**
+ * Decodes MessageMetadata (every dispatched entry goes through here, so it is a hand-written proto2 reader rather
+ * than protobufjs; reference-codec.ts keeps the protobufjs decode the tests compare it with). Junk, a field past
+ * the end or a missing required field is a PulsarFormatError('MalformedEntry'). Bytes fields are views of `bytes`.
+ */
 export function decodeMessageMetadata(bytes: Uint8Array): MessageMetadata {
-  let o: Decoded;
-  try {
-    o = messageMetadataType().decode(bytes) as unknown as Decoded;
-  } catch (err) {
-    throw new PulsarFormatError('MalformedEntry', `bad message metadata: ${(err as Error).message}`, {
-      cause: err,
-    });
-  }
-  const m: MessageMetadata = {
-    producerName: o.producerName as string,
-    sequenceId: longToBigInt(o.sequenceId as DecodedLong),
-    publishTime: longToNumber(o.publishTime as DecodedLong),
-    properties: propertiesIn(o.properties),
-  };
-  // The common case (a plain message with a key or two) touches only the fields below; the rest are rare.
-  if (has(o, 'partitionKey')) m.partitionKey = o.partitionKey as string;
-  if (has(o, 'orderingKey')) m.orderingKey = toBuffer(o.orderingKey);
-  if (has(o, 'eventTime')) m.eventTime = longToNumber(o.eventTime as DecodedLong);
-  if (has(o, 'numMessagesInBatch')) m.numMessagesInBatch = o.numMessagesInBatch as number;
-  if (has(o, 'compression')) {
-    const compression = COMPRESSION_TYPES[o.compression as number];
-    if (compression === undefined) {
-      throw new PulsarFormatError(
-        'MalformedEntry',
-        `bad message metadata: compression ${String(o.compression)}`,
-      );
+  const buf = asBuffer(bytes);
+  const r = new WireReader(buf, 0, buf.length, 'MalformedEntry', 'message metadata');
+  const m: MessageMetadata = { producerName: '', sequenceId: 0n, publishTime: 0, properties: new Map() };
+  let required = 0;
+  while (r.pos < r.end) {
+    const key = r.varint32();
+    const field = key >>> 3;
+    const wireType = key & 7;
+    const expected = FIELD_WIRE_TYPES[field];
+    if (expected === undefined) {
+      r.skipUnknown(key);
+      continue;
     }
-    m.compression = compression;
+    r.expect(wireType, expected, field);
+    switch (field) {
+      case 1:
+        m.producerName = r.string();
+        required |= 1;
+        break;
+      case 2:
+        m.sequenceId = r.varint64();
+        required |= 2;
+        break;
+      case 3:
+        m.publishTime = r.varintNumber();
+        required |= 4;
+        break;
+      case 4:
+        readKeyValue(r, m.properties);
+        break;
+      case 5:
+        m.replicatedFrom = r.string();
+        break;
+      case 6:
+        m.partitionKey = r.string();
+        break;
+      case 7:
+        (m.replicateTo ??= []).push(r.string());
+        break;
+      case 8: {
+        const value = r.varint32() | 0;
+        const compression = COMPRESSION_TYPES[value];
+        if (compression === undefined) throw r.fail(`compression ${value}`);
+        m.compression = compression;
+        break;
+      }
+      case 9:
+        m.uncompressedSize = r.varint32();
+        break;
+      case 11:
+        m.numMessagesInBatch = r.varint32() | 0;
+        break;
+      case 12:
+        m.eventTime = r.varintNumber();
+        break;
+      case 13:
+        (m.encryptionKeys ??= []).push(readEncryptionKeys(r));
+        break;
+      case 14:
+        m.encryptionAlgo = r.string();
+        break;
+      case 15:
+        m.encryptionParam = r.bytes();
+        break;
+      case 16:
+        m.schemaVersion = r.bytes();
+        break;
+      case 17:
+        m.partitionKeyB64Encoded = r.varint32() !== 0;
+        break;
+      case 18:
+        m.orderingKey = r.bytes();
+        break;
+      case 19:
+        m.deliverAtTime = Number(r.varint64());
+        break;
+      case 20:
+        m.markerType = r.varint32() | 0;
+        break;
+      case 22:
+        m.txnidLeastBits = r.varint64();
+        break;
+      case 23:
+        m.txnidMostBits = r.varint64();
+        break;
+      case 24:
+        m.highestSequenceId = r.varint64();
+        break;
+      case 25:
+        m.nullValue = r.varint32() !== 0;
+        break;
+      case 26:
+        m.uuid = r.string();
+        break;
+      case 27:
+        m.numChunksFromMsg = r.varint32() | 0;
+        break;
+      case 28:
+        m.totalChunkMsgSize = r.varint32() | 0;
+        break;
+      case 29:
+        m.chunkId = r.varint32() | 0;
+        break;
+      case 30:
+        m.nullPartitionKey = r.varint32() !== 0;
+        break;
+    }
   }
-  if (has(o, 'uncompressedSize')) m.uncompressedSize = o.uncompressedSize as number;
-  if (has(o, 'replicatedFrom')) m.replicatedFrom = o.replicatedFrom as string;
-  if ((o.replicateTo as string[]).length > 0) m.replicateTo = o.replicateTo as string[];
-  if ((o.encryptionKeys as unknown[]).length > 0) {
-    m.encryptionKeys = (o.encryptionKeys as Array<{ key: string; value: Uint8Array; metadata: unknown }>).map(
-      (k) => ({ key: k.key, value: toBuffer(k.value), metadata: propertiesIn(k.metadata) }),
+  if (required !== 7) {
+    const missing = ['producer_name', 'sequence_id', 'publish_time'].filter(
+      (_, i) => (required & (1 << i)) === 0,
     );
+    throw r.fail(`missing required ${missing.join(', ')}`);
   }
-  if (has(o, 'encryptionAlgo')) m.encryptionAlgo = o.encryptionAlgo as string;
-  if (has(o, 'encryptionParam')) m.encryptionParam = toBuffer(o.encryptionParam);
-  if (has(o, 'schemaVersion')) m.schemaVersion = toBuffer(o.schemaVersion);
-  if (has(o, 'partitionKeyB64Encoded')) m.partitionKeyB64Encoded = o.partitionKeyB64Encoded as boolean;
-  if (has(o, 'deliverAtTime')) m.deliverAtTime = Number(longToBigInt(o.deliverAtTime as DecodedLong));
-  if (has(o, 'markerType')) m.markerType = o.markerType as number;
-  if (has(o, 'txnidLeastBits')) m.txnidLeastBits = longToBigInt(o.txnidLeastBits as DecodedLong);
-  if (has(o, 'txnidMostBits')) m.txnidMostBits = longToBigInt(o.txnidMostBits as DecodedLong);
-  if (has(o, 'highestSequenceId')) m.highestSequenceId = longToBigInt(o.highestSequenceId as DecodedLong);
-  if (has(o, 'nullValue')) m.nullValue = o.nullValue as boolean;
-  if (has(o, 'uuid')) m.uuid = o.uuid as string;
-  if (has(o, 'numChunksFromMsg')) m.numChunksFromMsg = o.numChunksFromMsg as number;
-  if (has(o, 'totalChunkMsgSize')) m.totalChunkMsgSize = o.totalChunkMsgSize as number;
-  if (has(o, 'chunkId')) m.chunkId = o.chunkId as number;
-  if (has(o, 'nullPartitionKey')) m.nullPartitionKey = o.nullPartitionKey as boolean;
   return m;
+}
+
+/** MessageMetadata's field numbers and their wire types (10 and 21 are unused in Pulsar). */
+const FIELD_WIRE_TYPES: ReadonlyArray<number | undefined> = (() => {
+  const table: Array<number | undefined> = [];
+  const delimited = [1, 4, 5, 6, 7, 13, 14, 15, 16, 18, 26];
+  const varint = [2, 3, 8, 9, 11, 12, 17, 19, 20, 22, 23, 24, 25, 27, 28, 29, 30];
+  for (const field of delimited) table[field] = WIRE_LENGTH_DELIMITED;
+  for (const field of varint) table[field] = WIRE_VARINT;
+  return table;
+})();
+
+const TAG_1_DELIMITED = (1 << 3) | WIRE_LENGTH_DELIMITED;
+const TAG_2_DELIMITED = (2 << 3) | WIRE_LENGTH_DELIMITED;
+const TAG_3_DELIMITED = (3 << 3) | WIRE_LENGTH_DELIMITED;
+
+/** A KeyValue (1: key, 2: value, both required) into `into`. */
+function readKeyValue(r: WireReader, into: Map<string, string>): void {
+  const inner = r.nested('message metadata property');
+  let key: string | undefined;
+  let value: string | undefined;
+  while (inner.pos < inner.end) {
+    const tag = inner.varint32();
+    if (tag === TAG_1_DELIMITED) key = inner.string();
+    else if (tag === TAG_2_DELIMITED) value = inner.string();
+    else inner.skipUnknown(tag);
+  }
+  if (key === undefined || value === undefined) throw inner.fail('missing required key or value');
+  into.set(key, value);
+}
+
+/** An EncryptionKeys (1: key, 2: value, 3: metadata KeyValues). */
+function readEncryptionKeys(r: WireReader): { key: string; value: Buffer; metadata: Map<string, string> } {
+  const inner = r.nested('message metadata encryption key');
+  let key: string | undefined;
+  let value: Buffer | undefined;
+  const metadata = new Map<string, string>();
+  while (inner.pos < inner.end) {
+    const tag = inner.varint32();
+    if (tag === TAG_1_DELIMITED) key = inner.string();
+    else if (tag === TAG_2_DELIMITED) value = inner.bytes();
+    else if (tag === TAG_3_DELIMITED) readKeyValue(inner, metadata);
+    else inner.skipUnknown(tag);
+  }
+  if (key === undefined || value === undefined) throw inner.fail('missing required key or value');
+  return { key, value, metadata };
 }
 
 export function encodeSingleMessageMetadata(metadata: SingleMessageMetadata): Buffer {

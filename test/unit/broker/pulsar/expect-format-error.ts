@@ -7,3 +7,12 @@ export function expectFormatError(fn: () => unknown): PulsarFormatError {
   expect(error).toBeInstanceOf(PulsarFormatError);
   return error as PulsarFormatError;
 }
+
+/** Runs `fn` on junk input: it may return or throw, but what it throws must be a PulsarFormatError. */
+export function throwsOnlyFormatErrors(fn: () => unknown): void {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(PulsarFormatError);
+  }
+}
