@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import Router from 'find-my-way';
 import type { HTTPMethod } from 'find-my-way';
+import { LedgerlineError } from '../../common';
 import type { Logger } from '../../common';
 import { HttpError, sendReason } from './http-exchange';
 
@@ -92,7 +93,14 @@ export class BrokerHttpServer {
 
   listen(port: number, host: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      const onError = (error: Error): void => reject(error);
+      const onError = (error: NodeJS.ErrnoException): void =>
+        reject(
+          new LedgerlineError(
+            'ListenFailed',
+            `the broker cannot listen on ${host}:${port} (webServicePort): ${error.code ?? error.message}`,
+            { cause: error },
+          ),
+        );
       this.server.once('error', onError);
       this.server.listen(port, host, () => {
         this.server.off('error', onError);

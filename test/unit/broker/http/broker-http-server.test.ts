@@ -129,6 +129,21 @@ describe('broker > http > BrokerHttpServer', () => {
   });
 });
 
+describe('broker > http > listen', () => {
+  it('names the address and the cause when the port is taken', async () => {
+    const first = new BrokerHttpServer({ logger: silentLogger() });
+    await first.listen(0, '127.0.0.1');
+    try {
+      const second = new BrokerHttpServer({ logger: silentLogger() });
+      await expect(second.listen(first.port, '127.0.0.1')).rejects.toThrow(
+        `the broker cannot listen on 127.0.0.1:${first.port} (webServicePort): EADDRINUSE`,
+      );
+    } finally {
+      await first.close();
+    }
+  });
+});
+
 describe('broker > http > toJson', () => {
   it('writes bigints as exact JSON numbers, also past 2^53, and leaves look-alike strings alone', () => {
     expect(toJson({ a: 5n, b: [2n ** 63n - 1n, -3n], c: '\u0000bigint:7' })).toBe(
