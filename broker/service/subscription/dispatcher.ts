@@ -55,6 +55,8 @@ export abstract class Dispatcher {
   protected readonly redeliveries: RedeliveryTracker;
   protected closed = false;
   protected readInFlight = false;
+  /** The read under way reads new entries (it may be waiting for them), not messages to redeliver. */
+  protected readingNewEntries = false;
   private epoch = 0;
   private dispatching = false;
   private readRequested = false;
@@ -123,6 +125,7 @@ export abstract class Dispatcher {
     const plan = this.nextRead();
     if (plan === undefined) return;
     this.readInFlight = true;
+    this.readingNewEntries = 'count' in plan;
     const epoch = this.epoch;
     if ('count' in plan) {
       this.cursor.readEntriesOrWait(plan.count).then(
@@ -285,4 +288,13 @@ export function stickyKeyHashOf(entry: ParsedEntry): number {
   const key =
     metadata.orderingKey ?? (metadata.partitionKey === undefined ? NONE_KEY : metadata.partitionKey);
   return murmur3_32(key) % STICKY_KEY_HASH_RANGE;
+}
+
+/** The sticky key hash of stored entry bytes; -1 for bytes that are not a Pulsar entry (never delivered anyway). */
+export function stickyKeyHashOfData(data: Buffer): number {
+  try {
+    return stickyKeyHashOf(parseEntry(data));
+  } catch {
+    return -1;
+  }
 }

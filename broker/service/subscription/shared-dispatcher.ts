@@ -1,6 +1,6 @@
 import type { Entry, Position } from '../../../managed-ledger';
 import type { Consumer, DeliveredMessage, PendingAck } from './consumer';
-import { Dispatcher } from './dispatcher';
+import { Dispatcher, stickyKeyHashOfData } from './dispatcher';
 import type { PreparedEntry, ReadPlan } from './dispatcher';
 import { PositionMap } from './position-map';
 
@@ -27,7 +27,12 @@ export class SharedDispatcher extends Dispatcher {
 
   addConsumer(consumer: Consumer): void {
     this.consumers.push(consumer);
-    this.readMoreEntries();
+    this.readReplayNow();
+  }
+
+  /** New permits may let messages waiting for redelivery go: they do not wait behind a read of new entries. */
+  override consumerFlow(_consumer: Consumer): void {
+    this.readReplayNow();
   }
 
   removeConsumer(consumer: Consumer): void {
@@ -176,7 +181,8 @@ export class SharedDispatcher extends Dispatcher {
   protected onStaleRead(entries: Entry[], _replay: boolean): void {
     // The cursor moved past these: keep them for redelivery (acknowledged ones are skipped when read again).
     for (const entry of entries) {
-      if (!this.cursor.isIndividuallyDeleted(entry.position)) this.addToReplay(entry.position, -1);
+      if (this.cursor.isIndividuallyDeleted(entry.position)) continue;
+      this.addToReplay(entry.position, this.type === 'Key_Shared' ? stickyKeyHashOfData(entry.data) : -1);
     }
   }
 
@@ -220,7 +226,7 @@ export class SharedDispatcher extends Dispatcher {
    * cancels the pending read the same way).
    */
   protected readReplayNow(): void {
-    if (this.replay.size > 0) this.cancelPendingRead();
+    if (this.replay.size > 0 && this.readInFlight && this.readingNewEntries) this.cancelPendingRead();
     this.readMoreEntries();
   }
 

@@ -61,6 +61,26 @@ describe('broker > subscription > Key_Shared', () => {
     }
   });
 
+  it('sends messages held for a consumer without permits as soon as it gets permits', async () => {
+    const topic = new FakeTopic();
+    const a = await topic.consumer({ subscription: 's', subscriptionType: 'Key_Shared', consumerName: 'a' });
+    const b = await topic.consumer(
+      { subscription: 's', subscriptionType: 'Key_Shared', consumerName: 'b' },
+      0,
+    );
+    const keys = Array.from({ length: 10 }, (_, i) => `k${i}`);
+    const forB = keys.filter((key) => ownerOf(key, ['a', 'b']) === 'b');
+    expect(forB.length).toBeGreaterThan(0);
+    for (const key of keys) topic.publish(`${key}/0`, { key });
+    await until('a gets its keys', () => a.sink.messages.length === keys.length - forB.length);
+    await settle();
+    expect(b.sink.messages).toEqual([]);
+    // No new entry arrives: the held messages must not wait behind the read waiting for one.
+    b.consumer.flow(100);
+    await until('b gets its keys', () => b.sink.messages.length === forB.length);
+    expect(b.sink.messages.map(keyOf).sort()).toEqual([...forB].sort());
+  });
+
   it('redelivers a negatively acknowledged message to the same consumer before later messages of its key', async () => {
     const topic = new FakeTopic();
     const { consumer, sink } = await topic.consumer({
