@@ -4,7 +4,7 @@ import type { Producer, SendRequest } from '../service';
 import type { MessageId } from '../pulsar';
 import { decodeProducerMessage, encodeProducerAck, encodeProducerError } from './frames';
 import type { ProducerMessage } from './frames';
-import { WebSocketError, closeWebSocket } from './websocket-error';
+import { WebSocketError, closeCodeOf, closeWebSocket } from './websocket-error';
 import type { ProducerParams } from './query-params';
 
 /**
@@ -24,13 +24,20 @@ export class ProducerHandler {
   private paused = false;
   private closed = false;
   private closedProducer: Promise<void> | undefined;
-  private drained: (() => void) | undefined;
+  private readonly onDrained: Array<() => void> = [];
+  private producer: Producer | undefined;
+  private endedByBroker: string | undefined;
 
   constructor(
-    readonly producer: Producer,
     private readonly params: ProducerParams,
-    private readonly logger: Logger,
+    private logger: Logger,
   ) {}
+
+  /** The broker producer this handler feeds (known once addProducer resolves, before the upgrade). */
+  bind(producer: Producer): void {
+    this.producer = producer;
+    this.logger = this.logger.child({ producerName: producer.producerName });
+  }
 
   /** Takes over the upgraded socket. */
   attach(ws: WebSocket): void {
@@ -38,6 +45,35 @@ export class ProducerHandler {
     ws.on('message', (data) => this.onFrame(data));
     ws.on('close', () => void this.close());
     ws.on('error', (error) => this.logger.warn({ err: error }, 'WebSocket producer connection error'));
+    if (this.endedByBroker !== undefined) this.whenDrained(() => this.closeEnded());
+  }
+
+  /**
+   * The broker ended the producer (topic deleted, closed or fenced): no more frames are read; once the sends in
+   * flight have their replies, the session closes with 4008 and the reason.
+   */
+  brokerClosed(reason: string): void {
+    if (this.endedByBroker !== undefined) return;
+    this.endedByBroker = reason;
+    this.closed = true;
+    this.waiting.length = 0;
+    this.logger.info({ reason }, 'WebSocket producer ended by the broker');
+    this.whenDrained(() => this.closeEnded());
+  }
+
+  private closeEnded(): void {
+    if (this.ws !== undefined) {
+      closeWebSocket(
+        this.ws,
+        closeCodeOf(WebSocketError.UnknownError),
+        this.endedByBroker ?? 'Producer closed',
+      );
+    }
+  }
+
+  private whenDrained(action: () => void): void {
+    if (this.inFlight === 0) action();
+    else this.onDrained.push(action);
   }
 
   private onFrame(data: RawData): void {
@@ -60,9 +96,11 @@ export class ProducerHandler {
       this.reply(encodeProducerError(decoded.error, decoded.errorMsg, decoded.context));
       return;
     }
+    const producer = this.producer;
+    if (producer === undefined) return;
     this.inFlight++;
     const context = decoded.context;
-    this.producer.send(toSendRequest(decoded)).then(
+    producer.send(toSendRequest(decoded)).then(
       ({ messageId }: { messageId: MessageId }) => this.onSendDone(encodeProducerAck(messageId, context)),
       (error: unknown) => {
         this.logger.warn({ err: error }, 'WebSocket send failed');
@@ -75,7 +113,7 @@ export class ProducerHandler {
     this.inFlight--;
     this.reply(reply);
     if (this.closed) {
-      if (this.inFlight === 0) this.drained?.();
+      if (this.inFlight === 0) for (const action of this.onDrained.splice(0)) action();
       return;
     }
     while (this.waiting.length > 0 && this.inFlight < this.params.maxPendingMessages) {
@@ -106,8 +144,8 @@ export class ProducerHandler {
     this.closedProducer ??= (async () => {
       this.closed = true;
       this.waiting.length = 0;
-      if (this.inFlight > 0) await new Promise<void>((resolve) => (this.drained = resolve));
-      await this.producer.close().catch((error: unknown) => {
+      await new Promise<void>((resolve) => this.whenDrained(resolve));
+      await this.producer?.close().catch((error: unknown) => {
         this.logger.warn({ err: error }, 'closing a WebSocket producer failed');
       });
     })();

@@ -6,8 +6,7 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../common';
 import { BrokerError, httpStatusOf, isBrokerError } from '../service';
-import type { BrokerMetrics, BrokerService } from '../service';
-import type { SubscribeOptions } from '../service';
+import type { BrokerMetrics, BrokerService, ProducerOptions, SubscribeOptions } from '../service';
 import { ConsumerHandler } from './consumer-handler';
 import { ProducerHandler, errorMessage } from './producer-handler';
 import { parseConsumerParams, parseProducerParams, parseReaderParams } from './query-params';
@@ -131,17 +130,17 @@ export class WebSocketService {
       case 'producer': {
         const params = parseProducerParams(query);
         const topic = await broker.getTopic(target.topic);
-        const producer = await topic.addProducer(
-          params.initialSequenceId === undefined
-            ? { ...(params.producerName === undefined ? {} : { producerName: params.producerName }) }
-            : {
-                ...(params.producerName === undefined ? {} : { producerName: params.producerName }),
-                initialSequenceId: params.initialSequenceId,
-              },
+        const handler = new ProducerHandler(params, this.options.logger.child({ topic: topicName }));
+        const options: ProducerOptions = { address, onClose: (reason) => handler.brokerClosed(reason) };
+        if (params.producerName !== undefined) options.producerName = params.producerName;
+        if (params.initialSequenceId !== undefined) options.initialSequenceId = params.initialSequenceId;
+        const producer = await topic.addProducer(options);
+        handler.bind(producer);
+        this.options.logger.info(
+          { topic: topicName, producerName: producer.producerName },
+          'WebSocket producer connected',
         );
-        const logger = this.options.logger.child({ topic: topicName, producerName: producer.producerName });
-        logger.info('WebSocket producer connected');
-        return new ProducerHandler(producer, params, logger);
+        return handler;
       }
       case 'consumer': {
         const params = parseConsumerParams(query);

@@ -166,6 +166,17 @@ describe('broker > websocket (end to end)', () => {
     expect(again!.redeliveryCount).toBeGreaterThanOrEqual(1);
   });
 
+  it('a forced topic delete ends its producer and consumer sessions with 4008', async () => {
+    const topic = topicPath();
+    const consumer = await connect(`consumer/${topic}/s`);
+    const producer = await connect(`producer/${topic}`);
+    await produce(producer, 3);
+    await consumer.waitFrames(3);
+    await env.service.deleteTopic(topic.replace('persistent/', 'persistent://'), true);
+    expect((await producer.waitClose()).code).toBe(4008);
+    expect((await consumer.waitClose()).code).toBe(4008);
+  });
+
   it('refuses upgrades with the status Pulsar uses', async () => {
     const topic = topicPath();
     expect((await refusal(`${env.base}/ws/v2/producer/persistent/public/no-such-ns/t`)).status).toBe(404);

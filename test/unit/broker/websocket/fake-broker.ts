@@ -26,6 +26,8 @@ export class FakeProducer {
   readonly pending: PendingSend[] = [];
   autoResolve = false;
   closed = false;
+  /** The broker's hook to end this producer (ProducerOptions.onClose). */
+  onClose: ((reason: string) => void) | undefined;
   private nextEntryId = 0n;
   constructor(readonly producerName: string) {}
 
@@ -121,13 +123,18 @@ export class FakeTopic {
   readonly unsubscribed: string[] = [];
   constructor(readonly name: string) {}
 
-  addProducer(options: { producerName?: string; initialSequenceId?: bigint }): Promise<FakeProducer> {
+  addProducer(options: {
+    producerName?: string;
+    initialSequenceId?: bigint;
+    onClose?: (reason: string) => void;
+  }): Promise<FakeProducer> {
     if (options.producerName === 'busy') {
       return Promise.reject(
         new BrokerError('ProducerBusy', `Producer with name 'busy' is already connected`),
       );
     }
     const producer = new FakeProducer(options.producerName ?? `standalone-0-${this.producers.length}`);
+    producer.onClose = options.onClose;
     this.producers.push(producer);
     return Promise.resolve(producer);
   }

@@ -174,6 +174,24 @@ describe('broker > websocket > service', () => {
       });
     });
 
+    it('when the broker ends the producer, answers the sends in flight, then closes with 4008', async () => {
+      const client = await open('/ws/v2/producer/persistent/public/default/t');
+      const producer = broker.topic('t').producers[0]!;
+      client.send({ payload: 'aGk=', context: 'in-flight' });
+      await eventuallyTrue(() => producer.pending.length === 1);
+      producer.onClose!('Topic persistent://public/default/t was deleted');
+      client.send({ payload: 'aGk=', context: 'after' });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(client.closed).toBeUndefined();
+      producer.release();
+      expect((await client.waitFrames(1))[0]).toMatchObject({ result: 'ok', context: 'in-flight' });
+      expect(await client.waitClose()).toEqual({
+        code: 4008,
+        reason: 'Topic persistent://public/default/t was deleted',
+      });
+      expect(producer.sends).toHaveLength(1);
+    });
+
     it('keeps at most maxPendingMessages sends in flight and replies in order', async () => {
       const client = await open('/ws/v2/producer/persistent/public/default/t?maxPendingMessages=3');
       const producer = broker.topic('t').producers[0]!;
