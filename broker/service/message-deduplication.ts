@@ -228,12 +228,13 @@ export class MessageDeduplication {
   private async enable(): Promise<void> {
     if (this.status === 'Enabled' || this.status === 'Closed') return;
     this.status = 'Recovering';
+    let replayed: number;
     try {
       const cursor = await this.managedLedger.openCursor(DEDUPLICATION_CURSOR);
       // Only recovery reads it: it must not hold entries in the cache (Pulsar's setAlwaysInactive).
       cursor.setInactive();
       this.cursor = cursor;
-      await this.replay(cursor);
+      replayed = await this.replay(cursor);
     } catch (error) {
       this.status = 'Disabled';
       this.cursor = undefined;
@@ -241,13 +242,18 @@ export class MessageDeduplication {
       this.highestPersisted.clear();
       throw error;
     }
-    this.status = 'Enabled';
     this.startTimer();
-    this.logger.info({ producers: this.highestPersisted.size }, 'deduplication enabled');
+    this.logger.info({ producers: this.highestPersisted.size, replayed }, 'deduplication enabled');
+    // A snapshot at the end of what was replayed, so the next recovery starts there.
+    if (replayed > 0) await this.takeSnapshot();
   }
 
-  /** Loads the snapshot, then applies every entry after it; snapshots at the end so the next replay is short. */
-  private async replay(cursor: ManagedCursor): Promise<void> {
+  /**
+   * Loads the snapshot, then applies every entry after it, and turns the state on in the same turn of the event
+   * loop as the last "no more entries" check: an add confirmed after that check is recorded by recordPersisted,
+   * one confirmed before it is read here. Returns how many entries were replayed.
+   */
+  private async replay(cursor: ManagedCursor): Promise<number> {
     for (const [producerName, sequenceId] of cursor.getProperties()) {
       this.highestPushed.set(producerName, sequenceId);
       this.highestPersisted.set(producerName, sequenceId);
@@ -263,14 +269,9 @@ export class MessageDeduplication {
         replayed++;
       }
     }
-    this.logger.info(
-      { replayed, fromSnapshot: cursor.getMarkDeletedPosition().toString() },
-      'deduplication state recovered',
-    );
-    if (replayed > 0) {
-      this.entriesSinceSnapshot = replayed;
-      await this.takeSnapshot();
-    }
+    this.status = 'Enabled';
+    this.entriesSinceSnapshot = replayed;
+    return replayed;
   }
 
   private applyReplayed(data: Buffer, position: Position): void {

@@ -323,6 +323,31 @@ describe('broker > service > message-deduplication', () => {
     expect(dedupCursor(reopened)).toBeUndefined();
   });
 
+  it('knows every message persisted while it was being turned on, whichever way the two interleave', async () => {
+    const { ml, dedup } = await openTopic({ ...OPTIONS, enabled: false, entriesInterval: 2 });
+    expect(await sendAll(ml, dedup, 'p', [0, 1, 2])).toEqual(Array(3).fill('written'));
+    await dedup.setEnabled(true);
+    await dedup.setEnabled(false);
+    // Writes of 3..22 run while the state is recovered from the entries already there.
+    const [outcomes] = await Promise.all([
+      sendAll(
+        ml,
+        dedup,
+        'p',
+        Array.from({ length: 20 }, (_, i) => 3 + i),
+      ),
+      dedup.setEnabled(true),
+    ]);
+    expect(outcomes).toEqual(Array(20).fill('written'));
+    expect(await sendAll(ml, dedup, 'p', [22, 21, 3, 23])).toEqual([
+      'duplicate',
+      'duplicate',
+      'duplicate',
+      'written',
+    ]);
+    await dedup.close();
+  });
+
   it('forgets producers inactive past the timeout and caps the snapshot at maxNumberOfProducers', async () => {
     const { ml, dedup } = await openTopic({
       ...OPTIONS,
