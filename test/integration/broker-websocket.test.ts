@@ -166,6 +166,29 @@ describe('broker > websocket (end to end)', () => {
     expect(again!.redeliveryCount).toBeGreaterThanOrEqual(1);
   });
 
+  it('pull mode: nothing before permits; acks may come from another connection of the subscription', async () => {
+    const topic = topicPath();
+    const puller = await connect(`consumer/${topic}/pull?subscriptionType=Shared&pullMode=true`);
+    const acker = await connect(`consumer/${topic}/pull?subscriptionType=Shared&pullMode=true`);
+    await produce(await connect(`producer/${topic}`), 4);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(puller.frames).toEqual([]);
+    puller.send({ type: 'permit', permitMessages: 4 });
+    const frames = await puller.waitFrames(4);
+    expect(frames.map(text)).toEqual(['m0', 'm1', 'm2', 'm3']);
+    for (const frame of frames.slice(0, 3)) acker.send({ messageId: frame.messageId });
+    acker.send({ type: 'isEndOfTopic' });
+    await acker.waitFrames(1);
+    puller.close();
+    acker.close();
+    await puller.waitClose();
+    await acker.waitClose();
+    const next = await connect(`consumer/${topic}/pull?subscriptionType=Shared`);
+    expect((await next.waitFrames(1)).map(text)).toEqual(['m3']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(next.frames).toHaveLength(1);
+  });
+
   it('a forced topic delete ends its producer and consumer sessions with 4008', async () => {
     const topic = topicPath();
     const consumer = await connect(`consumer/${topic}/s`);
