@@ -76,7 +76,7 @@ async function runStandalone(config: StandaloneConfig, logger: Logger): Promise<
   const fatalStop = new Promise<void>((wake) => (wakeOnFatal = wake));
   try {
     const cluster = await initNewCluster(store, scope, { logger });
-    const ports = await bookiePorts(dataDir, config);
+    const ports = await bookiePorts(dataDir, config, logger);
     const started = await Promise.allSettled(
       ports.map((port, index) =>
         BookieService.start({
@@ -165,35 +165,45 @@ function bookieConfigOf(dataDir: string, index: number, port: number, metadataSe
 }
 
 /**
- * The bookies' ports: bookiePort + i, or with bookiePort 0 free ports chosen on the first start and kept in
- * <dataDir>/bookie-<i>/port — a bookie's id is its address, and its cookie and every ledger ensemble name it,
- * so a restart must listen where the first start did.
+ * The bookies' ports. A bookie's id is its address, and its cookie and every ledger ensemble name it, so a bookie
+ * that has run before listens where it first did: its port is recorded in <dataDir>/bookie-<i>/port at the first
+ * start and read back on every later one (bookiePort then applies to new bookies only). A new bookie gets
+ * bookiePort + i, or with bookiePort 0 a free port.
  */
-async function bookiePorts(dataDir: string, config: StandaloneConfig): Promise<number[]> {
+async function bookiePorts(dataDir: string, config: StandaloneConfig, logger: Logger): Promise<number[]> {
   const ports: number[] = [];
   for (let index = 0; index < config.numBookies; index++) {
-    if (config.bookiePort !== 0) {
-      ports.push(config.bookiePort + index);
-      continue;
-    }
     const dir = join(dataDir, `bookie-${index}`);
     const file = join(dir, 'port');
-    let port: number | undefined;
-    try {
-      port = Number(readFileSync(file, 'utf8').trim());
-    } catch {
-      port = undefined;
-    }
-    if (port === undefined || !Number.isInteger(port) || port <= 0 || port > 65535) {
-      port = await freePort();
+    let port = recordedPort(file);
+    if (port === undefined) {
+      port = config.bookiePort === 0 ? await freePort() : config.bookiePort + index;
       mkdirSync(dir, { recursive: true });
       writeFileSync(file, `${port}\n`);
+    } else if (config.bookiePort !== 0 && port !== config.bookiePort + index) {
+      logger.warn({ bookie: index, port, file }, 'bookie keeps the port of its first start');
     }
     if (ports.includes(port))
       throw new CommandError(`bookie port ${port} in ${file} is used by another bookie`);
     ports.push(port);
   }
   return ports;
+}
+
+function recordedPort(file: string): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65535) {
+    throw new CommandError(
+      `${file} holds "${text}", not a port; remove it only if this bookie never held data`,
+    );
+  }
+  return port;
 }
 
 function freePort(): Promise<number> {

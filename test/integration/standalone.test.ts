@@ -104,8 +104,18 @@ describe('standalone > lifecycle', () => {
     } finally {
       await first.stop('SIGKILL');
     }
-    const second = await startStandalone(dataDir);
+    // Restarted without --bookie-port (default 3181): the bookie keeps the port of its first start, its identity.
+    const second = await startBrokerProcess([
+      'standalone',
+      '--data-dir',
+      dataDir,
+      '--port',
+      '0',
+      '--bind-address',
+      '127.0.0.1',
+    ]);
     try {
+      expect(second.stdout()).not.toContain('127.0.0.1:3181');
       expect(await consume(second.url, 'public/default/killed', 's', sent.length)).toEqual(sent);
     } finally {
       expect(await second.stop('SIGTERM')).toBe(0);
