@@ -1,6 +1,6 @@
 import type { Logger } from '../../common';
 import { MANAGED_LEDGERS_ROOT } from '../../managed-ledger';
-import type { ManagedLedgerConfig, ManagedLedgerFactory } from '../../managed-ledger';
+import type { ManagedLedgerFactory } from '../../managed-ledger';
 import { BadVersionError } from '../../metadata';
 import type { MetadataStore } from '../../metadata';
 import { PulsarFormatError, TopicName } from '../pulsar';
@@ -196,9 +196,12 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
     const index = new MessageIndex();
     let managedLedger;
     try {
-      managedLedger = await this.factory.open(persistenceName, this.managedLedgerConfigOf(policies), {
-        interceptor: index,
-      });
+      const { retentionTimeInMinutes, retentionSizeInMB } = this.retentionOf(policies);
+      const config = {
+        defaultRetentionTimeInMinutes: retentionTimeInMinutes,
+        defaultRetentionSizeInMB: retentionSizeInMB,
+      };
+      managedLedger = await this.factory.open(persistenceName, config, { interceptor: index });
     } catch (error) {
       throw toBrokerError(error, `load topic ${name}`);
     }
@@ -226,20 +229,23 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
     return topic;
   }
 
-  /** The namespace's retention over the broker's defaults (every other managed-ledger key: the factory's). */
-  private managedLedgerConfigOf(policies: Policies): Partial<ManagedLedgerConfig> {
+  /** The namespace's retention, else the broker's (every other managed-ledger key: the factory's defaults). */
+  private retentionOf(policies: Policies): { retentionTimeInMinutes: number; retentionSizeInMB: number } {
     const retention = policies.retention_policies;
-    if (retention === undefined) return {};
     return {
-      defaultRetentionTimeInMinutes: retention.retentionTimeInMinutes,
-      defaultRetentionSizeInMB: retention.retentionSizeInMB,
+      retentionTimeInMinutes: retention?.retentionTimeInMinutes ?? this.config.defaultRetentionTimeInMinutes,
+      retentionSizeInMB: retention?.retentionSizeInMB ?? this.config.defaultRetentionSizeInMB,
     };
   }
 
+  /** Deduplication and retention of the namespace's loaded topics follow its policies at once. */
   private policiesChanged(namespace: string, policies: Policies): void {
     const deduplication = policies.deduplicationEnabled ?? this.config.brokerDeduplicationEnabled;
+    const { retentionTimeInMinutes, retentionSizeInMB } = this.retentionOf(policies);
     for (const topic of this.loaded.values()) {
-      if (topic.name.namespace === namespace) void topic.setDeduplicationEnabled(deduplication);
+      if (topic.name.namespace !== namespace) continue;
+      void topic.setDeduplicationEnabled(deduplication);
+      topic.setRetention(retentionTimeInMinutes, retentionSizeInMB);
     }
   }
 

@@ -20,6 +20,7 @@ import {
   parseEntry,
 } from '../../broker';
 import type { BrokerConfig, ParsedEntry, PersistentTopic } from '../../broker';
+import { eventually } from '../harness';
 import { mlCluster } from './managed-ledger-fixture';
 import type { MlCluster, Owner } from './managed-ledger-fixture';
 
@@ -42,7 +43,8 @@ async function startService(
   const service = new BrokerService({
     factory: owner.factory,
     store: owner.store,
-    config: brokerConfig({ managedLedgerDefaultEnsembleSize: 2, ...config }),
+    // Consumed data is kept unless a test sets a namespace's retention (no subscription = everything consumed).
+    config: brokerConfig({ defaultRetentionTimeInMinutes: -1, defaultRetentionSizeInMB: -1, ...config }),
     logger: silentLogger(),
     metrics,
   });
@@ -218,6 +220,23 @@ describe('broker > topics > running index', () => {
     expect(third.getLastIndex()).toBe(6n);
     await sendMany(third, 2, 7);
     expect(indexes(await storedEntries(third.managedLedger))).toEqual([7n, 8n]);
+  });
+
+  it("applies a namespace's new retention to its loaded topics at once", async () => {
+    const owner = await ownerWith({ managedLedgerMaxEntriesPerLedger: 2 });
+    const service = await startService({}, owner);
+    await service.namespaces.createNamespace('public/retained');
+    const topic = await service.getTopic(`persistent://public/retained/t-${++topicSeq}`);
+    await sendMany(topic, 6);
+    expect(topic.managedLedger.getNumberOfEntries()).toBe(6);
+    await service.namespaces.setRetention('public/retained', {
+      retentionTimeInMinutes: 0,
+      retentionSizeInMB: 0,
+    });
+    await eventually('the consumed ledgers trimmed', () =>
+      topic.managedLedger.getNumberOfEntries() < 6 ? true : undefined,
+    );
+    expect(topic.getLastIndex()).toBe(5n);
   });
 
   it('is kept by the next owner of the topic (another broker, after the first one closed)', async () => {
