@@ -170,11 +170,13 @@ describe('managed-ledger > cursor > ManagedCursor', () => {
         { lower: p[0], upper: p[2] },
         { lower: p[3], upper: p[4] },
       ]);
+      expect(cursor.getTotalNonContiguousDeletedMessagesRange()).toBe(2);
       await cursor.delete(p[0]!);
       expect(cursor.getMarkDeletedPosition()).toEqual(p[2]);
       await cursor.delete(p[3]!);
       expect(cursor.getMarkDeletedPosition()).toEqual(p[4]);
       expect(cursor.getIndividuallyDeletedRanges()).toEqual([]);
+      expect(cursor.getTotalNonContiguousDeletedMessagesRange()).toBe(0);
       expect(cursor.getNumberOfEntriesInBacklog(true)).toBe(1);
       expect(host.markDeleteMoves).toBe(2);
     });
