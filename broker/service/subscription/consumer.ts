@@ -1,81 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../../common';
 import { Position } from '../../../managed-ledger';
-import type { MessageId, ParsedEntry } from '../../pulsar';
+import type { ManagedCursor } from '../../../managed-ledger';
+import type { MessageId } from '../../pulsar';
 import { BrokerError } from '../errors';
-import type { PersistentSubscription } from './persistent-subscription';
 import { PositionMap } from './position-map';
 import { RateMeter } from './rate-meter';
 import type { ConsumerStats } from './subscription-stats';
-
-/**
- * What a transport (the WebSocket endpoint, later Kafka or the binary protocol) implements to receive a consumer's
- * messages. Calls never block and never throw back into the dispatcher: flow control is the permits.
- */
-export interface ConsumerSink {
-  /** Messages for this consumer, in dispatch order. */
-  sendMessages(messages: DeliveredMessage[]): void;
-  /** The broker ends this consumer (unsubscribed, subscription or topic deleted, broker closing). */
-  close(reason: string): void;
-  /** The topic is terminated and this consumer's subscription has read everything. */
-  reachedEndOfTopic(): void;
-  /** Exclusive/Failover: this consumer became (true) or stopped being (false) the active one. */
-  activeConsumerChanged?(active: boolean): void;
-}
-
-/** One message handed to a consumer: its id, position, how often it was redelivered, and the stored entry. */
-export interface DeliveredMessage {
-  messageId: MessageId;
-  position: Position;
-  redeliveryCount: number;
-  entry: ParsedEntry;
-  /** The stored entry bytes (broker entry metadata, message metadata, payload). */
-  data: Buffer;
-}
-
-export type SubscriptionType = 'Exclusive' | 'Failover' | 'Shared' | 'Key_Shared';
-
-export const SUBSCRIPTION_TYPES: readonly SubscriptionType[] = [
-  'Exclusive',
-  'Failover',
-  'Shared',
-  'Key_Shared',
-];
-
-export interface SubscribeOptions {
-  subscription: string;
-  subscriptionType: SubscriptionType;
-  /** Generated (5 random characters, as Pulsar's client does) when absent. */
-  consumerName?: string;
-  /** Default true; false makes a non-durable (reader) subscription, removed when its last consumer leaves. */
-  durable?: boolean;
-  /** Where a new subscription starts; default 'latest'. */
-  initialPosition?: 'earliest' | 'latest';
-  /** Non-durable subscriptions: read after this message (Pulsar's reader startMessageId, exclusive). */
-  startMessageId?: MessageId;
-  /** Lower is preferred (Failover's active consumer, Shared's first served); default 0. */
-  priorityLevel?: number;
-  receiverQueueSize?: number;
-  /** > 0: messages unacknowledged this long are redelivered. */
-  ackTimeoutMillis?: number;
-  /** Delay before negatively acknowledged messages are redelivered; default 60000 (Pulsar's client). */
-  negativeAckRedeliveryDelayMillis?: number;
-  readCompacted?: never;
-  /** For stats only: where the consumer connects from and its client. */
-  address?: string;
-  clientVersion?: string;
-  metadata?: Record<string, string>;
-}
-
-/** A message delivered to a consumer and not acknowledged yet (Pulsar's pendingAcks entry). */
-export interface PendingAck {
-  readonly position: Position;
-  /** Messages in the entry (a batch counts its messages). */
-  readonly numMessages: number;
-  /** Key_Shared's sticky key hash, -1 otherwise. */
-  readonly stickyKeyHash: number;
-  readonly sentAtMs: number;
-}
+import type {
+  ConsumerSink,
+  DeliveredMessage,
+  PendingAck,
+  SubscribeOptions,
+  SubscriptionTopic,
+  SubscriptionType,
+} from './types';
 
 /** Negatively acknowledged positions waiting for their redelivery time. */
 interface NackBatch {
@@ -84,6 +23,26 @@ interface NackBatch {
 }
 
 export const DEFAULT_NEGATIVE_ACK_REDELIVERY_DELAY_MS = 60_000;
+
+/**
+ * What a consumer uses of its subscription (PersistentSubscription implements it; declared here so that the
+ * consumer does not import the subscription, which imports the consumer).
+ */
+export interface ConsumerSubscription {
+  readonly name: string;
+  readonly topic: SubscriptionTopic;
+  readonly cursor: ManagedCursor;
+  readonly durable: boolean;
+  readonly logger: Logger;
+  getType(): SubscriptionType | undefined;
+  consumerFlow(consumer: Consumer): void;
+  acknowledge(consumer: Consumer, positions: Position[]): Promise<void>;
+  acknowledgeCumulative(consumer: Consumer, position: Position): Promise<void>;
+  redeliver(consumer: Consumer, positions: Position[] | undefined): void;
+  removeConsumer(consumer: Consumer): Promise<void>;
+  recordDelivered(messages: number, bytes: number): void;
+  isEndOfTopic(): boolean;
+}
 
 let nextConsumerId = 0;
 
@@ -96,7 +55,7 @@ export class Consumer {
   readonly consumerId: number;
   readonly consumerName: string;
   readonly subscriptionType: SubscriptionType;
-  readonly subscription: PersistentSubscription;
+  readonly subscription: ConsumerSubscription;
   readonly sink: ConsumerSink;
   readonly priorityLevel: number;
   readonly receiverQueueSize: number;
@@ -129,7 +88,7 @@ export class Consumer {
   private lastConsumedFlowTimestamp = 0;
   private readonly readPositionWhenJoining: string;
 
-  constructor(subscription: PersistentSubscription, options: SubscribeOptions, sink: ConsumerSink) {
+  constructor(subscription: ConsumerSubscription, options: SubscribeOptions, sink: ConsumerSink) {
     this.consumerId = nextConsumerId++;
     this.subscription = subscription;
     this.sink = sink;

@@ -3,12 +3,14 @@ import { isManagedLedgerError } from '../../../managed-ledger';
 import type { Entry, ManagedCursor, Position } from '../../../managed-ledger';
 import { murmur3_32, parseEntry } from '../../pulsar';
 import type { ParsedEntry } from '../../pulsar';
-import type { Consumer, DeliveredMessage, PendingAck, SubscriptionType } from './consumer';
+import type { Consumer } from './consumer';
 import type {
-  PersistentSubscription,
+  DeliveredMessage,
+  PendingAck,
   SubscriptionConfig,
   SubscriptionTopic,
-} from './persistent-subscription';
+  SubscriptionType,
+} from './types';
 import type { RedeliveryTracker } from './redelivery-tracker';
 
 /** An entry read for dispatch: parsed once, with its Key_Shared sticky key hash. */
@@ -30,7 +32,7 @@ const RETRY_DELAY_MIN_MS = 100;
 const RETRY_DELAY_MAX_MS = 5000;
 
 export interface DispatcherContext {
-  readonly subscription: PersistentSubscription;
+  readonly subscriptionName: string;
   readonly cursor: ManagedCursor;
   readonly topic: SubscriptionTopic;
   readonly config: SubscriptionConfig;
@@ -47,7 +49,7 @@ export interface DispatcherContext {
 export abstract class Dispatcher {
   abstract readonly type: SubscriptionType;
   protected readonly consumers: Consumer[] = [];
-  protected readonly subscription: PersistentSubscription;
+  protected readonly subscriptionName: string;
   protected readonly cursor: ManagedCursor;
   protected readonly topic: SubscriptionTopic;
   protected readonly config: SubscriptionConfig;
@@ -64,7 +66,7 @@ export abstract class Dispatcher {
   private retryDelayMs = 0;
 
   constructor(context: DispatcherContext) {
-    this.subscription = context.subscription;
+    this.subscriptionName = context.subscriptionName;
     this.cursor = context.cursor;
     this.topic = context.topic;
     this.config = context.config;

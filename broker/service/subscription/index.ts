@@ -1,20 +1,20 @@
 // Subscriptions and dispatch: consumers, the persistent subscription and its dispatchers (see README.md).
-export { Consumer, DEFAULT_NEGATIVE_ACK_REDELIVERY_DELAY_MS, SUBSCRIPTION_TYPES } from './consumer';
+export { Consumer, DEFAULT_NEGATIVE_ACK_REDELIVERY_DELAY_MS } from './consumer';
+export type { ConsumerSubscription } from './consumer';
+export { DEFAULT_SUBSCRIPTION_CONFIG, SUBSCRIPTION_TYPES } from './types';
 export type {
   ConsumerSink,
   DeliveredMessage,
+  PeekedMessage,
   PendingAck,
   SubscribeOptions,
-  SubscriptionType,
-} from './consumer';
-export { PersistentSubscription, DEFAULT_SUBSCRIPTION_CONFIG } from './persistent-subscription';
-export type {
-  PeekedMessage,
-  PersistentSubscriptionOptions,
   SubscriptionConfig,
   SubscriptionManagedLedger,
   SubscriptionTopic,
-} from './persistent-subscription';
+  SubscriptionType,
+} from './types';
+export { PersistentSubscription } from './persistent-subscription';
+export type { PersistentSubscriptionOptions } from './persistent-subscription';
 export { ConsistentHashingSelector } from './key-shared-dispatcher';
 export { stickyKeyHashOf } from './dispatcher';
 export type { ConsumerStats, SubscriptionStats } from './subscription-stats';

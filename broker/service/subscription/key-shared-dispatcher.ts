@@ -1,6 +1,7 @@
 import type { Position } from '../../../managed-ledger';
 import { murmur3_32 } from '../../pulsar';
-import type { Consumer, DeliveredMessage, PendingAck } from './consumer';
+import type { Consumer } from './consumer';
+import type { DeliveredMessage, PendingAck } from './types';
 import { STICKY_KEY_HASH_RANGE } from './dispatcher';
 import type { PreparedEntry } from './dispatcher';
 import { SharedDispatcher } from './shared-dispatcher';

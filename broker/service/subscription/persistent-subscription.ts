@@ -1,11 +1,9 @@
 import type { Logger } from '../../../common';
 import { isManagedLedgerError, EARLIEST, Position } from '../../../managed-ledger';
-import type { Entry, ManagedCursor, ManagedLedger } from '../../../managed-ledger';
+import type { Entry, ManagedCursor } from '../../../managed-ledger';
 import { parseEntry } from '../../pulsar';
-import type { MessageId, ParsedEntry, TopicName } from '../../pulsar';
 import { BrokerError } from '../errors';
-import { SUBSCRIPTION_TYPES } from './consumer';
-import type { Consumer, SubscriptionType } from './consumer';
+import type { Consumer, ConsumerSubscription } from './consumer';
 import type { Dispatcher } from './dispatcher';
 import { KeySharedDispatcher } from './key-shared-dispatcher';
 import { RateMeter } from './rate-meter';
@@ -13,50 +11,8 @@ import { RedeliveryTracker } from './redelivery-tracker';
 import { SharedDispatcher } from './shared-dispatcher';
 import { SingleActiveConsumerDispatcher } from './single-active-consumer-dispatcher';
 import type { SubscriptionStats } from './subscription-stats';
-
-/** The broker.conf settings dispatch uses (BrokerConfig has them all, under these names). */
-export interface SubscriptionConfig {
-  dispatcherMaxReadBatchSize: number;
-  dispatcherMaxRoundRobinBatchSize: number;
-  /** Shared/Key_Shared: a consumer with this many unacknowledged messages gets nothing until half (0: no limit). */
-  maxUnackedMessagesPerConsumer: number;
-  /** Shared/Key_Shared: the same for the whole subscription. */
-  maxUnackedMessagesPerSubscription: number;
-  activeConsumerFailoverDelayTimeMillis: number;
-}
-
-/** Pulsar's defaults. */
-export const DEFAULT_SUBSCRIPTION_CONFIG: Readonly<SubscriptionConfig> = Object.freeze({
-  dispatcherMaxReadBatchSize: 100,
-  dispatcherMaxRoundRobinBatchSize: 20,
-  maxUnackedMessagesPerConsumer: 50_000,
-  maxUnackedMessagesPerSubscription: 200_000,
-  activeConsumerFailoverDelayTimeMillis: 1000,
-});
-
-/** What a subscription uses of its topic's managed ledger. */
-export type SubscriptionManagedLedger = Pick<
-  ManagedLedger,
-  | 'readEntries'
-  | 'isTerminated'
-  | 'getLastConfirmedEntry'
-  | 'deleteCursor'
-  | 'newNonDurableCursor'
-  | 'getTotalSize'
-  | 'getNumberOfEntries'
->;
-
-/** What a subscription needs of its topic (PersistentTopic implements it). */
-export interface SubscriptionTopic {
-  readonly name: TopicName;
-  readonly managedLedger: SubscriptionManagedLedger;
-  /** Deletes the subscription (SubscriptionBusy while consumers are attached). */
-  unsubscribe(subscription: string): Promise<void>;
-  /** Messages and bytes dispatched (for the topic's metrics). */
-  recordDelivered?(messages: number, bytes: number): void;
-  /** The subscription deleted itself (forced delete, or a non-durable one whose last consumer left). */
-  onSubscriptionDeleted?(subscription: PersistentSubscription): void;
-}
+import { DEFAULT_SUBSCRIPTION_CONFIG, SUBSCRIPTION_TYPES } from './types';
+import type { PeekedMessage, SubscriptionConfig, SubscriptionTopic, SubscriptionType } from './types';
 
 export interface PersistentSubscriptionOptions {
   topic: SubscriptionTopic;
@@ -65,12 +21,6 @@ export interface PersistentSubscriptionOptions {
   name?: string;
   config?: Partial<SubscriptionConfig>;
   logger: Logger;
-}
-
-export interface PeekedMessage {
-  messageId: MessageId;
-  entry: ParsedEntry;
-  data: Buffer;
 }
 
 type SubscriptionState = 'Open' | 'Closed' | 'Deleted';
@@ -82,7 +32,7 @@ const PEEK_READ_BATCH = 100;
  * consumers attached (Pulsar's PersistentSubscription). Acknowledgements go to the cursor: individual ones as
  * cursor.delete, cumulative ones as markDelete. Admin operations: skip, clearBacklog, resetCursor, peek, stats.
  */
-export class PersistentSubscription {
+export class PersistentSubscription implements ConsumerSubscription {
   readonly name: string;
   readonly cursor: ManagedCursor;
   readonly topic: SubscriptionTopic;
@@ -414,7 +364,7 @@ export class PersistentSubscription {
 
   private newDispatcher(type: SubscriptionType): Dispatcher {
     const context = {
-      subscription: this,
+      subscriptionName: this.name,
       cursor: this.cursor,
       topic: this.topic,
       config: this.config,

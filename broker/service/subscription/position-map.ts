@@ -12,6 +12,8 @@ export interface Positioned {
 export class PositionMap<V extends Positioned> {
   private readonly ledgers = new Map<bigint, Map<bigint, V>>();
   private count = 0;
+  /** What sorted() returned, until the next change. */
+  private sortedCache: V[] | undefined;
 
   get size(): number {
     return this.count;
@@ -35,6 +37,7 @@ export class PositionMap<V extends Positioned> {
     }
     const previous = entries.get(entryId);
     entries.set(entryId, value);
+    this.sortedCache = undefined;
     if (previous === undefined) this.count++;
     return previous;
   }
@@ -47,6 +50,7 @@ export class PositionMap<V extends Positioned> {
     entries!.delete(position.entryId);
     if (entries!.size === 0) this.ledgers.delete(position.ledgerId);
     this.count--;
+    this.sortedCache = undefined;
     return value;
   }
 
@@ -64,12 +68,14 @@ export class PositionMap<V extends Positioned> {
       if (entries.size === 0) this.ledgers.delete(ledgerId);
     }
     this.count -= removed.length;
+    if (removed.length > 0) this.sortedCache = undefined;
     return removed;
   }
 
   clear(): void {
     this.ledgers.clear();
     this.count = 0;
+    this.sortedCache = undefined;
   }
 
   /** Every value, in no particular order. */
@@ -77,8 +83,9 @@ export class PositionMap<V extends Positioned> {
     for (const entries of this.ledgers.values()) yield* entries.values();
   }
 
-  /** Every value in position order. */
-  sorted(): V[] {
+  /** Every value in position order (kept until the next change: do not modify the array). */
+  sorted(): readonly V[] {
+    if (this.sortedCache !== undefined) return this.sortedCache;
     const out: V[] = [];
     const ledgerIds = [...this.ledgers.keys()].sort(compareBigInt);
     for (const ledgerId of ledgerIds) {
@@ -86,6 +93,7 @@ export class PositionMap<V extends Positioned> {
       const entryIds = [...entries.keys()].sort(compareBigInt);
       for (const entryId of entryIds) out.push(entries.get(entryId)!);
     }
+    this.sortedCache = out;
     return out;
   }
 }

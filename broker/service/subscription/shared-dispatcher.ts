@@ -1,5 +1,6 @@
 import type { Entry, Position } from '../../../managed-ledger';
-import type { Consumer, DeliveredMessage, PendingAck } from './consumer';
+import type { Consumer } from './consumer';
+import type { DeliveredMessage, PendingAck } from './types';
 import { Dispatcher, stickyKeyHashOfData } from './dispatcher';
 import type { PreparedEntry, ReadPlan } from './dispatcher';
 import { PositionMap } from './position-map';

@@ -1,6 +1,7 @@
 import type { Entry, Position } from '../../../managed-ledger';
 import { BrokerError } from '../errors';
-import type { Consumer, PendingAck } from './consumer';
+import type { Consumer } from './consumer';
+import type { PendingAck } from './types';
 import { Dispatcher } from './dispatcher';
 import type { DispatcherContext, PreparedEntry, ReadPlan } from './dispatcher';
 
@@ -26,7 +27,7 @@ export class SingleActiveConsumerDispatcher extends Dispatcher {
     if (this.type === 'Exclusive' && this.consumers.length > 0) {
       throw new BrokerError(
         'ConsumerBusy',
-        `Exclusive consumer is already connected to subscription ${this.subscription.name} of ${this.topic.name.toString()}`,
+        `Exclusive consumer is already connected to subscription ${this.subscriptionName} of ${this.topic.name.toString()}`,
       );
     }
     this.consumers.push(consumer);

@@ -1,4 +1,4 @@
-import type { SubscriptionType } from './consumer';
+import type { SubscriptionType } from './types';
 
 /** A consumer in a subscription's stats, with Pulsar's JSON field names (ConsumerStatsImpl). */
 export interface ConsumerStats {
