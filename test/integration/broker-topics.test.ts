@@ -251,6 +251,30 @@ describe('broker > topics > running index', () => {
   });
 });
 
+describe('broker > topics > managed-ledger interceptor', () => {
+  it('is called before every ManagedLedgerInfo write, and what it sets is stored with the list', async () => {
+    const owner = await ownerWith({ managedLedgerMaxEntriesPerLedger: 2 });
+    const name = `public/default/persistent/interceptor-${++topicSeq}`;
+    let calls = 0;
+    const interceptor = {
+      onUpdateManagedLedgerInfo(properties: Map<string, string>): void {
+        properties.set('calls', String(++calls));
+      },
+    };
+    const ml = await owner.factory.open(name, {}, { interceptor });
+    const afterOpen = calls;
+    expect(afterOpen).toBeGreaterThanOrEqual(1); // the open writes the list with its new ledger
+    for (let i = 0; i < 4; i++) await ml.addEntry(Buffer.from(`e${i}`));
+    expect(calls).toBeGreaterThan(afterOpen); // rollovers
+    await ml.close();
+    const stored = await owner.factory.getManagedLedgerInfo(name);
+    expect(stored?.properties.get('calls')).toBe(String(calls));
+    const reopened = await owner.factory.open(name);
+    expect(reopened.getProperties().get('calls')).toBe(String(calls));
+    await reopened.close();
+  });
+});
+
 describe('broker > topics > loading', () => {
   it('auto-creates topics when allowAutoTopicCreation, else only on request (TopicNotFound otherwise)', async () => {
     const service = await startService({ allowAutoTopicCreation: false });
