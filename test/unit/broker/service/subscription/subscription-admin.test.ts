@@ -1,3 +1,4 @@
+import { ManagedLedgerError } from '../../../../../managed-ledger';
 import { Consumer } from '../../../../../broker/service/subscription';
 import { BrokerError } from '../../../../../broker/service/errors';
 import { FakeTopic, RecordingSink, payloadOf, settle, until } from './fixtures';
@@ -50,6 +51,46 @@ describe('broker > subscription > admin', () => {
     await until('from the first', () => sink.messages.length === 5);
     expect(payloadOf(sink.messages[0]!)).toBe('m0');
     await expect(sub.resetCursor({ publishTime: Number.NaN })).rejects.toThrow(BrokerError);
+  });
+
+  it('a reset of a Shared subscription sends everything from the new position again, pending or not', async () => {
+    const topic = new FakeTopic();
+    const positions = topic.publishMany(3);
+    const { consumer, sink } = await topic.consumer({ subscription: 's', subscriptionType: 'Shared' });
+    await until('3 delivered', () => sink.messages.length === 3);
+    await consumer.acknowledge([sink.messages[0]!.messageId]);
+    sink.take();
+    await topic.subscriptions.get('s')!.resetCursor(positions[0]!);
+    await until('3 again', () => sink.messages.length === 3);
+    expect(sink.payloads()).toEqual(['m0', 'm1', 'm2']);
+    expect(consumer.getUnackedCount()).toBe(3);
+  });
+
+  it('Shared consumers hear of the end of a terminated topic once everything was read', async () => {
+    const topic = new FakeTopic();
+    topic.publishMany(2);
+    const { consumer, sink } = await topic.consumer({ subscription: 's', subscriptionType: 'Shared' });
+    await until('2 delivered', () => sink.messages.length === 2);
+    topic.host.terminate();
+    await until('end of topic', () => sink.endOfTopic === 1);
+    expect(consumer.isEndOfTopic()).toBe(true);
+  });
+
+  it('retries a read that failed in the storage', async () => {
+    const topic = new FakeTopic();
+    topic.publishMany(2);
+    const read = topic.host.readEntries.bind(topic.host);
+    let failures = 0;
+    topic.host.readEntries = (...args) => {
+      if (failures++ === 0) {
+        return Promise.reject(new ManagedLedgerError('BookKeeperException', 'bookies unreachable'));
+      }
+      return read(...args);
+    };
+    const { sink } = await topic.consumer({ subscription: 's' });
+    await until('2 delivered after the retry', () => sink.messages.length === 2);
+    expect(failures).toBeGreaterThan(1);
+    expect(sink.payloads()).toEqual(['m0', 'm1']);
   });
 
   it('reports stats with Pulsar names', async () => {
