@@ -8,7 +8,9 @@ import type { DispatcherContext, PreparedEntry, ReadPlan } from './dispatcher';
 /**
  * Exclusive and Failover (Pulsar's PersistentDispatcherSingleActiveConsumer): one consumer — the active one —
  * gets every message in order. Consumers are ordered by priorityLevel, then name; the active one is the first
- * (partition i of a partitioned topic: the (i mod n)-th). When the active consumer changes, the cursor is rewound
+ * (partition i of a partitioned topic: the (i mod n)-th of the n consumers at the highest priority). Pulsar picks
+ * the active consumer of a non-partitioned topic on a hash ring of the topic name instead; we take the first, as
+ * agreed for this broker. When the active consumer changes, the cursor is rewound
  * to the first unacknowledged message — in Failover after activeConsumerFailoverDelayTimeMillis, so the previous
  * one can still acknowledge what it got. Any redelivery request rewinds too: single messages cannot be redelivered
  * alone without breaking the order.
@@ -124,7 +126,15 @@ export class SingleActiveConsumerDispatcher extends Dispatcher {
   /** Pulsar's pickAndScheduleActiveConsumer. */
   private pickActiveConsumer(): void {
     const partition = this.topic.name.partitionIndex;
-    const index = partition >= 0 ? partition % this.consumers.length : 0;
+    // Partitions spread over the consumers of the highest priority (the lowest level) only.
+    let highest = 0;
+    while (
+      highest < this.consumers.length &&
+      this.consumers[highest]!.priorityLevel === this.consumers[0]!.priorityLevel
+    ) {
+      highest++;
+    }
+    const index = partition >= 0 && highest > 0 ? partition % highest : 0;
     const next = this.consumers[index];
     const previous = this.active;
     if (next === previous) return;
