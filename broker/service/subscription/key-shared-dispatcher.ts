@@ -19,7 +19,7 @@ interface RingPoint {
 
 /**
  * Pulsar's ConsistentHashingStickyKeyConsumerSelector: each consumer puts 100 points on a ring of [0, 65536)
- * (murmur3 of its name and the point's number); a key hash goes to the consumer of the first point at or after
+ * (murmur3 of `name NUL i`, as Pulsar 4 keys them, mod 65536, the range key hashes are taken in); a key hash goes to the consumer of the first point at or after
  * it, wrapping around. Adding or removing a consumer moves only the hashes next to its points.
  */
 export class ConsistentHashingSelector {
@@ -27,7 +27,10 @@ export class ConsistentHashingSelector {
 
   add(consumer: Consumer): void {
     for (let i = 0; i < HASH_RING_POINTS_PER_CONSUMER; i++) {
-      this.ring.push({ hash: murmur3_32(`${consumer.consumerName}${i}`) % STICKY_KEY_HASH_RANGE, consumer });
+      this.ring.push({
+        hash: murmur3_32(`${consumer.consumerName}\0${i}`) % STICKY_KEY_HASH_RANGE,
+        consumer,
+      });
     }
     // Equal hashes (two consumers of the same name): the one added first keeps the point.
     this.ring.sort((a, b) => a.hash - b.hash || a.consumer.consumerId - b.consumer.consumerId);
