@@ -263,6 +263,15 @@ export class PersistentTopic implements SubscriptionTopic {
         new BrokerError('BadRequest', `Invalid producer name for topic ${this.name.toString()}`),
       );
     }
+    const initial = options.initialSequenceId ?? -1n;
+    if (typeof initial !== 'bigint' || initial < -1n) {
+      return Promise.reject(
+        new BrokerError(
+          'BadRequest',
+          `Invalid initialSequenceId for producer ${producerName} on ${this.name.toString()}: an integer >= -1`,
+        ),
+      );
+    }
     if (this.producers.has(producerName)) {
       return Promise.reject(
         new BrokerError(
@@ -273,7 +282,6 @@ export class PersistentTopic implements SubscriptionTopic {
     }
     // A producer that comes back continues after what the broker has of its name (Pulsar's lastSequenceId).
     const known = this.deduplication?.getLastPublishedSequenceId(producerName) ?? -1n;
-    const initial = options.initialSequenceId ?? -1n;
     const lastSequenceId = initial > known ? initial : known;
     this.deduplication?.producerAdded(producerName);
     const producer = new Producer(this, producerName, this.nextProducerId++, lastSequenceId, options);

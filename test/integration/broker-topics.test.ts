@@ -369,6 +369,15 @@ describe('broker > topics > producers', () => {
     expect((await rejection(producer.send({ payload: Buffer.from('x'), sequenceId: -1n }))).code).toBe(
       'BadRequest',
     );
+    const junk = { properties: 'not a map', key: 42 } as unknown as object;
+    expect((await rejection(producer.send({ payload: Buffer.from('x'), ...junk }))).code).toBe('BadRequest');
+    expect((await rejection(producer.send(undefined as unknown as { payload: Buffer }))).code).toBe(
+      'BadRequest',
+    );
+    const badStart = topic.addProducer({ initialSequenceId: 7 as unknown as bigint });
+    expect((await rejection(badStart)).code).toBe('BadRequest');
+    expect((await rejection(topic.addProducer({ producerName: '' }))).code).toBe('BadRequest');
+    expect((await rejection(topic.createSubscription('s', 'middle' as 'earliest'))).code).toBe('BadRequest');
     expect(topic.managedLedger.getNumberOfEntries()).toBe(0);
     await producer.send({ payload: Buffer.from('fine') });
     expect(indexes(await storedEntries(topic.managedLedger))).toEqual([0n]);
