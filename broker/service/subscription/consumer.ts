@@ -104,11 +104,6 @@ export class Consumer {
     this.connectedSince = new Date().toISOString();
     this.readPositionWhenJoining = subscription.cursor.getReadPosition().toString();
     this.logger = subscription.logger.child({ consumer: this.consumerName });
-    if (this.ackTimeoutMillis > 0) {
-      const tickMs = Math.min(1000, Math.max(10, Math.floor(this.ackTimeoutMillis / 4)));
-      this.ackTimeoutTimer = setInterval(() => this.checkAckTimeout(), tickMs);
-      this.ackTimeoutTimer.unref();
-    }
   }
 
   /** Adds permits (messages): the dispatcher sends while permits are above zero. */
@@ -272,6 +267,12 @@ export class Consumer {
     }
     this.availablePermits -= count;
     if (track) this.unackedMessages += count;
+    // The ack-timeout timer starts with the first delivery (a consumer refused at subscribe never has one).
+    if (track && this.ackTimeoutMillis > 0 && this.ackTimeoutTimer === undefined && !this.closed) {
+      const tickMs = Math.min(1000, Math.max(10, Math.floor(this.ackTimeoutMillis / 4)));
+      this.ackTimeoutTimer = setInterval(() => this.checkAckTimeout(), tickMs);
+      this.ackTimeoutTimer.unref();
+    }
     this.msgOutCounter += count;
     this.bytesOutCounter += bytes;
     this.entriesOutCounter += messages.length;
