@@ -4,11 +4,11 @@ import { PulsarFormatError } from './errors';
 import {
   decodeMessageMetadata,
   decodeSingleMessageMetadata,
-  encodeMessageMetadata,
+  writeMessageMetadata,
   encodeSingleMessageMetadata,
 } from './message-metadata';
 import type { MessageMetadata, SingleMessageMetadata } from './message-metadata';
-import { WireReader } from './wire';
+import { WireReader, WireWriter } from './wire';
 
 /**
  * A stored entry, as a Pulsar broker writes it to BookKeeper (all integers big-endian):
@@ -51,14 +51,19 @@ function malformed(what: string): PulsarFormatError {
   return new PulsarFormatError('MalformedEntry', `malformed entry: ${what}`);
 }
 
+/** The writer encodeMessage builds metadata in (encoding never awaits, so one serves every call). */
+const metadataWriter = new WireWriter();
+
 /** A client message (from 0x0e01 on): magic, CRC32C, metadata size, metadata, payload. */
 export function encodeMessage(metadata: MessageMetadata, payload: Uint8Array): Buffer {
-  const metadataBytes = encodeMessageMetadata(metadata);
-  const out = Buffer.allocUnsafe(MESSAGE_HEADER_BYTES + metadataBytes.length + payload.length);
+  metadataWriter.reset();
+  writeMessageMetadata(metadataWriter, metadata);
+  const metadataSize = metadataWriter.pos;
+  const out = Buffer.allocUnsafe(MESSAGE_HEADER_BYTES + metadataSize + payload.length);
   out.writeUInt16BE(MAGIC_CRC32C, 0);
-  out.writeUInt32BE(metadataBytes.length, 6);
-  metadataBytes.copy(out, MESSAGE_HEADER_BYTES);
-  out.set(payload, MESSAGE_HEADER_BYTES + metadataBytes.length);
+  out.writeUInt32BE(metadataSize, 6);
+  metadataWriter.buf.copy(out, MESSAGE_HEADER_BYTES, 0, metadataSize);
+  out.set(payload, MESSAGE_HEADER_BYTES + metadataSize);
   out.writeUInt32BE(crc32c(out.subarray(6)) >>> 0, 2);
   return out;
 }

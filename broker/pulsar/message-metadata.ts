@@ -1,6 +1,14 @@
 import { bigIntToLong, decodeOrThrow, lazyType, longToBigInt, longToNumber, numberToLong } from './schema';
 import type { DecodedLong } from './schema';
-import { WIRE_LENGTH_DELIMITED, WIRE_VARINT, WireReader, asBuffer } from './wire';
+import {
+  WIRE_LENGTH_DELIMITED,
+  WIRE_VARINT,
+  WireReader,
+  WireWriter,
+  asBuffer,
+  delimitedStringSize,
+  varintSize,
+} from './wire';
 
 export type CompressionType = 'NONE' | 'LZ4' | 'ZLIB' | 'ZSTD' | 'SNAPPY';
 export const COMPRESSION_TYPES: readonly CompressionType[] = ['NONE', 'LZ4', 'ZLIB', 'ZSTD', 'SNAPPY'];
@@ -69,7 +77,7 @@ export type Decoded = Record<string, unknown>;
 
 export const has = (o: Decoded, field: string): boolean => Object.hasOwn(o, field);
 
-function propertiesOut(properties: Map<string, string>): KeyValueObject[] {
+export function propertiesOut(properties: Map<string, string>): KeyValueObject[] {
   const out: KeyValueObject[] = [];
   for (const [key, value] of properties) out.push({ key, value });
   return out;
@@ -86,43 +94,104 @@ export const toBuffer = (bytes: unknown): Buffer => {
   return Buffer.from(u8.buffer, u8.byteOffset, u8.byteLength);
 };
 
+/** One writer for every encode (encoding never awaits). */
+const writer = new WireWriter();
+
+/** MessageMetadata as Pulsar writes it (fields in ascending number; reference-codec.ts holds the protobufjs twin). */
 export function encodeMessageMetadata(metadata: MessageMetadata): Buffer {
-  const m = metadata;
-  const object: Decoded = {
-    producerName: m.producerName,
-    sequenceId: bigIntToLong(m.sequenceId),
-    publishTime: numberToLong(m.publishTime),
-    properties: propertiesOut(m.properties),
-    replicatedFrom: m.replicatedFrom,
-    partitionKey: m.partitionKey,
-    replicateTo: m.replicateTo,
-    compression: m.compression === undefined ? undefined : COMPRESSION_TYPES.indexOf(m.compression),
-    uncompressedSize: m.uncompressedSize,
-    numMessagesInBatch: m.numMessagesInBatch,
-    eventTime: m.eventTime === undefined ? undefined : numberToLong(m.eventTime),
-    encryptionKeys: m.encryptionKeys?.map((k) => ({
-      key: k.key,
-      value: k.value,
-      metadata: propertiesOut(k.metadata),
-    })),
-    encryptionAlgo: m.encryptionAlgo,
-    encryptionParam: m.encryptionParam,
-    schemaVersion: m.schemaVersion,
-    partitionKeyB64Encoded: m.partitionKeyB64Encoded,
-    orderingKey: m.orderingKey,
-    deliverAtTime: m.deliverAtTime === undefined ? undefined : bigIntToLong(BigInt(m.deliverAtTime)),
-    markerType: m.markerType,
-    txnidLeastBits: m.txnidLeastBits === undefined ? undefined : bigIntToLong(m.txnidLeastBits),
-    txnidMostBits: m.txnidMostBits === undefined ? undefined : bigIntToLong(m.txnidMostBits),
-    highestSequenceId: m.highestSequenceId === undefined ? undefined : bigIntToLong(m.highestSequenceId),
-    nullValue: m.nullValue,
-    uuid: m.uuid,
-    numChunksFromMsg: m.numChunksFromMsg,
-    totalChunkMsgSize: m.totalChunkMsgSize,
-    chunkId: m.chunkId,
-    nullPartitionKey: m.nullPartitionKey,
-  };
-  return Buffer.from(messageMetadataType().encode(object).finish());
+  writer.reset();
+  writeMessageMetadata(writer, metadata);
+  return writer.toBuffer();
+}
+
+/** Writes `m` at the writer's position: the hand-written encoder the send path uses (no Long objects). */
+export function writeMessageMetadata(w: WireWriter, m: MessageMetadata): void {
+  w.varint(delimitedTag(1));
+  w.string(m.producerName);
+  w.varint(varintTag(2));
+  w.varint64(m.sequenceId);
+  w.varint(varintTag(3));
+  w.varint(m.publishTime);
+  for (const [key, value] of m.properties) writeKeyValue(w, delimitedTag(4), key, value);
+  if (m.replicatedFrom !== undefined) stringField(w, 5, m.replicatedFrom);
+  if (m.partitionKey !== undefined) stringField(w, 6, m.partitionKey);
+  if (m.replicateTo !== undefined) for (const cluster of m.replicateTo) stringField(w, 7, cluster);
+  if (m.compression !== undefined) int32Field(w, 8, COMPRESSION_TYPES.indexOf(m.compression));
+  if (m.uncompressedSize !== undefined) numberField(w, 9, m.uncompressedSize >>> 0);
+  if (m.numMessagesInBatch !== undefined) int32Field(w, 11, m.numMessagesInBatch);
+  if (m.eventTime !== undefined) numberField(w, 12, m.eventTime);
+  if (m.encryptionKeys !== undefined) for (const k of m.encryptionKeys) writeEncryptionKeys(w, k);
+  if (m.encryptionAlgo !== undefined) stringField(w, 14, m.encryptionAlgo);
+  if (m.encryptionParam !== undefined) bytesField(w, 15, m.encryptionParam);
+  if (m.schemaVersion !== undefined) bytesField(w, 16, m.schemaVersion);
+  if (m.partitionKeyB64Encoded !== undefined) boolField(w, 17, m.partitionKeyB64Encoded);
+  if (m.orderingKey !== undefined) bytesField(w, 18, m.orderingKey);
+  if (m.deliverAtTime !== undefined) longField(w, 19, BigInt(m.deliverAtTime));
+  if (m.markerType !== undefined) int32Field(w, 20, m.markerType);
+  if (m.txnidLeastBits !== undefined) longField(w, 22, m.txnidLeastBits);
+  if (m.txnidMostBits !== undefined) longField(w, 23, m.txnidMostBits);
+  if (m.highestSequenceId !== undefined) longField(w, 24, m.highestSequenceId);
+  if (m.nullValue !== undefined) boolField(w, 25, m.nullValue);
+  if (m.uuid !== undefined) stringField(w, 26, m.uuid);
+  if (m.numChunksFromMsg !== undefined) int32Field(w, 27, m.numChunksFromMsg);
+  if (m.totalChunkMsgSize !== undefined) int32Field(w, 28, m.totalChunkMsgSize);
+  if (m.chunkId !== undefined) int32Field(w, 29, m.chunkId);
+  if (m.nullPartitionKey !== undefined) boolField(w, 30, m.nullPartitionKey);
+}
+
+/** A field's tag (its number and wire type). */
+const delimitedTag = (field: number): number => (field << 3) | WIRE_LENGTH_DELIMITED;
+const varintTag = (field: number): number => (field << 3) | WIRE_VARINT;
+
+const stringField = (w: WireWriter, field: number, value: string): void => {
+  w.varint(delimitedTag(field));
+  w.string(value);
+};
+const bytesField = (w: WireWriter, field: number, value: Uint8Array): void => {
+  w.varint(delimitedTag(field));
+  w.bytes(value);
+};
+const numberField = (w: WireWriter, field: number, value: number): void => {
+  w.varint(varintTag(field));
+  w.varint(value);
+};
+const int32Field = (w: WireWriter, field: number, value: number): void => {
+  w.varint(varintTag(field));
+  w.int32(value);
+};
+const longField = (w: WireWriter, field: number, value: bigint): void => {
+  w.varint(varintTag(field));
+  w.varint64(value);
+};
+const boolField = (w: WireWriter, field: number, value: boolean): void => {
+  w.varint(varintTag(field));
+  w.varint(value ? 1 : 0);
+};
+
+/** A KeyValue {1: key, 2: value} as field `tag`. */
+function writeKeyValue(w: WireWriter, tag: number, key: string, value: string): void {
+  w.varint(tag);
+  w.delimited(1 + delimitedStringSize(key) + 1 + delimitedStringSize(value), () => {
+    stringField(w, 1, key);
+    stringField(w, 2, value);
+  });
+}
+
+function writeEncryptionKeys(
+  w: WireWriter,
+  k: { key: string; value: Uint8Array; metadata: Map<string, string> },
+): void {
+  let size = 1 + delimitedStringSize(k.key) + 1 + varintSize(k.value.length) + k.value.length;
+  for (const [key, value] of k.metadata) {
+    const kv = 1 + delimitedStringSize(key) + 1 + delimitedStringSize(value);
+    size += 1 + varintSize(kv) + kv;
+  }
+  w.varint(delimitedTag(13));
+  w.delimited(size, () => {
+    stringField(w, 1, k.key);
+    bytesField(w, 2, k.value);
+    for (const [key, value] of k.metadata) writeKeyValue(w, delimitedTag(3), key, value);
+  });
 }
 
 /**

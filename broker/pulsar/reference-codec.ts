@@ -1,7 +1,14 @@
 import { PulsarFormatError } from './errors';
-import { COMPRESSION_TYPES, has, messageMetadataType, propertiesIn, toBuffer } from './message-metadata';
-import type { MessageMetadata } from './message-metadata';
-import { decodeOrThrow, longToBigInt, longToNumber } from './schema';
+import {
+  COMPRESSION_TYPES,
+  has,
+  messageMetadataType,
+  propertiesIn,
+  propertiesOut,
+  toBuffer,
+} from './message-metadata';
+import type { Decoded, MessageMetadata } from './message-metadata';
+import { bigIntToLong, decodeOrThrow, longToBigInt, longToNumber, numberToLong } from './schema';
 import type { DecodedLong } from './schema';
 
 /**
@@ -57,4 +64,44 @@ export function decodeMessageMetadataReference(bytes: Uint8Array): MessageMetada
   if (has(o, 'chunkId')) m.chunkId = o.chunkId as number;
   if (has(o, 'nullPartitionKey')) m.nullPartitionKey = o.nullPartitionKey as boolean;
   return m;
+}
+
+/** MessageMetadata encoded by protobufjs: the bytes the hand-written encoder must give. */
+export function encodeMessageMetadataReference(metadata: MessageMetadata): Buffer {
+  const m = metadata;
+  const object: Decoded = {
+    producerName: m.producerName,
+    sequenceId: bigIntToLong(m.sequenceId),
+    publishTime: numberToLong(m.publishTime),
+    properties: propertiesOut(m.properties),
+    replicatedFrom: m.replicatedFrom,
+    partitionKey: m.partitionKey,
+    replicateTo: m.replicateTo,
+    compression: m.compression === undefined ? undefined : COMPRESSION_TYPES.indexOf(m.compression),
+    uncompressedSize: m.uncompressedSize,
+    numMessagesInBatch: m.numMessagesInBatch,
+    eventTime: m.eventTime === undefined ? undefined : numberToLong(m.eventTime),
+    encryptionKeys: m.encryptionKeys?.map((k) => ({
+      key: k.key,
+      value: k.value,
+      metadata: propertiesOut(k.metadata),
+    })),
+    encryptionAlgo: m.encryptionAlgo,
+    encryptionParam: m.encryptionParam,
+    schemaVersion: m.schemaVersion,
+    partitionKeyB64Encoded: m.partitionKeyB64Encoded,
+    orderingKey: m.orderingKey,
+    deliverAtTime: m.deliverAtTime === undefined ? undefined : bigIntToLong(BigInt(m.deliverAtTime)),
+    markerType: m.markerType,
+    txnidLeastBits: m.txnidLeastBits === undefined ? undefined : bigIntToLong(m.txnidLeastBits),
+    txnidMostBits: m.txnidMostBits === undefined ? undefined : bigIntToLong(m.txnidMostBits),
+    highestSequenceId: m.highestSequenceId === undefined ? undefined : bigIntToLong(m.highestSequenceId),
+    nullValue: m.nullValue,
+    uuid: m.uuid,
+    numChunksFromMsg: m.numChunksFromMsg,
+    totalChunkMsgSize: m.totalChunkMsgSize,
+    chunkId: m.chunkId,
+    nullPartitionKey: m.nullPartitionKey,
+  };
+  return Buffer.from(messageMetadataType().encode(object).finish());
 }

@@ -1,3 +1,4 @@
+import assert from 'node:assert';
 import { PulsarFormatError } from './errors';
 import type { PulsarFormatErrorCode } from './errors';
 
@@ -159,4 +160,114 @@ export class WireReader {
 /** A Uint8Array as a Buffer over the same memory (no copy). */
 export function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+const TWO_POW_32 = 0x1_0000_0000;
+
+/**
+ * A proto2 writer over one growing buffer, reused from call to call (encoding never awaits, so one writer serves
+ * every caller): `reset()`, the write calls in ascending field order (as protobufjs and protobuf-java write, so all
+ * three give the same bytes), then `copyTo` or `toBuffer`.
+ */
+export class WireWriter {
+  buf = Buffer.allocUnsafe(4096);
+  pos = 0;
+
+  reset(): void {
+    this.pos = 0;
+  }
+
+  /** A non-negative safe integer as a varint. */
+  varint(value: number): void {
+    this.ensure(10);
+    let v = value;
+    while (v >= 0x80) {
+      this.buf[this.pos++] = (v & 0x7f) | 0x80;
+      v = v < TWO_POW_32 ? v >>> 7 : Math.floor(v / 128);
+    }
+    this.buf[this.pos++] = v;
+  }
+
+  /** A 64-bit value's bits (two's complement for a negative one) as a varint. */
+  varint64(value: bigint): void {
+    if (value >= 0n && value < 0x20_0000_0000_0000n) {
+      this.varint(Number(value));
+      return;
+    }
+    this.ensure(10);
+    let v = BigInt.asUintN(64, value);
+    while (v >= 0x80n) {
+      this.buf[this.pos++] = Number(v & 0x7fn) | 0x80;
+      v >>= 7n;
+    }
+    this.buf[this.pos++] = Number(v);
+  }
+
+  /** An int32 (a negative one sign-extended to 10 bytes, as proto2 writes it). */
+  int32(value: number): void {
+    if (value >= 0) this.varint(value);
+    else this.varint64(BigInt(value));
+  }
+
+  string(value: string): void {
+    if (isShortAscii(value)) {
+      // Names and keys are short and mostly ASCII: copying those in JS beats a call into Buffer's encoder.
+      const length = value.length;
+      this.ensure(1 + length);
+      this.buf[this.pos++] = length;
+      for (let i = 0; i < length; i++) this.buf[this.pos++] = value.charCodeAt(i);
+      return;
+    }
+    const length = Buffer.byteLength(value, 'utf8');
+    this.varint(length);
+    this.ensure(length);
+    this.pos += this.buf.write(value, this.pos, length, 'utf8');
+  }
+
+  bytes(value: Uint8Array): void {
+    this.varint(value.length);
+    this.ensure(value.length);
+    this.buf.set(value, this.pos);
+    this.pos += value.length;
+  }
+
+  /** A length-delimited field whose contents `write` produces; its size must be `size` bytes. */
+  delimited(size: number, write: () => void): void {
+    this.varint(size);
+    const start = this.pos;
+    write();
+    assert.equal(this.pos - start, size, 'a nested message wrote other than the size it was measured at');
+  }
+
+  toBuffer(): Buffer {
+    return Buffer.from(this.buf.subarray(0, this.pos));
+  }
+
+  private ensure(bytes: number): void {
+    if (this.pos + bytes <= this.buf.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.pos + bytes));
+    this.buf.copy(grown, 0, 0, this.pos);
+    this.buf = grown;
+  }
+}
+
+/** Bytes the varint of a non-negative safe integer takes. */
+export function varintSize(value: number): number {
+  let size = 1;
+  for (let v = value; v >= 0x80; v = Math.floor(v / 128)) size++;
+  return size;
+}
+
+/** Bytes a length-delimited string field's contents take with their length prefix (without the tag). */
+export function delimitedStringSize(value: string): number {
+  if (isShortAscii(value)) return 1 + value.length;
+  const length = Buffer.byteLength(value, 'utf8');
+  return varintSize(length) + length;
+}
+
+/** True for a string of at most SHORT_STRING_BYTES ASCII characters (its UTF-8 is its char codes, its length < 128). */
+function isShortAscii(value: string): boolean {
+  if (value.length > SHORT_STRING_BYTES) return false;
+  for (let i = 0; i < value.length; i++) if (value.charCodeAt(i) >= 0x80) return false;
+  return true;
 }

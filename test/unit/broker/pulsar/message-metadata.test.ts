@@ -6,7 +6,10 @@ import {
   encodeSingleMessageMetadata,
 } from '../../../../broker/pulsar';
 import type { MessageMetadata } from '../../../../broker/pulsar';
-import { decodeMessageMetadataReference } from '../../../../broker/pulsar/reference-codec';
+import {
+  decodeMessageMetadataReference,
+  encodeMessageMetadataReference,
+} from '../../../../broker/pulsar/reference-codec';
 import { expectFormatError, throwsOnlyFormatErrors } from './expect-format-error';
 
 const text = fc.string({ maxLength: 12, unit: 'grapheme' });
@@ -54,10 +57,11 @@ const arbitraryMetadata: fc.Arbitrary<MessageMetadata> = fc.record(
 ) as fc.Arbitrary<MessageMetadata>;
 
 describe('broker > pulsar > message-metadata', () => {
-  it('decodes what it encodes, field for field, and agrees with the protobufjs decode (property)', () => {
+  it('encodes and decodes as protobufjs does, byte for byte and field for field (property)', () => {
     fc.assert(
       fc.property(arbitraryMetadata, (metadata) => {
         const encoded = encodeMessageMetadata(metadata);
+        expect(encoded.toString('hex')).toBe(encodeMessageMetadataReference(metadata).toString('hex'));
         const decoded = decodeMessageMetadata(encoded);
         expect(decoded).toEqual(metadata);
         expect(decodeMessageMetadataReference(encoded)).toEqual(decoded);
@@ -81,6 +85,15 @@ describe('broker > pulsar > message-metadata', () => {
     expect(encodeMessageMetadata(metadata).toString('hex')).toBe(
       '0a0170' + '1001' + '1802' + '2206' + '0a016b' + '120176' + '320178' + '6003' + '9201016f',
     );
+  });
+
+  it('encodes large metadata (the writer grows past its first 4 KiB)', () => {
+    const properties = new Map(Array.from({ length: 200 }, (_, i) => [`key-${i}`, 'v'.repeat(100)]));
+    const metadata: MessageMetadata = { producerName: 'p', sequenceId: 1n, publishTime: 2, properties };
+    const encoded = encodeMessageMetadata(metadata);
+    expect(encoded.length).toBeGreaterThan(20_000);
+    expect(encoded.equals(encodeMessageMetadataReference(metadata))).toBe(true);
+    expect(decodeMessageMetadata(encoded)).toEqual(metadata);
   });
 
   it('skips fields it does not know, as proto2 readers do', () => {
