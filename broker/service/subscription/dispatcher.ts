@@ -60,8 +60,8 @@ export abstract class Dispatcher {
   /** The read under way reads new entries (it may be waiting for them), not messages to redeliver. */
   protected readingNewEntries = false;
   private epoch = 0;
+  /** A dispatch is handing entries out: reads asked for meanwhile start when it is done. */
   private dispatching = false;
-  private readRequested = false;
   private retryTimer: NodeJS.Timeout | undefined;
   private retryDelayMs = 0;
 
@@ -120,10 +120,7 @@ export abstract class Dispatcher {
   /** Starts the next read if none is under way and the plan allows one. */
   readMoreEntries(): void {
     if (this.closed || this.readInFlight || this.retryTimer !== undefined) return;
-    if (this.dispatching) {
-      this.readRequested = true;
-      return;
-    }
+    if (this.dispatching) return;
     const plan = this.nextRead();
     if (plan === undefined) return;
     this.readInFlight = true;
@@ -221,7 +218,6 @@ export abstract class Dispatcher {
       this.onStaleRead(entries, replay);
     } finally {
       this.dispatching = false;
-      this.readRequested = false;
     }
     this.readMoreEntries();
   }
