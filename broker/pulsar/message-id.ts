@@ -5,8 +5,9 @@ import type { DecodedLong } from './schema';
 /**
  * A Pulsar message id: the managed-ledger position of the entry (ledgerId, entryId), the partition of a
  * partitioned topic and the index of the message inside a batch entry. `partition` and `batchIndex` are -1 when
- * absent, as in Pulsar's MessageIdImpl; `batchSize` is set only for a message of a batch (Pulsar's
- * BatchMessageIdImpl writes it).
+ * absent, as in Pulsar's MessageIdImpl; `batchSize` is the MessageIdData field batch_size when an id carries it
+ * (Pulsar's clients since 2.10 write batch_size 0 even for a message that is not in a batch), kept so that an id
+ * read from a client is written back to it byte for byte.
  */
 export interface MessageId {
   ledgerId: bigint;
@@ -38,7 +39,8 @@ const messageIdDataType = lazyType('MessageIdData');
 
 /**
  * MessageIdData bytes as Pulsar's MessageIdImpl.toByteArray writes them: partition only when >= 0, batch_index
- * only when >= 0, batch_size only when > 0. These bytes, base64-encoded, are the `messageId` of the WebSocket API.
+ * only when >= 0, batch_size only when set (>= 0). An id without batchSize gives the short form of Pulsar's
+ * examples (0:3 is `CAAQAw==`). These bytes, base64-encoded, are the `messageId` of the WebSocket API.
  */
 export function encodeMessageId(id: MessageId): Buffer {
   const object: Record<string, unknown> = {
@@ -47,7 +49,7 @@ export function encodeMessageId(id: MessageId): Buffer {
   };
   if (id.partition >= 0) object.partition = id.partition;
   if (id.batchIndex >= 0) object.batchIndex = id.batchIndex;
-  if (id.batchSize !== undefined && id.batchSize > 0) object.batchSize = id.batchSize;
+  if (id.batchSize !== undefined && id.batchSize >= 0) object.batchSize = id.batchSize;
   return Buffer.from(messageIdDataType().encode(object).finish());
 }
 
@@ -107,10 +109,11 @@ export function parseMessageId(text: string): MessageId {
   return { ledgerId, entryId, partition, batchIndex };
 }
 
-/** Orders ids as Pulsar's MessageIdImpl.compareTo: ledgerId, entryId, then batchIndex (-1 sorts first). */
+/** Orders ids as Pulsar's MessageIdImpl.compareTo: ledgerId, entryId, partition, then batchIndex (-1 first). */
 export function compareMessageIds(a: MessageId, b: MessageId): number {
   if (a.ledgerId !== b.ledgerId) return a.ledgerId < b.ledgerId ? -1 : 1;
   if (a.entryId !== b.entryId) return a.entryId < b.entryId ? -1 : 1;
+  if (a.partition !== b.partition) return a.partition < b.partition ? -1 : 1;
   if (a.batchIndex !== b.batchIndex) return a.batchIndex < b.batchIndex ? -1 : 1;
   return 0;
 }

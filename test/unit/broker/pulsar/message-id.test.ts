@@ -27,6 +27,13 @@ describe('broker > pulsar > message-id', () => {
     expect(messageIdToBase64(messageId(0n, 3n))).toBe('CAAQAw==');
   });
 
+  it('reads the ids of current Pulsar clients (batch_size 0 on a non-batch id) and writes them back the same', () => {
+    // Pulsar 2.10+ MessageIdImpl.toByteArray() passes batchSize 0, and writes batch_size when > -1.
+    const id = messageIdFromBase64('CAAQAzAA');
+    expect(id).toEqual({ ...messageId(0n, 3n), batchSize: 0 });
+    expect(messageIdToBase64(id)).toBe('CAAQAzAA');
+  });
+
   it('writes partition and batch_index only when they are set, as MessageIdImpl.toByteArray', () => {
     expect(encodeMessageId(messageId(1n, 2n)).toString('hex')).toBe('08011002');
     expect(encodeMessageId(messageId(1n, 2n, 0)).toString('hex')).toBe('080110021800');
