@@ -49,8 +49,10 @@ export type DeduplicationStatus = 'new' | 'duplicate' | 'unknown';
 export class MessageDeduplication {
   private readonly highestPushed = new Map<string, bigint>();
   private readonly highestPersisted = new Map<string, bigint>();
-  /** Producer name → when it disconnected; purged after the inactivity timeout. */
+  /** Producer name → when it disconnected (or was found in the log without a producer); purged after the timeout. */
   private readonly inactiveSinceMs = new Map<string, number>();
+  /** Names of the producers connected now (never purged). */
+  private readonly activeProducers = new Set<string>();
   private readonly entriesInterval: number;
   private readonly snapshotIntervalMs: number;
   private readonly maxNumberOfProducers: number;
@@ -168,11 +170,13 @@ export class MessageDeduplication {
 
   /** A producer of this name connected: it is no longer inactive. */
   producerAdded(producerName: string): void {
+    this.activeProducers.add(producerName);
     this.inactiveSinceMs.delete(producerName);
   }
 
   /** A producer of this name disconnected: it is forgotten if it stays away longer than the inactivity timeout. */
   producerRemoved(producerName: string, nowMs = Date.now()): void {
+    this.activeProducers.delete(producerName);
     this.inactiveSinceMs.set(producerName, nowMs);
   }
 
@@ -267,6 +271,13 @@ export class MessageDeduplication {
         this.applyReplayed(entry.data, entry.position);
         this.lastPersisted = entry.position;
         replayed++;
+      }
+    }
+    // As Pulsar: a recovered producer counts as inactive until it connects, so one that never returns is purged.
+    const nowMs = Date.now();
+    for (const producerName of this.highestPersisted.keys()) {
+      if (!this.activeProducers.has(producerName) && !this.inactiveSinceMs.has(producerName)) {
+        this.inactiveSinceMs.set(producerName, nowMs);
       }
     }
     this.status = 'Enabled';

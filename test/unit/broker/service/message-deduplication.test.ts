@@ -371,4 +371,25 @@ describe('broker > service > message-deduplication', () => {
     expect(await sendAll(ml, dedup, 'a', [0])).toEqual(['written']);
     await dedup.close();
   });
+
+  it('counts producers recovered from the log as inactive until they connect, so gone ones are purged', async () => {
+    const name = topicName();
+    const owner = await newOwner();
+    let ml = await owner.factory.open(name);
+    let dedup = await MessageDeduplication.recover(ml, silentLogger(), OPTIONS);
+    for (const producer of ['gone', 'back'])
+      expect(await sendAll(ml, dedup, producer, [0])).toEqual(['written']);
+    await dedup.close();
+    await ml.close();
+    ml = await owner.factory.open(name);
+    dedup = await MessageDeduplication.recover(ml, silentLogger(), {
+      ...OPTIONS,
+      producerInactivityTimeoutMinutes: 1,
+    });
+    dedup.producerAdded('back');
+    dedup.purgeInactiveProducers(Date.now() + 61_000);
+    expect(dedup.getLastPublishedSequenceId('gone')).toBe(-1n);
+    expect(dedup.getLastPublishedSequenceId('back')).toBe(0n);
+    await dedup.close();
+  });
 });
