@@ -7,7 +7,7 @@ import { PulsarFormatError, TopicName } from '../pulsar';
 import type { BrokerConfig } from './broker-config';
 import { BrokerError, toBrokerError } from './errors';
 import type { BrokerMetrics, TopicMetricsSample, TopicMetricsSource } from './metrics';
-import { NamespaceStore, splitNamespace } from './namespace-store';
+import { DESTINATION_STORAGE, NamespaceStore, splitNamespace } from './namespace-store';
 import type { Policies } from './namespace-store';
 import { MessageIndex, PersistentTopic } from './persistent-topic';
 import type { TopicHost } from './persistent-topic';
@@ -212,6 +212,7 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
       host: this,
       logger: this.logger.child({ topic: name }),
       deduplicationEnabled: policies.deduplicationEnabled ?? this.config.brokerDeduplicationEnabled,
+      backlogQuota: policies.backlog_quota_map?.[DESTINATION_STORAGE],
     });
     try {
       await topic.initialize();
@@ -238,7 +239,7 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
     };
   }
 
-  /** Deduplication and retention of the namespace's loaded topics follow its policies at once. */
+  /** Deduplication, retention and backlog quota of the namespace's loaded topics follow its policies at once. */
   private policiesChanged(namespace: string, policies: Policies): void {
     const deduplication = policies.deduplicationEnabled ?? this.config.brokerDeduplicationEnabled;
     const { retentionTimeInMinutes, retentionSizeInMB } = this.retentionOf(policies);
@@ -246,6 +247,7 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
       if (topic.name.namespace !== namespace) continue;
       void topic.setDeduplicationEnabled(deduplication);
       topic.setRetention(retentionTimeInMinutes, retentionSizeInMB);
+      topic.setBacklogQuota(policies.backlog_quota_map?.[DESTINATION_STORAGE]);
     }
   }
 

@@ -27,6 +27,8 @@ const BROKER_ERRORS = {
   BadRequest: { status: 400, retriable: false },
   MessageTooLarge: { status: 400, retriable: false },
   TooManyRequests: { status: 429, retriable: true },
+  /** The topic's backlog is over its namespace's quota (policies producer_request_hold / producer_exception). */
+  ProducerBlockedQuotaExceededError: { status: 429, retriable: true },
   TopicFenced: { status: 503, retriable: true },
   ServiceNotReady: { status: 503, retriable: true },
   PersistenceError: { status: 500, retriable: true },

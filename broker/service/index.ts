@@ -7,8 +7,22 @@ export { BROKER_ERROR_CODES, BrokerError, httpStatusOf, isBrokerError, toBrokerE
 export type { BrokerErrorCode } from './errors';
 export { BrokerMetrics } from './metrics';
 export type { TopicMetricsSample, TopicMetricsSource } from './metrics';
-export { CLUSTERS_ROOT, NamespaceStore, POLICIES_ROOT, splitNamespace } from './namespace-store';
-export type { ClusterData, Policies, RetentionPolicies, TenantInfo } from './namespace-store';
+export {
+  BACKLOG_QUOTA_POLICIES,
+  CLUSTERS_ROOT,
+  DESTINATION_STORAGE,
+  NamespaceStore,
+  POLICIES_ROOT,
+  splitNamespace,
+} from './namespace-store';
+export type {
+  BacklogQuota,
+  BacklogQuotaPolicy,
+  ClusterData,
+  Policies,
+  RetentionPolicies,
+  TenantInfo,
+} from './namespace-store';
 export { INDEX_PROPERTY, MessageIndex, PersistentTopic } from './persistent-topic';
 export type {
   CursorInternalStats,

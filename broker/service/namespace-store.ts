@@ -16,6 +16,24 @@ export interface RetentionPolicies {
   retentionSizeInMB: number;
 }
 
+/** What happens when a topic's backlog is over the quota (Pulsar's BacklogQuota.RetentionPolicy). */
+export type BacklogQuotaPolicy = 'producer_request_hold' | 'producer_exception' | 'consumer_backlog_eviction';
+export const BACKLOG_QUOTA_POLICIES: readonly BacklogQuotaPolicy[] = [
+  'producer_request_hold',
+  'producer_exception',
+  'consumer_backlog_eviction',
+];
+
+/** Pulsar's BacklogQuota JSON: limitSize in bytes (-1: none), limitTime in seconds (-1: none; not enforced yet). */
+export interface BacklogQuota {
+  limitSize: number;
+  limitTime: number;
+  policy: BacklogQuotaPolicy;
+}
+
+/** The backlog quota type Pulsar keys size quotas by. */
+export const DESTINATION_STORAGE = 'destination_storage';
+
 /**
  * A namespace's policies, in the fields of Pulsar's Policies JSON that ledgerline acts on; other fields written
  * by someone else are kept as they are (read, merged, written back).
@@ -24,6 +42,8 @@ export interface Policies {
   retention_policies?: RetentionPolicies;
   /** Absent: the broker's brokerDeduplicationEnabled decides. */
   deduplicationEnabled?: boolean;
+  /** Keyed by quota type: `destination_storage` (size) and `message_age` (time). */
+  backlog_quota_map?: Record<string, BacklogQuota>;
   replication_clusters?: string[];
   bundles?: { boundaries: string[]; numBundles: number };
   [field: string]: unknown;
@@ -207,6 +227,39 @@ export class NamespaceStore {
 
   async setDeduplication(namespace: string, enabled: boolean): Promise<void> {
     await this.updatePolicies(namespace, (p) => ({ ...p, deduplicationEnabled: enabled }));
+  }
+
+  /** Sets the namespace's `destination_storage` backlog quota (Pulsar's POST .../backlogQuota). */
+  async setBacklogQuota(namespace: string, quota: BacklogQuota): Promise<void> {
+    const { limitSize, limitTime, policy } = quota;
+    if (
+      !Number.isSafeInteger(limitSize) ||
+      limitSize < -1 ||
+      !Number.isSafeInteger(limitTime) ||
+      limitTime < -1 ||
+      !BACKLOG_QUOTA_POLICIES.includes(policy)
+    ) {
+      throw new BrokerError(
+        'BadRequest',
+        `Invalid backlog quota for ${namespace}: limitSize and limitTime are integers >= -1, policy one of ${BACKLOG_QUOTA_POLICIES.join(', ')}`,
+      );
+    }
+    await this.updatePolicies(namespace, (p) => ({
+      ...p,
+      backlog_quota_map: { ...p.backlog_quota_map, [DESTINATION_STORAGE]: { limitSize, limitTime, policy } },
+    }));
+  }
+
+  async removeBacklogQuota(namespace: string): Promise<void> {
+    await this.updatePolicies(namespace, (p) => {
+      const { [DESTINATION_STORAGE]: _removed, ...rest } = p.backlog_quota_map ?? {};
+      return { ...p, backlog_quota_map: rest };
+    });
+  }
+
+  /** The namespace's backlog quotas by type (Pulsar's GET .../backlogQuotaMap); {} when none. */
+  async getBacklogQuotaMap(namespace: string): Promise<Record<string, BacklogQuota>> {
+    return (await this.getPolicies(namespace)).backlog_quota_map ?? {};
   }
 
   async updatePolicies(namespace: string, change: (policies: Policies) => Policies): Promise<Policies> {

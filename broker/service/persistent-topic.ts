@@ -7,6 +7,7 @@ import type { BrokerConfig } from './broker-config';
 import { BrokerError, toBrokerError } from './errors';
 import { DEDUPLICATION_CURSOR, MessageDeduplication } from './message-deduplication';
 import type { TopicMetricsSample } from './metrics';
+import type { BacklogQuota } from './namespace-store';
 import { Producer } from './producer';
 import type { ProducerOptions, PublisherStats, SendResult } from './producer';
 import { Consumer, PersistentSubscription, RateMeter } from './subscription';
@@ -15,6 +16,9 @@ import type { ConsumerSink, SubscribeOptions, SubscriptionStats, SubscriptionTop
 /** The managed-ledger property holding the running message index (Pulsar's ManagedLedgerInterceptorImpl). */
 export const INDEX_PROPERTY = 'index';
 /** What a send answers for a duplicate (Pulsar's receipt for a dropped duplicate: -1:-1). */
+/** How often (at most) a publish recomputes the backlog against the quota. */
+const BACKLOG_CHECK_INTERVAL_MS = 1000;
+
 const DUPLICATE_MESSAGE_ID: MessageId = Object.freeze({
   ledgerId: -1n,
   entryId: -1n,
@@ -152,6 +156,8 @@ export interface PersistentTopicOptions {
   host: TopicHost;
   logger: Logger;
   deduplicationEnabled: boolean;
+  /** The namespace's `destination_storage` backlog quota, if any. */
+  backlogQuota?: BacklogQuota;
 }
 
 type TopicState = 'Open' | 'Closing' | 'Closed' | 'Deleted';
@@ -179,6 +185,9 @@ export class PersistentTopic implements SubscriptionTopic {
   private readonly rates = new RateMeter();
   private readonly deduplicationEnabled: boolean;
   private deduplication: MessageDeduplication | undefined;
+  private backlogQuota: BacklogQuota | undefined;
+  private backlogCheckedAtMs = 0;
+  private backlogExceeded = false;
   private nextProducerId = 0;
   private pendingPublishes = 0;
   private state: TopicState = 'Open';
@@ -192,6 +201,7 @@ export class PersistentTopic implements SubscriptionTopic {
     this.config = options.host.config;
     this.logger = options.logger;
     this.deduplicationEnabled = options.deduplicationEnabled;
+    this.backlogQuota = options.backlogQuota;
   }
 
   /**
@@ -252,6 +262,57 @@ export class PersistentTopic implements SubscriptionTopic {
     });
   }
 
+  /** A namespace backlog quota change (undefined: none); checked again at the next publish. */
+  setBacklogQuota(quota: BacklogQuota | undefined): void {
+    this.backlogQuota = quota;
+    this.backlogCheckedAtMs = 0;
+    this.backlogExceeded = false;
+  }
+
+  /**
+   * The backlog quota (Pulsar's BacklogQuotaManager, size only), at most once a second: the backlog in bytes of
+   * the slowest durable subscription (its backlog entries times the average entry size) against `limitSize`.
+   * Over it, `consumer_backlog_eviction` skips the oldest messages of every subscription over the limit;
+   * the producer policies refuse new producers and sends (ProducerBlockedQuotaExceededError) until it drops.
+   */
+  private isBacklogExceeded(nowMs: number): boolean {
+    const quota = this.backlogQuota;
+    if (quota === undefined || quota.limitSize < 0) return false;
+    if (nowMs - this.backlogCheckedAtMs < BACKLOG_CHECK_INTERVAL_MS) return this.backlogExceeded;
+    this.backlogCheckedAtMs = nowMs;
+    const entries = this.managedLedger.getNumberOfEntries();
+    const averageEntryBytes = entries === 0 ? 0 : this.managedLedger.getTotalSize() / entries;
+    let exceeded = false;
+    for (const subscription of this.subscriptions.values()) {
+      if (!subscription.durable) continue;
+      const backlog = subscription.cursor.getNumberOfEntriesInBacklog(false);
+      if (backlog * averageEntryBytes <= quota.limitSize) continue;
+      if (quota.policy !== 'consumer_backlog_eviction') {
+        exceeded = true;
+        break;
+      }
+      const keep = averageEntryBytes === 0 ? backlog : Math.floor(quota.limitSize / averageEntryBytes);
+      subscription.skip(backlog - keep).then(
+        () =>
+          this.logger.info({ subscription: subscription.name, skipped: backlog - keep }, 'backlog evicted'),
+        (error: unknown) =>
+          this.logger.warn({ err: error, subscription: subscription.name }, 'backlog eviction failed'),
+      );
+    }
+    if (exceeded !== this.backlogExceeded) {
+      this.logger.info({ exceeded, limitSize: quota.limitSize, policy: quota.policy }, 'backlog quota');
+    }
+    this.backlogExceeded = exceeded;
+    return exceeded;
+  }
+
+  private quotaExceededError(what: string): BrokerError {
+    return new BrokerError(
+      'ProducerBlockedQuotaExceededError',
+      `${what} on ${this.name.toString()}: the backlog is over the quota of ${this.backlogQuota?.limitSize} bytes`,
+    );
+  }
+
   // ---- producers ----
 
   addProducer(options: ProducerOptions = {}): Promise<Producer> {
@@ -263,6 +324,7 @@ export class PersistentTopic implements SubscriptionTopic {
         new BrokerError('BadRequest', `Invalid producer name for topic ${this.name.toString()}`),
       );
     }
+    if (this.isBacklogExceeded(Date.now())) return Promise.reject(this.quotaExceededError('add a producer'));
     const initial = options.initialSequenceId ?? -1n;
     if (typeof initial !== 'bigint' || initial < -1n) {
       return Promise.reject(
@@ -407,6 +469,8 @@ export class PersistentTopic implements SubscriptionTopic {
     }
     const refusal = this.openRefusal('publish');
     if (refusal !== undefined) return refusal;
+    if (this.isBacklogExceeded(Date.now()))
+      return this.quotaExceededError(`producer ${producer.producerName}`);
     if (message.length > this.config.maxMessageSize) {
       return new BrokerError(
         'MessageTooLarge',

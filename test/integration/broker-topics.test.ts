@@ -525,6 +525,56 @@ describe('broker > topics > subscriptions, delete, terminate, close', () => {
   });
 });
 
+describe('broker > topics > backlog quota', () => {
+  const pause = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it('producer_exception: sends and new producers are refused while the slowest subscription is over the quota', async () => {
+    const service = await startService();
+    await service.namespaces.createNamespace('public/quota');
+    const topic = await service.getTopic(`persistent://public/quota/t-${++topicSeq}`);
+    const slow = await topic.createSubscription('slow', 'earliest');
+    const producer = await topic.addProducer({});
+    await service.namespaces.setBacklogQuota('public/quota', {
+      limitSize: 1000,
+      limitTime: -1,
+      policy: 'producer_exception',
+    });
+    for (let i = 0; i < 8; i++) await producer.send({ payload: Buffer.alloc(200) });
+    await pause(1100); // the backlog is measured at most once a second
+    const refused = await rejection(producer.send({ payload: Buffer.alloc(200) }));
+    expect([refused.code, refused.retriable]).toEqual(['ProducerBlockedQuotaExceededError', true]);
+    expect(refused.message).toContain('1000');
+    expect((await rejection(topic.addProducer({}))).code).toBe('ProducerBlockedQuotaExceededError');
+    await slow.clearBacklog();
+    await pause(1100);
+    await producer.send({ payload: Buffer.alloc(200) });
+    expect(topic.managedLedger.getNumberOfEntries()).toBe(9);
+  });
+
+  it('consumer_backlog_eviction: the oldest messages of a subscription over the quota are skipped', async () => {
+    const service = await startService();
+    await service.namespaces.createNamespace('public/evict');
+    await service.namespaces.setBacklogQuota('public/evict', {
+      limitSize: 1000,
+      limitTime: -1,
+      policy: 'consumer_backlog_eviction',
+    });
+    const topic = await service.getTopic(`persistent://public/evict/t-${++topicSeq}`);
+    const slow = await topic.createSubscription('slow', 'earliest');
+    const producer = await topic.addProducer({});
+    for (let i = 0; i < 8; i++) await producer.send({ payload: Buffer.alloc(200) });
+    await pause(1100);
+    await producer.send({ payload: Buffer.alloc(200) });
+    // Checked before the ninth message was written: the backlog then is cut to what fits in 1000 bytes, and the
+    // ninth comes on top.
+    const kept = Math.floor(1000 / (topic.managedLedger.getTotalSize() / 9)) + 1;
+    await eventually('the backlog evicted under the quota', () =>
+      slow.cursor.getNumberOfEntriesInBacklog(true) === kept ? true : undefined,
+    );
+    expect(slow.cursor.getNumberOfEntriesInBacklog(true)).toBeGreaterThan(0);
+  });
+});
+
 describe('broker > topics > stats and metrics', () => {
   it("reports stats and internal stats with Pulsar's field names, and /metrics per topic", async () => {
     const metrics = new BrokerMetrics();

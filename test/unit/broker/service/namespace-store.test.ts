@@ -121,6 +121,20 @@ describe('broker > service > namespace store > namespaces', () => {
     expect((await rejection(namespaces.setDeduplication('acme/none', true))).code).toBe('NamespaceNotFound');
   });
 
+  it("stores backlog quotas in Pulsar's backlog_quota_map, validated, and removes them", async () => {
+    await namespaces.createNamespace('acme/orders');
+    expect(await namespaces.getBacklogQuotaMap('acme/orders')).toEqual({});
+    const quota = { limitSize: 1024, limitTime: -1, policy: 'producer_exception' } as const;
+    await namespaces.setBacklogQuota('acme/orders', quota);
+    expect(await json('/admin/policies/acme/orders')).toMatchObject({
+      backlog_quota_map: { destination_storage: quota },
+    });
+    const bad = { limitSize: 10, limitTime: -1, policy: 'drop_everything' as 'producer_exception' };
+    expect((await rejection(namespaces.setBacklogQuota('acme/orders', bad))).code).toBe('BadRequest');
+    await namespaces.removeBacklogQuota('acme/orders');
+    expect(await namespaces.getBacklogQuotaMap('acme/orders')).toEqual({});
+  });
+
   it('keeps every one of many concurrent policy updates (compare-and-set, retried)', async () => {
     await namespaces.createNamespace('acme/orders');
     await Promise.all(
