@@ -560,9 +560,14 @@ export class PersistentTopic implements SubscriptionTopic {
     let start: Position | 'earliest' | 'latest' = options.initialPosition ?? 'latest';
     const id = options.startMessageId;
     if (id !== undefined) {
-      if (id.ledgerId < 0n || id.entryId < 0n)
-        start = id.entryId < 0n && id.ledgerId < 0n ? 'earliest' : 'latest';
-      else start = new Position(id.ledgerId, id.entryId);
+      if (typeof id.ledgerId !== 'bigint' || typeof id.entryId !== 'bigint') {
+        throw new BrokerError(
+          'BadRequest',
+          `Invalid start message id for a reader of ${this.name.toString()}`,
+        );
+      }
+      // Read after this message; the managed ledger clamps it to the stored range (earliest: -1:-1, latest: max).
+      start = new Position(id.ledgerId, id.entryId);
     }
     let cursor: ManagedCursor;
     try {

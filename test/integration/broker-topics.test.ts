@@ -15,11 +15,13 @@ import {
   BrokerError,
   BrokerMetrics,
   BrokerService,
+  EARLIEST_MESSAGE_ID,
   INDEX_PROPERTY,
+  LATEST_MESSAGE_ID,
   brokerConfig,
   parseEntry,
 } from '../../broker';
-import type { BrokerConfig, ParsedEntry, PersistentTopic } from '../../broker';
+import type { BrokerConfig, MessageId, ParsedEntry, PersistentTopic } from '../../broker';
 import { eventually } from '../harness';
 import { mlCluster } from './managed-ledger-fixture';
 import type { MlCluster, Owner } from './managed-ledger-fixture';
@@ -452,6 +454,34 @@ describe('broker > topics > subscriptions, delete, terminate, close', () => {
     expect(topic.managedLedger.getCursors().map((c) => c.name)).not.toContain('from-third');
     expect((await rejection(topic.unsubscribe('from-third'))).code).toBe('SubscriptionNotFound');
     expect((await rejection(topic.createSubscription('pulsar.dedup', 'earliest'))).code).toBe('BadRequest');
+  });
+
+  it('starts a reader after a message id, at the earliest or latest, and removes it with its last consumer', async () => {
+    const service = await startService();
+    const topic = await service.getTopic(topicName('reader'));
+    await sendMany(topic, 3);
+    const entries = await storedEntries(topic.managedLedger);
+    const sink = {
+      sendMessages: () => undefined,
+      close: () => undefined,
+      reachedEndOfTopic: () => undefined,
+    };
+    const backlogOf = async (startMessageId: MessageId): Promise<number> => {
+      const subscription = `reader-${++topicSeq}`;
+      const consumer = await topic.subscribe(
+        { subscription, subscriptionType: 'Exclusive', durable: false, startMessageId },
+        sink,
+      );
+      const backlog = topic.getSubscription(subscription)!.cursor.getNumberOfEntriesInBacklog(true);
+      await consumer.close();
+      expect(topic.getSubscription(subscription)).toBeUndefined();
+      return backlog;
+    };
+    const first = entries[0]!.position;
+    expect(await backlogOf(topic.messageIdOf(first))).toBe(2);
+    expect(await backlogOf(EARLIEST_MESSAGE_ID)).toBe(3);
+    expect(await backlogOf(LATEST_MESSAGE_ID)).toBe(0);
+    expect(topic.managedLedger.getCursors()).toHaveLength(0);
   });
 
   it('deletes a topic only without clients unless forced; a forced delete disconnects them', async () => {
