@@ -1,8 +1,7 @@
-import type { MessageId, MessageMetadata } from '../pulsar';
+import type { MessageId, MessageMetadata, TopicName } from '../pulsar';
 import { encodeMessage } from '../pulsar';
 import { RateMeter } from './subscription';
 import { BrokerError } from './errors';
-import type { PersistentTopic } from './persistent-topic';
 
 /** One message as a transport hands it to a producer. */
 export interface SendRequest {
@@ -32,6 +31,20 @@ export interface ProducerOptions {
   /** For stats only: where the producer connects from and its client. */
   address?: string;
   clientVersion?: string;
+}
+
+/** What a producer needs from its topic (PersistentTopic); an interface so the two files do not import each other. */
+export interface ProducerTopic {
+  readonly name: TopicName;
+  readonly maxMessageSize: number;
+  publishMessage(
+    producer: Producer,
+    message: Buffer,
+    numMessages: number,
+    sequenceId: bigint,
+  ): Promise<SendResult>;
+  publishEntry(producer: Producer, message: Buffer, numMessages: number): Promise<SendResult>;
+  removeProducer(producer: Producer): void;
 }
 
 /** A producer in a topic's stats, with Pulsar's JSON field names (PublisherStatsImpl). */
@@ -68,7 +81,7 @@ export class Producer {
   private readonly rates = new RateMeter();
 
   constructor(
-    readonly topic: PersistentTopic,
+    readonly topic: ProducerTopic,
     readonly producerName: string,
     readonly producerId: number,
     lastSequenceId: bigint,
