@@ -106,7 +106,8 @@ export interface CursorInternalStats {
   totalNonContiguousDeletedMessagesRange: number;
   subscriptionHavePendingRead: boolean;
   subscriptionHavePendingReplayRead: boolean;
-  properties: Record<string, number>;
+  /** Pulsar's Map<String, Long>: bigints, so 64-bit values (sequence ids, positions) stay exact in the JSON. */
+  properties: Record<string, bigint>;
 }
 
 /** Pulsar's PersistentTopicInternalStats JSON. */
@@ -122,8 +123,9 @@ export interface PersistentTopicInternalStats {
   pendingAddEntriesCount: number;
   lastConfirmedEntry: string;
   state: string;
+  /** Ledger ids are bigints (near 2^63): the admin JSON writer prints them exactly, as Pulsar's longs. */
   ledgers: Array<{
-    ledgerId: number;
+    ledgerId: bigint;
     entries: number;
     size: number;
     offloaded: boolean;
@@ -132,7 +134,7 @@ export interface PersistentTopicInternalStats {
   cursors: Record<string, CursorInternalStats>;
   schemaLedgers: never[];
   compactedLedger: {
-    ledgerId: number;
+    ledgerId: bigint;
     entries: number;
     size: number;
     offloaded: boolean;
@@ -318,6 +320,15 @@ export class PersistentTopic implements SubscriptionTopic {
   addProducer(options: ProducerOptions = {}): Promise<Producer> {
     const refusal = this.openRefusal('add a producer');
     if (refusal !== undefined) return Promise.reject(refusal);
+    // As Pulsar's ServerCnx: a terminated topic takes no new producer (existing ones fail on their next send).
+    if (this.managedLedger.isTerminated()) {
+      return Promise.reject(
+        new BrokerError(
+          'TopicTerminated',
+          `Topic ${this.name.toString()} is terminated: no producer is added`,
+        ),
+      );
+    }
     const producerName = options.producerName ?? this.host.nextProducerName();
     if (typeof producerName !== 'string' || producerName === '') {
       return Promise.reject(
@@ -790,7 +801,7 @@ export class PersistentTopic implements SubscriptionTopic {
       lastConfirmedEntry: ml.getLastConfirmedEntry().toString(),
       state: ml.getState(),
       ledgers: ledgers.map((info) => ({
-        ledgerId: Number(info.ledgerId),
+        ledgerId: info.ledgerId,
         entries: info.entries,
         size: info.size,
         offloaded: false,
@@ -798,7 +809,7 @@ export class PersistentTopic implements SubscriptionTopic {
       })),
       cursors,
       schemaLedgers: [],
-      compactedLedger: { ledgerId: -1, entries: -1, size: -1, offloaded: false, underReplicated: false },
+      compactedLedger: { ledgerId: -1n, entries: -1, size: -1, offloaded: false, underReplicated: false },
     };
   }
 
@@ -836,8 +847,8 @@ export class PersistentTopic implements SubscriptionTopic {
 
 function cursorInternalStats(cursor: ManagedCursor): CursorInternalStats {
   const ranges = cursor.getIndividuallyDeletedRanges();
-  const properties: Record<string, number> = {};
-  for (const [key, value] of cursor.getProperties()) properties[key] = Number(value);
+  const properties: Record<string, bigint> = {};
+  for (const [key, value] of cursor.getProperties()) properties[key] = value;
   return {
     markDeletePosition: cursor.getMarkDeletedPosition().toString(),
     readPosition: cursor.getReadPosition().toString(),

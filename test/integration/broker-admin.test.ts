@@ -112,6 +112,9 @@ describe('broker > admin REST > topics', () => {
       lastConfirmedEntry: `${last.ledgerId}:${last.entryId}`,
       cursors: {},
     });
+    // The ledger ids in the list are exact JSON integers too (near 2^63: never through a JS number).
+    const ledgerIds = (internal.ledgers as Array<{ ledgerId: unknown }>).map((ledger) => ledger.ledgerId);
+    expect(ledgerIds[ledgerIds.length - 1]).toBe(last.ledgerId);
 
     const terminated = await http('POST', `${base}/orders/terminate`);
     expect(terminated.status).toBe(200);

@@ -517,6 +517,11 @@ describe('broker > topics > subscriptions, delete, terminate, close', () => {
     expect(last).toEqual(sent.messageId);
     const refused = await rejection(producer.send({ payload: Buffer.from('late') }));
     expect(refused.code).toBe('TopicTerminated');
+    // No new producer either (Pulsar's ServerCnx refuses it), and the refusal names the topic.
+    const newcomer = await rejection(topic.addProducer({ producerName: 'after-terminate' }));
+    expect(newcomer.code).toBe('TopicTerminated');
+    expect(newcomer.message).toContain(topic.name.toString());
+    expect(topic.getStats().publishers.map((p) => p.producerName)).not.toContain('after-terminate');
   });
 
   it('closes a topic fenced by another broker: the send fails with TopicFenced, the next load takes it back', async () => {
@@ -627,6 +632,10 @@ describe('broker > topics > stats and metrics', () => {
     expect(internal).toMatchObject({ entriesAddedCounter: 3, numberOfEntries: 3, state: 'LedgerOpened' });
     expect(internal.lastConfirmedEntry).toMatch(/^\d+:2$/);
     expect(internal.ledgers.length).toBeGreaterThanOrEqual(1);
+    // Ledger ids are near 2^63: passed through as bigints, exact (a Number would round them).
+    const current = internal.ledgers[internal.ledgers.length - 1]!;
+    expect(current.ledgerId).toBe(topic.getLastMessageId().ledgerId);
+    expect(internal.lastConfirmedEntry).toBe(`${current.ledgerId.toString()}:2`);
     expect(internal.cursors.s).toMatchObject({ individuallyDeletedMessages: '[]' });
     expect(internal.cursors.s!.markDeletePosition).toMatch(/^\d+:-1$/);
 

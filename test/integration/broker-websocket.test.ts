@@ -110,6 +110,8 @@ describe('broker > websocket (end to end)', () => {
     const late = (await producer.waitFrames(7))[6]!;
     expect(late).toMatchObject({ result: 'send-error:8', context: 'late' });
     expect(late.errorMsg).toEqual(expect.stringContaining('terminated'));
+    // A new producer is refused before the upgrade, as Pulsar's WebSocket servlet answers: 503.
+    expect((await refusal(`${env.base}/ws/v2/producer/${topic}`)).status).toBe(503);
   });
 
   it('Shared spreads messages over consumers; Key_Shared keeps each key on one consumer', async () => {
