@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { HttpError, parseJsonBody } from '../http';
+import { BACKLOG_QUOTA_POLICIES, DESTINATION_STORAGE } from '../service';
+import type { BacklogQuota, BacklogQuotaPolicy } from '../service';
 
 /*
  * The admin API's request bodies and path parameters, checked before anything reaches the broker: a bad one is
@@ -58,6 +60,40 @@ export function retentionOf(body: Buffer): RetentionInput {
 /** `POST .../deduplication` takes a bare JSON boolean, as pulsar-admin sends it. */
 export function booleanOf(what: string, body: Buffer): boolean {
   return checked(what, z.boolean(), parseJsonBody(body));
+}
+
+const backlogQuotaSchema = z
+  .object({
+    /** Pulsar's deprecated `limit` (bytes), read when `limitSize` is absent, as BacklogQuotaImpl does. */
+    limit: z.number().int().min(-1).optional(),
+    limitSize: z.number().int().min(-1).optional(),
+    limitTime: z.number().int().min(-1).default(-1),
+    policy: z.enum(BACKLOG_QUOTA_POLICIES as [BacklogQuotaPolicy, ...BacklogQuotaPolicy[]]),
+  })
+  .loose();
+
+/** Pulsar's BacklogQuota JSON: `{limitSize, limitTime, policy}` (`limit` is the old name of limitSize). */
+export function backlogQuotaOf(body: Buffer): BacklogQuota {
+  const quota = checked('backlog quota', backlogQuotaSchema, parseJsonBody(body));
+  return {
+    limitSize: quota.limitSize ?? quota.limit ?? -1,
+    limitTime: quota.limitTime,
+    policy: quota.policy,
+  };
+}
+
+/**
+ * `?backlogQuotaType=`: Pulsar's BacklogQuotaType, destination_storage when absent. The broker enforces size
+ * quotas only, so `message_age` (time) is refused rather than stored and ignored.
+ */
+export function checkedBacklogQuotaType(value: string | null): typeof DESTINATION_STORAGE {
+  if (value === null || value === DESTINATION_STORAGE) return DESTINATION_STORAGE;
+  throw new HttpError(
+    400,
+    value === 'message_age'
+      ? 'backlogQuotaType message_age is not supported: ledgerline enforces size quotas (destination_storage) only'
+      : `Invalid backlogQuotaType ${value}: destination_storage or message_age`,
+  );
 }
 
 const longSchema = z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform((v) => BigInt(v));

@@ -1,7 +1,14 @@
 import type { BrokerHttpServer } from '../http';
 import { readBody, sendJson, sendNoContent } from '../http';
 import type { BrokerService } from '../service';
-import { booleanOf, checkedName, retentionOf, tenantInfoOf } from './admin-input';
+import {
+  backlogQuotaOf,
+  booleanOf,
+  checkedBacklogQuotaType,
+  checkedName,
+  retentionOf,
+  tenantInfoOf,
+} from './admin-input';
 
 /**
  * Pulsar's /admin/v2 clusters, tenants and namespaces (pulsar.md §5), over the broker's NamespaceStore. The store
@@ -84,4 +91,30 @@ export function registerTenantNamespaceRoutes(server: BrokerHttpServer, broker: 
       sendNoContent(res);
     },
   );
+
+  // Backlog quotas (Pulsar's Namespaces backlogQuota/backlogQuotaMap): size quotas, `destination_storage`.
+  const BACKLOG_QUOTA = '/admin/v2/namespaces/:tenant/:namespace/backlogQuota';
+  server.route('GET', `${BACKLOG_QUOTA}Map`, async ({ res, params }) => {
+    sendJson(res, 200, await store.getBacklogQuotaMap(namespaceOf(params)));
+  });
+  server.route('GET', BACKLOG_QUOTA, async ({ res, params, query }) => {
+    const namespace = namespaceOf(params);
+    const type = checkedBacklogQuotaType(query.get('backlogQuotaType'));
+    const quota = (await store.getBacklogQuotaMap(namespace))[type];
+    // Unset: null, sent as 204 No Content (as retention).
+    if (quota === undefined) sendNoContent(res);
+    else sendJson(res, 200, quota);
+  });
+  server.route('POST', BACKLOG_QUOTA, async ({ req, res, params, query }) => {
+    const namespace = namespaceOf(params);
+    checkedBacklogQuotaType(query.get('backlogQuotaType'));
+    await store.setBacklogQuota(namespace, backlogQuotaOf(await readBody(req)));
+    sendNoContent(res);
+  });
+  server.route('DELETE', BACKLOG_QUOTA, async ({ res, params, query }) => {
+    const namespace = namespaceOf(params);
+    checkedBacklogQuotaType(query.get('backlogQuotaType'));
+    await store.removeBacklogQuota(namespace);
+    sendNoContent(res);
+  });
 }
