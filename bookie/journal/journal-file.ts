@@ -1,5 +1,5 @@
 import assert from 'node:assert';
-import { closeSync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { open, readdir, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -131,6 +131,15 @@ export class JournalFile {
   /** fdatasync. Throws the system error on failure; a failure is final (never retried). */
   sync(): void {
     fdatasyncSync(this.fd);
+  }
+
+  /**
+   * fdatasync on libuv's thread pool; `done` gets the system error, if any. Covers what was written before the
+   * call; writes made meanwhile (further on in the file) need the next one. Never two at once: the journal
+   * waits for one to finish before it starts the next, and before it closes the file.
+   */
+  syncInBackground(done: (error: NodeJS.ErrnoException | null) => void): void {
+    fdatasync(this.fd, done);
   }
 
   /** Waits for the background fill, then closes both descriptors. Does not sync. */

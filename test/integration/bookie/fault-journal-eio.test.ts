@@ -5,8 +5,9 @@
  * way a restart on the same directories serves every acknowledged entry.
  *
  * Method: the real command against a real etcd, run under strace, which fails fdatasync on the journal file
- * only (`-P <file>`) from the main thread's FAILING_SYNC-th call on (strace counts per thread; the journal
- * syncs on the event loop, one sync per group). The file's name is known in advance because a header-only
+ * only (`-P <file>`) from one thread's FAILING_SYNC-th call on (strace counts per thread). The journal syncs a
+ * group on libuv's thread pool, which the traced bookie gets with one thread (UV_THREADPOOL_SIZE=1), so every
+ * fdatasync of the file — the zero-fill's when it is created, then one per group — is counted on that thread. The file's name is known in advance because a header-only
  * journal file with a future id is placed in the directory first (the next id is that + 1); the directory was
  * initialized (cookies) by a first, clean run, whose entries are the "before" data. Adds are sent one at a
  * time, so each is a group of its own and exactly the FAILING_SYNC-th one meets the failure.
@@ -63,14 +64,18 @@ describe('bookie > faults > journal fdatasync EIO (whole bookie, strace)', () =>
   });
 
   async function start(confPath: string, port: number, wrapper?: string[]): Promise<BookieProcess> {
-    const bookie = await startLedgerlineBookie(confPath, port, wrapper === undefined ? {} : { wrapper });
+    const bookie = await startLedgerlineBookie(
+      confPath,
+      port,
+      wrapper === undefined ? {} : { wrapper, env: { UV_THREADPOOL_SIZE: '1' } },
+    );
     running.push(bookie);
     return bookie;
   }
 
   /**
    * A bookie dir initialized by a clean run that acknowledged BEFORE_LEDGER entries 0..9, then a restart under
-   * strace with the journal's FAILING_SYNC-th main-thread fdatasync failing; returns the traced bookie.
+   * strace with the journal file's FAILING_SYNC-th fdatasync (on the one pool thread) failing; returns the traced bookie.
    */
   async function bookieWithFailingJournal(extra: Record<string, string | number | boolean>) {
     const base = dirs.make('bookie-eio-');
