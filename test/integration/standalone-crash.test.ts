@@ -233,7 +233,9 @@ describe('standalone > crash', () => {
         SUBSCRIPTIONS.map((name) => {
           const ids = [...history.delivered.get(name)!.values()];
           const redelivered = ids.reduce((sum, list) => sum + list.length - 1, 0);
-          return `${name}: ${ids.length} delivered, ${redelivered} redeliveries, missing ${history.missing(name).length}`;
+          const missing = history.missing(name);
+          const examples = missing.length === 0 ? '' : ` (${missing.slice(0, 5).join(', ')}, ...)`;
+          return `${name}: ${ids.length} delivered, ${redelivered} redeliveries, missing ${missing.length}${examples}`;
         }).join('; ') +
         `\n${rounds.join('\n')}`;
       await eventually(
