@@ -132,12 +132,22 @@ function brokerEntryMetadataEnd(data: Buffer): number {
   return BEM_HEADER_BYTES + size;
 }
 
+export interface ParseEntryOptions {
+  /**
+   * Check the CRC32C (default true). Dispatch passes false for entries read back from the managed ledger: they were
+   * checked when they came in (a client's message) or built here, and BookKeeper's digest covers them at rest —
+   * Pulsar's broker does not verify the checksum on dispatch either.
+   */
+  verifyChecksum?: boolean;
+}
+
 /**
  * Parses a stored entry (or a client message without broker entry metadata): checks the magic numbers, every size
- * against the bytes there are and the CRC32C, then decodes the metadata. Anything wrong is a PulsarFormatError
- * ('MalformedEntry' or 'ChecksumError'); no other exception escapes. The payload and message are views of `data`.
+ * against the bytes there are and the CRC32C (unless options.verifyChecksum is false), then decodes the metadata.
+ * Anything wrong is a PulsarFormatError ('MalformedEntry' or 'ChecksumError'); no other exception escapes. The
+ * payload and message are views of `data`.
  */
-export function parseEntry(data: Buffer): ParsedEntry {
+export function parseEntry(data: Buffer, options?: ParseEntryOptions): ParsedEntry {
   const start = brokerEntryMetadataEnd(data);
   const brokerEntryMetadata =
     start === 0 ? undefined : decodeBrokerEntryMetadata(data, BEM_HEADER_BYTES, start);
@@ -154,13 +164,15 @@ export function parseEntry(data: Buffer): ParsedEntry {
   if (metadataSize > data.length - metadataStart) {
     throw malformed(`metadata size ${metadataSize} past the end of ${data.length} bytes`);
   }
-  const expected = data.readUInt32BE(start + 2);
-  const actual = crc32c(data.subarray(start + 6)) >>> 0;
-  if (expected !== actual) {
-    throw new PulsarFormatError(
-      'ChecksumError',
-      `entry checksum mismatch: stored 0x${expected.toString(16)}, computed 0x${actual.toString(16)}`,
-    );
+  if (options?.verifyChecksum !== false) {
+    const expected = data.readUInt32BE(start + 2);
+    const actual = crc32c(data.subarray(start + 6)) >>> 0;
+    if (expected !== actual) {
+      throw new PulsarFormatError(
+        'ChecksumError',
+        `entry checksum mismatch: stored 0x${expected.toString(16)}, computed 0x${actual.toString(16)}`,
+      );
+    }
   }
   const metadata = decodeMessageMetadata(data.subarray(metadataStart, metadataStart + metadataSize));
   const numMessages = metadata.numMessagesInBatch ?? 1;

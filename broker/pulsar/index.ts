@@ -32,7 +32,7 @@ export {
   uncompressPayload,
   withBrokerEntryMetadata,
 } from './entry-format';
-export type { BrokerEntryMetadata, ParsedEntry, SingleMessage } from './entry-format';
+export type { BrokerEntryMetadata, ParseEntryOptions, ParsedEntry, SingleMessage } from './entry-format';
 export { TopicName, decodeLocalName, encodeLocalName } from './topic-name';
 export type { TopicDomain } from './topic-name';
 export { javaStringHash, murmur3_32 } from './hash';

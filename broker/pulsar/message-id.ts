@@ -1,5 +1,6 @@
 import { PulsarFormatError } from './errors';
-import { bigIntToLong, decodeOrThrow, lazyType, longToBigInt } from './schema';
+import { decodeOrThrow, lazyType, longToBigInt } from './schema';
+import { asBuffer, WireReader, WireWriter } from './wire';
 import type { DecodedLong } from './schema';
 
 /**
@@ -37,24 +38,83 @@ export function messageId(ledgerId: bigint, entryId: bigint, partition = -1, bat
 
 const messageIdDataType = lazyType('MessageIdData');
 
+/** The writer message ids are encoded in (encoding never awaits, so one serves every call). */
+const idWriter = new WireWriter();
+
+// MessageIdData's field keys (field number << 3 | varint wire type).
+const KEY_LEDGER_ID = (1 << 3) | 0;
+const KEY_ENTRY_ID = (2 << 3) | 0;
+const KEY_PARTITION = (3 << 3) | 0;
+const KEY_BATCH_INDEX = (4 << 3) | 0;
+const KEY_BATCH_SIZE = (6 << 3) | 0;
+
+/** Writes MessageIdData into idWriter by hand (a message id goes out with every message delivered). */
+function writeMessageId(id: MessageId): void {
+  const w = idWriter;
+  w.reset();
+  w.varint(KEY_LEDGER_ID);
+  w.varint64(id.ledgerId);
+  w.varint(KEY_ENTRY_ID);
+  w.varint64(id.entryId);
+  if (id.partition >= 0) {
+    w.varint(KEY_PARTITION);
+    w.int32(id.partition);
+  }
+  if (id.batchIndex >= 0) {
+    w.varint(KEY_BATCH_INDEX);
+    w.int32(id.batchIndex);
+  }
+  if (id.batchSize !== undefined && id.batchSize >= 0) {
+    w.varint(KEY_BATCH_SIZE);
+    w.int32(id.batchSize);
+  }
+}
+
 /**
  * MessageIdData bytes as Pulsar's MessageIdImpl.toByteArray writes them: partition only when >= 0, batch_index
  * only when >= 0, batch_size only when set (>= 0). An id without batchSize gives the short form of Pulsar's
  * examples (0:3 is `CAAQAw==`). These bytes, base64-encoded, are the `messageId` of the WebSocket API.
  */
 export function encodeMessageId(id: MessageId): Buffer {
-  const object: Record<string, unknown> = {
-    ledgerId: bigIntToLong(id.ledgerId),
-    entryId: bigIntToLong(id.entryId),
-  };
-  if (id.partition >= 0) object.partition = id.partition;
-  if (id.batchIndex >= 0) object.batchIndex = id.batchIndex;
-  if (id.batchSize !== undefined && id.batchSize >= 0) object.batchSize = id.batchSize;
-  return Buffer.from(messageIdDataType().encode(object).finish());
+  writeMessageId(id);
+  return idWriter.toBuffer();
+}
+
+/**
+ * MessageIdData read by hand when it holds only varint fields 1-4 and 6 (every id this broker or a client writes for
+ * a message); undefined for anything else — other fields, bad bytes, a missing id — which protobufjs then decodes
+ * (or refuses) as before. Values as protobufjs reads them: 64-bit ids as Java longs, int32s as their low 32 bits.
+ */
+function decodeSimpleMessageId(bytes: Uint8Array): MessageId | undefined {
+  const r = new WireReader(asBuffer(bytes), 0, bytes.length, 'MalformedMessageId', 'message id');
+  let ledgerId: bigint | undefined;
+  let entryId: bigint | undefined;
+  let partition = -1;
+  let batchIndex = -1;
+  let batchSize: number | undefined;
+  try {
+    while (r.pos < r.end) {
+      const key = r.varint32();
+      if (key === KEY_LEDGER_ID) ledgerId = r.varint64();
+      else if (key === KEY_ENTRY_ID) entryId = r.varint64();
+      else if (key === KEY_PARTITION) partition = r.varint32() | 0;
+      else if (key === KEY_BATCH_INDEX) batchIndex = r.varint32() | 0;
+      else if (key === KEY_BATCH_SIZE) batchSize = r.varint32() | 0;
+      else return undefined;
+    }
+  } catch {
+    return undefined;
+  }
+  if (ledgerId === undefined || entryId === undefined) return undefined;
+  const id: MessageId = { ledgerId, entryId, partition, batchIndex };
+  if (batchSize !== undefined) id.batchSize = batchSize;
+  return id;
 }
 
 /** Decodes MessageIdData; anything else (junk, missing ledgerId or entryId) is a PulsarFormatError. */
 export function decodeMessageId(bytes: Uint8Array): MessageId {
+  const simple = decodeSimpleMessageId(bytes);
+  if (simple !== undefined) return simple;
   const data = decodeOrThrow(messageIdDataType(), bytes, 'MalformedMessageId', 'message id');
   const id: MessageId = {
     ledgerId: longToBigInt(data.ledgerId as DecodedLong),
@@ -67,7 +127,8 @@ export function decodeMessageId(bytes: Uint8Array): MessageId {
 }
 
 export function messageIdToBase64(id: MessageId): string {
-  return encodeMessageId(id).toString('base64');
+  writeMessageId(id);
+  return idWriter.buf.toString('base64', 0, idWriter.pos);
 }
 
 // Java's Base64.getDecoder(): the standard alphabet, padding optional; anything else is refused (Node's decoder

@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../common';
 import { formatMessageId, messageIdFromBase64 } from '../pulsar';
@@ -48,6 +49,7 @@ export interface ConsumerHandlerOptions {
  */
 export class ConsumerHandler implements ConsumerSink {
   private ws: WebSocket | undefined;
+  private socket: Duplex | undefined;
   private consumer: Consumer | undefined;
   private credit: number;
   /** Permits given to the broker and not yet used by a delivery. */
@@ -81,9 +83,13 @@ export class ConsumerHandler implements ConsumerSink {
     this.consumer = consumer;
   }
 
-  /** Takes over the upgraded socket and starts the flow of messages. */
-  attach(ws: WebSocket): void {
+  /**
+   * Takes over the upgraded socket and starts the flow of messages. `socket` (the connection under `ws`, when
+   * known) is corked while a delivery's frames are queued, so that they go out in one write.
+   */
+  attach(ws: WebSocket, socket?: Duplex): void {
     this.ws = ws;
+    this.socket = socket;
     ws.on('message', (data) => this.onFrame(frameText(data)));
     ws.on('close', () => void this.detach());
     ws.on('error', (error) =>
@@ -104,20 +110,35 @@ export class ConsumerHandler implements ConsumerSink {
     for (const message of messages) permitsUsed += message.entry.numMessages;
     this.granted = Math.max(0, this.granted - permitsUsed);
     if (ws === undefined || ws.readyState !== ws.OPEN) return; // the consumer's close redelivers them
+    const socket = this.socket;
+    socket?.cork();
+    try {
+      if (!this.sendFrames(ws, messages)) return;
+    } finally {
+      socket?.uncork();
+    }
+    if (ws.bufferedAmount > SOCKET_BUFFERED_BYTES_HIGH) this.socketFull = true;
+    this.grant();
+  }
+
+  /** One frame per message (the socket corked meanwhile); false when a message cannot be sent (the session ends). */
+  private sendFrames(ws: WebSocket, messages: DeliveredMessage[]): boolean {
     const track = !this.options.pullMode || this.options.mode === 'reader';
+    let last: string | undefined;
     for (const message of messages) {
       let frames: ConsumerFrame[];
       try {
         frames = encodeConsumerMessages(message, this.options.payloadBytesMax);
       } catch (error) {
         // The message stays stored and unacknowledged; the client is told which one it cannot be given.
+        if (last !== undefined) ws.send(last, this.onWritten);
         const id = formatMessageId(message.messageId);
         this.options.logger.error({ err: error, messageId: id }, 'cannot deliver a message over WebSocket');
         void this.end(
           closeCodeOf(WebSocketError.FailedToSerializeToJSON),
           `Cannot deliver message ${id}: ${errorMessage(error)}`,
         );
-        return;
+        return false;
       }
       if (message.entry.metadata.numMessagesInBatch !== undefined) {
         this.batches.set(entryKey(message.messageId), frames.length);
@@ -128,11 +149,13 @@ export class ConsumerHandler implements ConsumerSink {
           this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
         }
         this.frameBytesAverage += (frame.length - this.frameBytesAverage) / 16;
-        ws.send(frame, this.onWritten);
+        // Only the last frame of the delivery carries the write callback: it runs once all of them are written.
+        if (last !== undefined) ws.send(last);
+        last = frame;
       }
     }
-    if (ws.bufferedAmount > SOCKET_BUFFERED_BYTES_HIGH) this.socketFull = true;
-    this.grant();
+    if (last !== undefined) ws.send(last, this.onWritten);
+    return true;
   }
 
   /** The broker ended this consumer (unsubscribed, topic deleted, broker closing): the session ends with the reason. */

@@ -30,7 +30,8 @@ export interface WebSocketServiceOptions {
 
 /** A session: a producer or a consumer/reader handler, closed with the service. */
 interface Session {
-  attach(ws: WebSocket): void;
+  /** `socket` is the upgraded connection under `ws`: corked around a burst of frames to write them at once. */
+  attach(ws: WebSocket, socket: Duplex): void;
   end(code: number, reason: string): Promise<void>;
 }
 
@@ -101,7 +102,7 @@ export class WebSocketService {
             attached = true;
             this.sessions.add(session);
             ws.on('close', () => this.sessions.delete(session));
-            session.attach(ws);
+            session.attach(ws, socket);
           });
         } catch (error) {
           this.options.logger.error({ err: error, url: request.url }, 'WebSocket upgrade failed');

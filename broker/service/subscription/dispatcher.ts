@@ -28,6 +28,9 @@ export type ReadPlan = { readonly count: number } | { readonly replay: Position[
 export const STICKY_KEY_HASH_RANGE = 65536;
 const NONE_KEY = Buffer.from('NONE_KEY');
 
+/** Entries read back for dispatch were checked on the way in: not checksummed again (as Pulsar's dispatch). */
+const DISPATCH_PARSE = { verifyChecksum: false } as const;
+
 const RETRY_DELAY_MIN_MS = 100;
 const RETRY_DELAY_MAX_MS = 5000;
 
@@ -250,15 +253,16 @@ export abstract class Dispatcher {
   }
 
   /**
-   * Parses each entry once. An entry that is not in Pulsar's format can never be delivered: it is acknowledged
-   * (as Pulsar's client discards and acknowledges a corrupt message) and skipped, so it does not block the backlog.
+   * Parses each entry once (no CRC32C check: DISPATCH_PARSE). An entry that is not in Pulsar's format can never be
+   * delivered: it is acknowledged (as Pulsar's client discards and acknowledges a corrupt message) and skipped, so it
+   * does not block the backlog.
    */
   private prepare(entries: Entry[]): PreparedEntry[] {
     const out: PreparedEntry[] = [];
     for (const { position, data } of entries) {
       let entry: ParsedEntry;
       try {
-        entry = parseEntry(data);
+        entry = parseEntry(data, DISPATCH_PARSE);
       } catch (error) {
         this.logger.warn(
           { err: error, position: position.toString() },

@@ -207,6 +207,19 @@ describe('broker > pulsar > entry-format', () => {
       expect(expectFormatError(() => parseEntry(data)).code).toBe('ChecksumError');
     });
 
+    it('verifyChecksum false (dispatch) skips only the CRC32C: sizes and metadata are still checked', () => {
+      const data = Buffer.from(golden);
+      data.writeUInt8((data.at(-1) as number) ^ 0x01, data.length - 1);
+      const parsed = parseEntry(data, { verifyChecksum: false });
+      expect(parsed.payload.equals(data.subarray(data.length - parsed.payload.length))).toBe(true);
+      expect(parsed.metadata).toEqual(parseEntry(golden).metadata);
+      expect(
+        expectFormatError(() =>
+          parseEntry(data.subarray(0, data.length - parsed.payload.length - 2), { verifyChecksum: false }),
+        ).code,
+      ).toBe('MalformedEntry');
+    });
+
     it('junk metadata under a valid checksum → MalformedEntry', () => {
       for (const junk of ['ffffffff', '0a05', '1000', '0a0170100018e80740ff']) {
         const message = Buffer.concat([

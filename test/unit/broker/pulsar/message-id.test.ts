@@ -92,6 +92,16 @@ describe('broker > pulsar > message-id', () => {
     }
   });
 
+  it('reads ids with fields beyond the simple ones (ack_set, first chunk id) as protobufjs does', () => {
+    // 0:3 with ack_set [5] (field 5, varint) and first_chunk_message_id {ledgerId 0, entryId 1} (field 7).
+    const bytes = Buffer.from('08001003280530003a0408001001', 'hex');
+    expect(decodeMessageId(bytes)).toEqual({ ...messageId(0n, 3n), batchSize: 0 });
+    // Field 1 missing: refused whichever decoder reads it.
+    expect(expectFormatError(() => decodeMessageId(Buffer.from('1003', 'hex'))).code).toBe(
+      'MalformedMessageId',
+    );
+  });
+
   it('never throws anything but a PulsarFormatError for arbitrary bytes', () => {
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {

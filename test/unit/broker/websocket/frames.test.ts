@@ -1,10 +1,13 @@
 /** broker > websocket > frames: the JSON frames and query parameters of Pulsar's WebSocket API, socket-free. */
 import fc from 'fast-check';
-import { messageIdToBase64 } from '../../../../broker/pulsar';
+import { encodeMessage, messageIdToBase64, parseEntry } from '../../../../broker/pulsar';
+import type { DeliveredMessage } from '../../../../broker/service';
+import { Position } from '../../../../managed-ledger';
 import {
   decodeBase64Strict,
   decodeConsumerCommand,
   decodeProducerMessage,
+  encodeConsumerMessages,
   encodeProducerAck,
   encodeProducerError,
 } from '../../../../broker/websocket/frames';
@@ -91,6 +94,58 @@ describe('broker > websocket > frames', () => {
       });
       expect(JSON.parse(encodeProducerAck(id, undefined))).toEqual({ result: 'ok', messageId: 'CAAQAw==' });
       expect(JSON.parse(encodeProducerError(7, 'bad'))).toEqual({ result: 'send-error:7', errorMsg: 'bad' });
+    });
+  });
+
+  describe('consumer messages', () => {
+    function delivered(metadata: Parameters<typeof encodeMessage>[0], payload: Buffer): DeliveredMessage {
+      const data = encodeMessage(metadata, payload);
+      return {
+        messageId: { ledgerId: 7n, entryId: 2n, partition: -1, batchIndex: -1 },
+        position: new Position(7n, 2n),
+        redeliveryCount: 1,
+        entry: parseEntry(data),
+        data,
+      };
+    }
+
+    it('writes JSON that parses to every field, with strings from the message escaped', () => {
+      const awkward = 'q"uote\\ back\nline é \u0000 \ud83d\ude00';
+      const message = delivered(
+        {
+          producerName: 'p',
+          sequenceId: 0n,
+          publishTime: 1700000000123,
+          properties: new Map([
+            ['a', 'x'],
+            [awkward, awkward],
+          ]),
+          partitionKey: awkward,
+          eventTime: 1700000000000,
+        },
+        Buffer.from('hello'),
+      );
+      const [frame] = encodeConsumerMessages(message, 1024);
+      expect(JSON.parse(frame!.frame)).toEqual({
+        messageId: messageIdToBase64(message.messageId),
+        payload: Buffer.from('hello').toString('base64'),
+        properties: { a: 'x', [awkward]: awkward },
+        publishTime: '2023-11-14T22:13:20.123Z',
+        redeliveryCount: 1,
+        eventTime: '2023-11-14T22:13:20.000Z',
+        key: awkward,
+      });
+      const plain = delivered(
+        { producerName: 'p', sequenceId: 1n, publishTime: 1700000000124, properties: new Map() },
+        Buffer.alloc(0),
+      );
+      expect(JSON.parse(encodeConsumerMessages(plain, 1024)[0]!.frame)).toEqual({
+        messageId: messageIdToBase64(plain.messageId),
+        payload: '',
+        properties: {},
+        publishTime: '2023-11-14T22:13:20.124Z',
+        redeliveryCount: 1,
+      });
     });
   });
 
