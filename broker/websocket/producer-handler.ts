@@ -1,3 +1,4 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket, RawData } from 'ws';
 import type { Logger } from '../../common';
 import type { Producer, SendRequest } from '../service';
@@ -19,6 +20,13 @@ import type { ProducerParams } from './query-params';
  */
 export class ProducerHandler {
   private ws: WebSocket | undefined;
+  private socket: Duplex | undefined;
+  /** The socket is corked until the next tick: the replies of the sends completing together go out in one write. */
+  private corked = false;
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket?.uncork();
+  };
   private inFlight = 0;
   private readonly waiting: RawData[] = [];
   private paused = false;
@@ -39,9 +47,10 @@ export class ProducerHandler {
     this.logger = this.logger.child({ producerName: producer.producerName });
   }
 
-  /** Takes over the upgraded socket. */
-  attach(ws: WebSocket): void {
+  /** Takes over the upgraded socket (`socket`, the connection under `ws` when known, is corked around replies). */
+  attach(ws: WebSocket, socket?: Duplex): void {
     this.ws = ws;
+    this.socket = socket;
     ws.on('message', (data) => this.onFrame(data));
     ws.on('close', () => void this.close());
     ws.on('error', (error) => this.logger.warn({ err: error }, 'WebSocket producer connection error'));
@@ -127,7 +136,13 @@ export class ProducerHandler {
 
   private reply(text: string): void {
     const ws = this.ws;
-    if (ws !== undefined && ws.readyState === ws.OPEN) ws.send(text);
+    if (ws === undefined || ws.readyState !== ws.OPEN) return;
+    if (!this.corked && this.socket !== undefined) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    ws.send(text);
   }
 
   /** Ends the connection (if open) with a close code, then closes the producer once its sends have settled. */
