@@ -6,6 +6,7 @@
  */
 import { DigestManager, DigestType, StatusCode, masterKey } from '../protocol';
 import type { BookieClient } from '../test/harness';
+import { percentile } from './measure';
 
 /** Issues the i-th request; calls `done` once when it is answered (an error ends the run). */
 export type Issue = (i: number, done: (error?: Error) => void) => void;
@@ -16,11 +17,6 @@ export interface LoadResult {
   opsPerSecond: number;
   latencyP50Ms: number;
   latencyP99Ms: number;
-}
-
-function percentile(sorted: Float64Array, p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
 /** Latency samples in a growing typed array: no object per sample. */

@@ -16,7 +16,7 @@
 import { BookKeeper } from '../ledger-client';
 import { openLoop } from './bookie-load';
 import { startBenchCluster } from './client-cluster';
-import { argValue, printResult, round } from './measure';
+import { argValue, percentile, printResult, round } from './measure';
 
 const seconds = Number(argValue('seconds', '10'));
 const rate = Number(argValue('rate', '1000'));
@@ -25,9 +25,6 @@ const bookies = Number(argValue('bookies', '3'));
 const readerSettings = JSON.parse(argValue('reader', '{}')) as Record<string, unknown>;
 const WARM_UP_SECONDS = 1;
 const PAYLOAD = Buffer.alloc(1024, 7);
-
-const percentile = (sorted: Float64Array, p: number): number =>
-  sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 
 async function main(): Promise<void> {
   const cluster = await startBenchCluster(bookies);

@@ -16,6 +16,12 @@ export function median(values: number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/** The value at `fraction` (0.99 for p99) of ascending `sorted` samples; 0 when there are none. */
+export function percentile(sorted: ArrayLike<number>, fraction: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
+}
+
 /**
  * Calls `batch()` (which does `batchSize` operations) until `seconds` have passed, `runs` times after one
  * warm-up run; returns operations per second for each run.

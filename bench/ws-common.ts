@@ -1,6 +1,6 @@
 /*
  * Shared pieces of the WebSocket benchmarks (bench/ws-produce.ts, bench/ws-consume.ts): connecting to a running
- * broker's WebSocket API, a pipelined producer that keeps N sends in flight, and percentiles.
+ * broker's WebSocket API and a pipelined producer that keeps N sends in flight.
  */
 import WebSocket from 'ws';
 import { argValue } from './measure';
@@ -28,11 +28,6 @@ export function closeAll(...sockets: WebSocket[]): Promise<void> {
         }),
     ),
   ).then(() => undefined);
-}
-
-export function percentile(sorted: Float64Array | number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 /**

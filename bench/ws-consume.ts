@@ -13,8 +13,8 @@
  *                          consumer of the subscription reads and acks them all: msgs/s; target (issue 6) >= 50,000
  */
 import type WebSocket from 'ws';
-import { argValue, printResult, round } from './measure';
-import { PipelinedProducer, closeAll, open, percentile } from './ws-common';
+import { argValue, percentile, printResult, round } from './measure';
+import { PipelinedProducer, closeAll, open } from './ws-common';
 
 const rate = Number(argValue('rate', '10000'));
 const seconds = Number(argValue('seconds', '10'));
@@ -61,8 +61,8 @@ async function endToEnd(): Promise<void> {
     rate,
     messages: count,
     messageBytes: size,
-    p50Ms: round(percentile(latencies, 50), 2),
-    p99Ms: round(percentile(latencies, 99), 2),
+    p50Ms: round(percentile(latencies, 0.5), 2),
+    p99Ms: round(percentile(latencies, 0.99), 2),
     maxMs: round(latencies[latencies.length - 1] ?? 0, 2),
   });
   await closeAll(consumerWs, producerWs);

@@ -11,8 +11,8 @@
  *   ws_publish_latency     publish latency (send → "ok") p50/p99/max at 80% of that rate for latency-seconds;
  *                          target p99 <= 50 ms
  */
-import { argValue, median, printResult, round } from './measure';
-import { PipelinedProducer, closeAll, open, payloadFrame, percentile } from './ws-common';
+import { argValue, median, percentile, printResult, round } from './measure';
+import { PipelinedProducer, closeAll, open, payloadFrame } from './ws-common';
 
 const messages = Number(argValue('messages', '200000'));
 const inFlight = Number(argValue('in-flight', '1000'));
@@ -54,8 +54,8 @@ async function main(): Promise<void> {
     targetRate: paced,
     achievedRate: round(latenciesMs.length / seconds),
     messageBytes: size,
-    p50Ms: round(percentile(sorted, 50), 2),
-    p99Ms: round(percentile(sorted, 99), 2),
+    p50Ms: round(percentile(sorted, 0.5), 2),
+    p99Ms: round(percentile(sorted, 0.99), 2),
     maxMs: round(sorted[sorted.length - 1] ?? 0, 2),
     failed: producer.failedCount,
     target: 'p99 <= 50 ms at 80% of the max rate',
