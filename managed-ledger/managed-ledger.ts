@@ -990,6 +990,16 @@ export class ManagedLedger extends ManagedLedgerView {
   // ---- trimming ----
 
   /**
+   * Changes the retention (Pulsar's ManagedLedger.setConfig, as a namespace policy change does): read at every
+   * trim; a trim runs now, so a shorter retention takes effect without waiting for the next one.
+   */
+  setRetention(retentionTimeInMinutes: number, retentionSizeInMB: number): Promise<void> {
+    this.config.defaultRetentionTimeInMinutes = retentionTimeInMinutes;
+    this.config.defaultRetentionSizeInMB = retentionSizeInMB;
+    return this.trimConsumedLedgers();
+  }
+
+  /**
    * Deletes the closed ledgers every durable cursor has consumed (all but the current one when there is no
    * durable cursor), oldest first, as far as retention allows: a consumed ledger goes once its close is older
    * than defaultRetentionTimeInMinutes or while the managed ledger stays at or above defaultRetentionSizeInMB

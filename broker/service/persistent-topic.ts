@@ -250,16 +250,10 @@ export class PersistentTopic implements SubscriptionTopic {
     });
   }
 
-  /**
-   * A namespace retention change, applied at once (Pulsar's ManagedLedger.setConfig): the managed ledger reads its
-   * retention settings at every trim, and a trim runs now so a shorter retention takes effect without waiting.
-   */
+  /** A namespace retention change, applied at once by the managed ledger. */
   setRetention(retentionTimeInMinutes: number, retentionSizeInMB: number): void {
     if (this.state !== 'Open') return;
-    const config = this.managedLedger.config;
-    config.defaultRetentionTimeInMinutes = retentionTimeInMinutes;
-    config.defaultRetentionSizeInMB = retentionSizeInMB;
-    this.managedLedger.trimConsumedLedgers().catch((error: unknown) => {
+    this.managedLedger.setRetention(retentionTimeInMinutes, retentionSizeInMB).catch((error: unknown) => {
       this.logger.warn({ err: error }, 'trimming after a retention change failed');
     });
   }
