@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { RequestBodyTooLargeError, readRequestBody } from '../../common';
 import type { Logger } from '../../common';
 import { ADMIN_ROUTES, AdminRequestError, type AdminResponse } from './admin-routes';
 import type { AdminTarget } from './admin-target';
@@ -17,29 +18,14 @@ function textResponse(status: number, body: string): AdminResponse {
   return { status, body, contentType: 'text/plain; charset=utf-8' };
 }
 
-/** Reads the whole body, refusing (413) one longer than `bytesMax`. */
+/** Reads the whole body as text, refusing (413) one longer than `bytesMax`. */
 function readBody(request: IncomingMessage, bytesMax: number): Promise<string> {
-  const declared = Number(request.headers['content-length'] ?? 0);
-  if (declared > bytesMax) {
-    return Promise.reject(
-      new AdminRequestError(413, `request body of ${declared} bytes exceeds ${bytesMax}`),
-    );
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let bytes = 0;
-    request.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > bytesMax) {
-        reject(new AdminRequestError(413, `request body exceeds ${bytesMax} bytes`));
-        request.pause();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
+  return readRequestBody(request, bytesMax).then(
+    (body) => body.toString('utf8'),
+    (error: unknown) => {
+      throw error instanceof RequestBodyTooLargeError ? new AdminRequestError(413, error.message) : error;
+    },
+  );
 }
 
 /**

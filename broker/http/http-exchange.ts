@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { LedgerlineError } from '../../common';
+import { LedgerlineError, RequestBodyTooLargeError, readRequestBody } from '../../common';
 
 /** The body cap for admin requests: policies, message ids and tenant infos are a few hundred bytes. */
 export const REQUEST_BODY_BYTES_MAX = 64 * 1024;
@@ -19,31 +19,10 @@ export class HttpError extends LedgerlineError {
   }
 }
 
-/**
- * Reads the whole request body, at most `maxBytes` (413 past it: the rest is not read, the connection closes).
- * Resolves to an empty buffer for a request without a body.
- */
+/** The request's whole body, at most `maxBytes` (413 past it: the rest is not read, the connection closes). */
 export function readBody(req: IncomingMessage, maxBytes = REQUEST_BODY_BYTES_MAX): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > maxBytes) {
-      reject(new HttpError(413, `request body of ${declared} bytes is over the limit of ${maxBytes}`));
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer): void => {
-      size += chunk.length;
-      if (size > maxBytes) {
-        req.off('data', onData);
-        reject(new HttpError(413, `request body is over the limit of ${maxBytes} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    req.on('data', onData);
-    req.once('end', () => resolve(Buffer.concat(chunks, size)));
-    req.once('error', reject);
+  return readRequestBody(req, maxBytes).catch((error: unknown) => {
+    throw error instanceof RequestBodyTooLargeError ? new HttpError(413, error.message) : error;
   });
 }
 
