@@ -35,3 +35,4 @@ export type {
 } from './fault-proxy';
 export { HistoryChecker } from './history-checker';
 export type { Anomaly, AnomalyKind, AppendHandle, AppendOutcome, HistoryReport } from './history-checker';
+export { testSeed } from './seed';

@@ -15,7 +15,7 @@
  */
 import { BookKeeper } from '../../ledger-client';
 import type { WriteHandle } from '../../ledger-client';
-import { BookieCluster, HistoryChecker, requireBuiltBookie } from '../harness';
+import { BookieCluster, HistoryChecker, requireBuiltBookie, testSeed } from '../harness';
 import { seededRandom } from './bookie/server-fixture';
 
 interface Quorums {
@@ -46,8 +46,7 @@ const PER_LEDGER = 1_100;
 const PASSWORD = 'randomized';
 const READ_BATCH = 1_000n;
 
-const seedFromEnv = process.env.LEDGERLINE_SEED;
-const SEED = seedFromEnv !== undefined ? Number(seedFromEnv) : Math.floor(Math.random() * 2 ** 31);
+const SEED = testSeed();
 
 function label(q: Quorums): string {
   return `${q.ensembleSize}/${q.writeQuorumSize}/${q.ackQuorumSize}`;

@@ -33,6 +33,7 @@
 import { Position } from '../../managed-ledger';
 import type { ManagedCursor, ManagedLedger, ManagedLedgerConfig } from '../../managed-ledger';
 import type { BookKeeper } from '../../ledger-client';
+import { testSeed } from '../harness';
 import { seededRandom } from './bookie/server-fixture';
 import {
   ManagedLedgerChild,
@@ -42,10 +43,7 @@ import {
 } from '../fixtures/managed-ledger-child';
 import type { ChildLine, ManagedLedgerCluster } from '../fixtures/managed-ledger-child';
 
-const SEED =
-  process.env.LEDGERLINE_SEED !== undefined
-    ? Number(process.env.LEDGERLINE_SEED)
-    : Math.floor(Math.random() * 2 ** 31);
+const SEED = testSeed();
 const KILLS = 22;
 const NAME = 'public/default/persistent/crash';
 const BASE_CONFIG: Partial<ManagedLedgerConfig> = {

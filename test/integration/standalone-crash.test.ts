@@ -20,15 +20,12 @@
  * moments (one generator) and which messages stay unacked (another); process timing is not reproducible.
  */
 import WebSocket from 'ws';
-import { TempDirs, eventually } from '../harness';
+import { TempDirs, eventually, testSeed } from '../harness';
 import { seededRandom } from './bookie/server-fixture';
 import { http, requireBuilt, startStandalone } from './standalone-fixture';
 import type { BrokerProcess } from './standalone-fixture';
 
-const SEED =
-  process.env.LEDGERLINE_SEED !== undefined
-    ? Number(process.env.LEDGERLINE_SEED)
-    : Math.floor(Math.random() * 2 ** 31);
+const SEED = testSeed();
 const KILLS = 10;
 const TOPIC = 'public/default/crash';
 const PRODUCERS = ['p0', 'p1'];
