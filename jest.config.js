@@ -4,6 +4,10 @@ const transform = { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] };
 const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'json'] };
 
 module.exports = {
+  // A handle a failed test leaves behind (a socket, a timer) must not keep CI waiting until its time limit, as
+  // one did: jest exits when the run is over. It prints "Force exiting Jest" on every run, leak or not;
+  // `npx jest --forceExit=false --detectOpenHandles <file>` shows whether a file leaves something open.
+  forceExit: true,
   projects: [
     {
       ...common,

@@ -36,3 +36,4 @@ export type {
 export { HistoryChecker } from './history-checker';
 export type { Anomaly, AnomalyKind, AppendHandle, AppendOutcome, HistoryReport } from './history-checker';
 export { testSeed } from './seed';
+export { rawConnection } from './raw-connection';
