@@ -1,4 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { HotCounter, HotHistogram } from '../common';
+import type { CounterCell } from '../common';
 
 /**
  * The bookie's Prometheus metrics, named after BookKeeper's (reference §7). One instance per bookie, built
@@ -8,14 +10,15 @@ export class BookieMetrics {
   readonly registry: Registry;
 
   // server (bookkeeper_server_*)
-  readonly requests: Counter<'operation' | 'status'>;
-  readonly requestLatency: Histogram<'operation'>;
+  /** Per request: cells bumped by the request processor (hot-metrics). */
+  readonly requests: HotCounter<'operation' | 'status'>;
+  readonly requestLatency: HotHistogram<'operation'>;
   readonly addRejected: Counter;
   readonly serverStatus: Gauge;
   readonly connections: Gauge;
   // bookie
-  readonly addBytes: Counter;
-  readonly readBytes: Counter;
+  readonly addBytes: CounterCell;
+  readonly readBytes: CounterCell;
   // journal
   readonly journalSyncs: Counter;
   readonly journalSyncLatency: Histogram;
@@ -26,8 +29,8 @@ export class BookieMetrics {
   readonly flushes: Counter;
   readonly flushLatency: Histogram;
   readonly flushBytes: Counter;
-  readonly readCacheHits: Counter;
-  readonly readCacheMisses: Counter;
+  readonly readCacheHits: CounterCell;
+  readonly readCacheMisses: CounterCell;
   readonly throttledWrites: Counter;
   readonly rejectedWrites: Counter;
   readonly throttledWriteLatency: Histogram<'success'>;
@@ -43,16 +46,15 @@ export class BookieMetrics {
     this.registry = registry;
     const r = [registry];
     const latencyBuckets = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
-    this.requests = new Counter({
+    this.requests = new HotCounter({
       name: 'bookkeeper_server_requests_total',
       help: 'v3 requests completed, by operation (ADD_ENTRY, READ_ENTRY, ...) and status (EOK, EFENCED, ...)',
       labelNames: ['operation', 'status'],
       registers: r,
     });
-    this.requestLatency = new Histogram({
+    this.requestLatency = new HotHistogram({
       name: 'bookkeeper_server_request_latency_seconds',
       help: 'time from request decoded to response queued, by operation',
-      labelNames: ['operation'],
       buckets: latencyBuckets,
       registers: r,
     });
@@ -71,16 +73,16 @@ export class BookieMetrics {
       help: 'open client connections',
       registers: r,
     });
-    this.addBytes = new Counter({
+    this.addBytes = new HotCounter({
       name: 'bookie_BOOKIE_ADD_ENTRY_BYTES',
       help: 'bytes of entries added',
       registers: r,
-    });
-    this.readBytes = new Counter({
+    }).cell();
+    this.readBytes = new HotCounter({
       name: 'bookie_BOOKIE_READ_ENTRY_BYTES',
       help: 'bytes of entries read',
       registers: r,
-    });
+    }).cell();
     this.journalSyncs = new Counter({
       name: 'bookie_journal_JOURNAL_SYNC',
       help: 'journal fdatasync calls',
@@ -124,16 +126,16 @@ export class BookieMetrics {
       help: 'bytes written to entry logs by flushes',
       registers: r,
     });
-    this.readCacheHits = new Counter({
+    this.readCacheHits = new HotCounter({
       name: 'bookie_dbstorage_read_cache_hits',
       help: 'reads served from the write or read cache',
       registers: r,
-    });
-    this.readCacheMisses = new Counter({
+    }).cell();
+    this.readCacheMisses = new HotCounter({
       name: 'bookie_dbstorage_read_cache_misses',
       help: 'reads that went to an entry log',
       registers: r,
-    });
+    }).cell();
     this.throttledWrites = new Counter({
       name: 'bookie_dbstorage_throttled_write_requests',
       help: 'adds that found the write caches full and waited for a flush (dbStorage_maxThrottleTimeMs)',

@@ -5,3 +5,5 @@ export type { LoadConfigOptions } from './config';
 export { setting } from './settings';
 export { createRootLogger, silentLogger } from './logger';
 export type { Logger } from './logger';
+export { HotCounter, HotHistogram } from './hot-metrics';
+export type { CounterCell, HistogramCell } from './hot-metrics';

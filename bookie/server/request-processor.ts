@@ -1,5 +1,4 @@
-import type { Counter, Histogram } from 'prom-client';
-import type { Logger } from '../../common';
+import type { CounterCell, HistogramCell, HotCounter, HotHistogram, Logger } from '../../common';
 import {
   AddRequestFlag,
   GetBookieInfoFlag,
@@ -51,11 +50,11 @@ export function isLongPoll(request: Request): boolean {
 export class RequestProcessor {
   private readonly bookie: Bookie;
   private readonly logger: Logger;
-  private readonly requests: Counter<'operation' | 'status'>;
-  private readonly latency: Histogram<'operation'>;
-  /** Metric children by operation and status, so the per-request cost is a map lookup, not label hashing. */
-  private readonly counters = new Map<number, Counter.Internal>();
-  private readonly timers = new Map<number, Histogram.Internal<'operation'>>();
+  private readonly requests: HotCounter<'operation' | 'status'>;
+  private readonly latency: HotHistogram<'operation'>;
+  /** Metric cells by operation and status, so the per-request cost is a map lookup and an addition. */
+  private readonly counters = new Map<number, CounterCell>();
+  private readonly timers = new Map<number, HistogramCell>();
 
   constructor(options: { bookie: Bookie; metrics: BookieMetrics; logger: Logger }) {
     this.bookie = options.bookie;
@@ -248,16 +247,16 @@ export class RequestProcessor {
     const key = operation * 1024 + (status % 1024);
     let counter = this.counters.get(key);
     if (counter === undefined) {
-      counter = this.requests.labels(
-        OPERATION_NAMES[operation] ?? 'UNKNOWN',
-        STATUS_NAMES[status] ?? String(status),
-      );
+      counter = this.requests.cell({
+        operation: OPERATION_NAMES[operation] ?? 'UNKNOWN',
+        status: STATUS_NAMES[status] ?? String(status),
+      });
       this.counters.set(key, counter);
     }
     counter.inc();
     let timer = this.timers.get(operation);
     if (timer === undefined) {
-      timer = this.latency.labels(OPERATION_NAMES[operation] ?? 'UNKNOWN');
+      timer = this.latency.cell({ operation: OPERATION_NAMES[operation] ?? 'UNKNOWN' });
       this.timers.set(operation, timer);
     }
     timer.observe((performance.now() - started) / 1000);
