@@ -76,7 +76,11 @@ interface MessageSpec {
   readonly requiredMask: number;
   /** The two encoding passes for this message type, generated on first use (compileEncoder). */
   encoder?: MessageEncoder;
+  /** The decoding pass, generated on first use (compileDecoder). */
+  decoder?: MessageDecoder;
 }
+
+type MessageDecoder = (r: Reader, end: number) => Message;
 
 interface MessageEncoder {
   size(message: Message): number;
@@ -321,73 +325,146 @@ function encodeMessage(
 // Decoding: every read is bounded by the end of the enclosing message.
 
 function decodeMessage(spec: MessageSpec, r: Reader, end: number): Message {
-  const message: Message = {};
-  const byNumber = spec.byNumber;
-  let seen = 0;
-  while (r.pos < end) {
-    const keyAt = r.pos;
-    const key = readVarint32(r, end, spec.name) >>> 0;
-    const number = key >>> 3;
-    const wireType = key & 7;
-    if (number === 0) throw new MessageDecodeError(spec.name, keyAt, 'field number 0');
-    const field = number < byNumber.length ? byNumber[number] : undefined;
-    if (field === undefined) {
-      skipField(r, end, wireType, spec.name);
-      continue;
-    }
-    if (wireType !== field.wireType) {
-      throw new MessageDecodeError(
-        spec.name,
-        keyAt,
-        `field ${field.name} has wire type ${wireType}, expected ${field.wireType}`,
-      );
-    }
-    let value: unknown;
+  spec.decoder ??= compileDecoder(spec);
+  return spec.decoder(r, end);
+}
+
+/** Reads one field's value of a kind; the generated decoders call these for all but the plain varints. */
+function readBytes(r: Reader, end: number, type: string): Buffer {
+  const length = readLength(r, end, type);
+  const value = r.buf.subarray(r.pos, r.pos + length);
+  r.pos += length;
+  return value;
+}
+
+function readString(r: Reader, end: number, type: string): string {
+  const length = readLength(r, end, type);
+  const value = r.buf.toString('utf8', r.pos, r.pos + length);
+  r.pos += length;
+  return value;
+}
+
+function readNested(spec: MessageSpec, r: Reader, end: number, type: string): Message {
+  const length = readLength(r, end, type);
+  return decodeMessage(spec, r, r.pos + length);
+}
+
+/**
+ * A key no case of the generated switch took: field number 0 or a known field with another wire type is an
+ * error; an unknown field is skipped, so newer peers can add fields.
+ */
+function otherKey(spec: MessageSpec, r: Reader, end: number, keyAt: number, key: number): void {
+  const number = key >>> 3;
+  const wireType = key & 7;
+  if (number === 0) throw new MessageDecodeError(spec.name, keyAt, 'field number 0');
+  const field = number < spec.byNumber.length ? spec.byNumber[number] : undefined;
+  if (field === undefined) {
+    skipField(r, end, wireType, spec.name);
+    return;
+  }
+  throw new MessageDecodeError(
+    spec.name,
+    keyAt,
+    `field ${field.name} has wire type ${wireType}, expected ${field.wireType}`,
+  );
+}
+
+function missingRequired(spec: MessageSpec, seen: number, end: number): never {
+  const missing = spec.fields.filter((f) => f.required && (seen & f.bit) === 0).map((f) => f.name);
+  throw new MessageDecodeError(spec.name, end, `missing required field ${missing.join(', ')}`);
+}
+
+/**
+ * Generates a message type's decoder, as compileEncoder does its encoder: one switch on the whole key (number
+ * and wire type), each case reading its field into a local, and the message built at the end by stores to
+ * fixed names, present fields only. The generic loop it replaced stored by computed name into an object of
+ * changing shape (V8's slow keyed path) and dispatched twice per field; the add path decodes a request per
+ * entry. Every read is bounded by `end`, the end of the enclosing message; a repeated non-repeated field keeps
+ * its last value; a missing required field is an error naming it.
+ */
+function compileDecoder(spec: MessageSpec): MessageDecoder {
+  const locals = spec.fields.map((_, i) => `v${i}`);
+  const cases = spec.fields.map((field, i) => {
+    assert(IDENTIFIER.test(field.name), `${spec.name}.${field.name} is not an identifier`);
+    let read: string;
     switch (field.kind) {
       case KIND_INT64:
-        value = readVarint64(r, end, spec.name, true);
+        read = 'readVarint64(r, end, name, true)';
         break;
       case KIND_UINT64:
-        value = readVarint64(r, end, spec.name, false);
+        read = 'readVarint64(r, end, name, false)';
         break;
       case KIND_INT32:
-        value = readVarint32(r, end, spec.name) | 0;
+        read = 'readVarint32(r, end, name) | 0';
         break;
       case KIND_UINT32:
-        value = readVarint32(r, end, spec.name) >>> 0;
+        read = 'readVarint32(r, end, name) >>> 0';
         break;
-      case KIND_BYTES: {
-        const length = readLength(r, end, spec.name);
-        value = r.buf.subarray(r.pos, r.pos + length);
-        r.pos += length;
+      case KIND_BYTES:
+        read = 'readBytes(r, end, name)';
         break;
-      }
-      case KIND_STRING: {
-        const length = readLength(r, end, spec.name);
-        value = r.buf.toString('utf8', r.pos, r.pos + length);
-        r.pos += length;
+      case KIND_STRING:
+        read = 'readString(r, end, name)';
         break;
-      }
-      default: {
-        const length = readLength(r, end, spec.name);
-        value = decodeMessage(field.message!, r, r.pos + length);
-        break;
-      }
+      default:
+        read = `readNested(fields[${i}].message, r, end, name)`;
     }
-    if (field.repeated) {
-      const list = message[field.name] as unknown[] | undefined;
-      if (list === undefined) message[field.name] = [value];
-      else list.push(value);
-    } else {
-      message[field.name] = value;
-    }
-    seen |= field.bit;
-  }
-  if ((seen & spec.requiredMask) !== spec.requiredMask) {
-    const missing = spec.fields.filter((f) => f.required && (seen & f.bit) === 0).map((f) => f.name);
-    throw new MessageDecodeError(spec.name, end, `missing required field ${missing.join(', ')}`);
-  }
-  return message;
+    const store = field.repeated ? `(v${i} ??= []).push(${read});` : `v${i} = ${read};`;
+    return `case ${field.key}: ${store} seen |= ${field.bit}; break;`;
+  });
+  const builds = spec.fields.map((field, i) => `if (v${i} !== undefined) m.${field.name} = v${i};`);
+  // Source built only from field names checked above, numbers and constant text.
+  const build = new Function(
+    'spec',
+    'fields',
+    'name',
+    'readVarint32',
+    'readVarint64',
+    'readBytes',
+    'readString',
+    'readNested',
+    'otherKey',
+    'missingRequired',
+    `return function decode(r, end) {
+      ${locals.length > 0 ? `let ${locals.join(', ')};` : ''}
+      let seen = 0;
+      while (r.pos < end) {
+        const keyAt = r.pos;
+        const key = readVarint32(r, end, name) >>> 0;
+        switch (key) {
+          ${cases.join('\n          ')}
+          default: otherKey(spec, r, end, keyAt, key);
+        }
+      }
+      if ((seen & ${spec.requiredMask}) !== ${spec.requiredMask}) missingRequired(spec, seen, end);
+      const m = {};
+      ${builds.join('\n      ')}
+      return m;
+    };`,
+  ) as (
+    spec: MessageSpec,
+    fields: readonly FieldSpec[],
+    name: string,
+    read32: typeof readVarint32,
+    read64: typeof readVarint64,
+    bytes: typeof readBytes,
+    string: typeof readString,
+    nested: typeof readNested,
+    other: typeof otherKey,
+    missing: typeof missingRequired,
+  ) => MessageDecoder;
+  return build(
+    spec,
+    spec.fields,
+    spec.name,
+    readVarint32,
+    readVarint64,
+    readBytes,
+    readString,
+    readNested,
+    otherKey,
+    missingRequired,
+  );
 }
 
 function decodeWhole(spec: MessageSpec, bytes: Buffer): Message {
