@@ -1,0 +1,15 @@
+// Kafka's consumer-group coordinator as an in-memory state machine (no I/O): groups, rebalances, committed offsets.
+export { GroupCoordinator, DEFAULT_GROUP_COORDINATOR_CONFIG } from './group-coordinator';
+export type {
+  GroupCoordinatorConfig,
+  GroupCoordinatorOptions,
+  GroupMemberSnapshot,
+  GroupSnapshot,
+} from './group-coordinator';
+export type { GroupState } from './group';
+export { GroupCoordinatorError, GroupErrorCode } from './errors';
+export { InMemoryOffsetStore } from './offset-store';
+export type { CommittedOffset, OffsetStore } from './offset-store';
+export { systemScheduler } from './scheduler';
+export type { ScheduledTask, Scheduler } from './scheduler';
+export type * from './messages';

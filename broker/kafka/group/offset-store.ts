@@ -1,0 +1,62 @@
+/**
+ * Where a group's committed offsets live. The coordinator answers an OffsetCommit only once `commit` has resolved,
+ * so a durable implementation (a managed ledger per group) resolves only when the offsets are stored; it rejects
+ * when they could not be, and the coordinator turns that into an error code for each partition of the request
+ * (COORDINATOR_NOT_AVAILABLE when the error is `retriable`, which clients retry, UNKNOWN_SERVER_ERROR otherwise).
+ * `fetch` rejecting likewise becomes an error code. This file holds the interface and the in-memory store.
+ */
+
+export interface CommittedOffset {
+  topic: string;
+  partition: number;
+  offset: bigint;
+  /** The client's metadata string ('' when it sent null). */
+  metadata: string;
+}
+
+export interface OffsetStore {
+  /**
+   * Stores the offsets of one OffsetCommit, all or none. Commits of one group resolve in the order they were
+   * made, and a later commit of a partition replaces the earlier one.
+   */
+  commit(groupId: string, offsets: readonly CommittedOffset[]): Promise<void>;
+  /**
+   * The latest committed offsets of the group for these topics (every partition committed), or of every topic
+   * when `topics` is null. Partitions never committed are simply absent.
+   */
+  fetch(groupId: string, topics: readonly string[] | null): Promise<CommittedOffset[]>;
+}
+
+/** Offsets in a map: lost with the process. For tests and for a broker that does not need them to survive. */
+export class InMemoryOffsetStore implements OffsetStore {
+  /** groupId → topic → partition → committed offset. */
+  private readonly groups = new Map<string, Map<string, Map<number, CommittedOffset>>>();
+
+  commit(groupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
+    let topics = this.groups.get(groupId);
+    if (topics === undefined) {
+      topics = new Map();
+      this.groups.set(groupId, topics);
+    }
+    for (const committed of offsets) {
+      let partitions = topics.get(committed.topic);
+      if (partitions === undefined) {
+        partitions = new Map();
+        topics.set(committed.topic, partitions);
+      }
+      partitions.set(committed.partition, { ...committed });
+    }
+    return Promise.resolve();
+  }
+
+  fetch(groupId: string, topics: readonly string[] | null): Promise<CommittedOffset[]> {
+    const stored = this.groups.get(groupId);
+    const found: CommittedOffset[] = [];
+    if (stored !== undefined) {
+      for (const topic of topics ?? stored.keys()) {
+        for (const committed of stored.get(topic)?.values() ?? []) found.push({ ...committed });
+      }
+    }
+    return Promise.resolve(found);
+  }
+}
