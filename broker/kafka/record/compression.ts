@@ -184,7 +184,8 @@ async function decompressSnappy(data: Buffer, decompressedBytesMax: number): Pro
   checkBound('snappy', total, decompressedBytesMax);
   const out: Buffer[] = [];
   for (const block of blocks) {
-    out.push((await native('snappy', async () => (await snappyUncompress(block)) as Buffer)) as Buffer);
+    // snappy hands back a Buffer unless asked for a string ({asBuffer: false}), which this never does.
+    out.push(await native('snappy', async () => (await snappyUncompress(block)) as Buffer));
   }
   return out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out, total);
 }

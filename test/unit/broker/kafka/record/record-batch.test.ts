@@ -1,5 +1,4 @@
 import {
-  KafkaRecordError,
   computeBatchCrc,
   decodeRecordBatch,
   encodeRecordBatch,
@@ -9,27 +8,11 @@ import {
   verifyBatch,
   withBaseOffset,
 } from '../../../../../broker/kafka/record';
-import type { KafkaRecordErrorCode, RecordToEncode } from '../../../../../broker/kafka/record';
-import { captureError } from '../../../../harness';
+import type { RecordToEncode } from '../../../../../broker/kafka/record';
+import { expectRecordError, expectRecordRejection } from './expect-record-error';
 import { KAFKAJS_GZIP, kafkajsBatch, kafkajsDecode } from './kafkajs-codec';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
-
-function expectRecordError(fn: () => unknown, code: KafkaRecordErrorCode): KafkaRecordError {
-  const error = captureError(fn);
-  expect(error).toBeInstanceOf(KafkaRecordError);
-  expect((error as KafkaRecordError).code).toBe(code);
-  return error as KafkaRecordError;
-}
-
-async function expectRecordErrorAsync(promise: Promise<unknown>, code: KafkaRecordErrorCode): Promise<void> {
-  const error = await promise.then(
-    () => new Error('expected an error'),
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(KafkaRecordError);
-  expect((error as KafkaRecordError).code).toBe(code);
-}
 
 /**
  * One batch built by hand from kafka.md section 3: base offset 7, leader epoch -1, CreateTime 1700000000000,
@@ -269,19 +252,19 @@ describe('broker > kafka > record > record batch', () => {
     });
 
     it('refuses what Kafka cannot carry', async () => {
-      await expectRecordErrorAsync(encodeRecordBatch([]), 'InvalidRecord');
-      await expectRecordErrorAsync(
+      await expectRecordRejection(encodeRecordBatch([]), 'InvalidRecord');
+      await expectRecordRejection(
         encodeRecordBatch([{ timestamp: 1.5, key: null, value: null }]),
         'InvalidRecord',
       );
-      await expectRecordErrorAsync(
+      await expectRecordRejection(
         encodeRecordBatch([
           { timestamp: 1, key: null, value: null, offsetDelta: 2 },
           { timestamp: 1, key: null, value: null, offsetDelta: 2 },
         ]),
         'InvalidRecord',
       );
-      await expectRecordErrorAsync(
+      await expectRecordRejection(
         encodeRecordBatch([{ timestamp: 1, key: null, value: null, offsetDelta: 2 ** 31 }]),
         'InvalidRecord',
       );
