@@ -1,6 +1,7 @@
 import { ApiKey, defineApi } from '../api-keys';
-import { INT16, INT32, INT64, STRING, array, field, struct } from '../schema';
+import { INT16, INT32, INT64, field, struct } from '../schema';
 import type { InputOf, ValueOf } from '../schema';
+import { topicPartitions } from './topic-partitions';
 
 /**
  * ListOffsets (2), version 1 (one offset per partition, with its timestamp).
@@ -15,32 +16,16 @@ export const LIST_OFFSETS = defineApi({
   versions: '1',
   request: struct({
     replicaId: field(INT32),
-    topics: field(
-      array(
-        struct({
-          name: field(STRING),
-          partitions: field(array(struct({ partitionIndex: field(INT32), timestamp: field(INT64) }))),
-        }),
-      ),
-    ),
+    topics: field(topicPartitions({ partitionIndex: field(INT32), timestamp: field(INT64) })),
   }),
   response: struct({
     topics: field(
-      array(
-        struct({
-          name: field(STRING),
-          partitions: field(
-            array(
-              struct({
-                partitionIndex: field(INT32),
-                errorCode: field(INT16, { default: 0 }),
-                timestamp: field(INT64, { default: -1n }),
-                offset: field(INT64, { default: -1n }),
-              }),
-            ),
-          ),
-        }),
-      ),
+      topicPartitions({
+        partitionIndex: field(INT32),
+        errorCode: field(INT16, { default: 0 }),
+        timestamp: field(INT64, { default: -1n }),
+        offset: field(INT64, { default: -1n }),
+      }),
     ),
   }),
 });

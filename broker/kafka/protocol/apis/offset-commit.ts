@@ -1,6 +1,7 @@
 import { ApiKey, defineApi } from '../api-keys';
-import { INT16, INT32, INT64, STRING, array, field, nullable, struct } from '../schema';
+import { INT16, INT32, INT64, STRING, field, nullable, struct } from '../schema';
 import type { InputOf, ValueOf } from '../schema';
+import { topicPartitions } from './topic-partitions';
 
 /**
  * OffsetCommit (8), version 2.
@@ -21,33 +22,15 @@ export const OFFSET_COMMIT = defineApi({
     memberId: field(STRING),
     retentionTimeMs: field(INT64, { default: -1n }),
     topics: field(
-      array(
-        struct({
-          name: field(STRING),
-          partitions: field(
-            array(
-              struct({
-                partitionIndex: field(INT32),
-                committedOffset: field(INT64),
-                committedMetadata: field(nullable(STRING, '0+'), { default: null }),
-              }),
-            ),
-          ),
-        }),
-      ),
+      topicPartitions({
+        partitionIndex: field(INT32),
+        committedOffset: field(INT64),
+        committedMetadata: field(nullable(STRING, '0+'), { default: null }),
+      }),
     ),
   }),
   response: struct({
-    topics: field(
-      array(
-        struct({
-          name: field(STRING),
-          partitions: field(
-            array(struct({ partitionIndex: field(INT32), errorCode: field(INT16, { default: 0 }) })),
-          ),
-        }),
-      ),
-    ),
+    topics: field(topicPartitions({ partitionIndex: field(INT32), errorCode: field(INT16, { default: 0 }) })),
   }),
 });
 

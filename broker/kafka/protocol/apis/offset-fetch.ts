@@ -1,6 +1,7 @@
 import { ApiKey, defineApi } from '../api-keys';
 import { INT16, INT32, INT64, STRING, array, field, nullable, struct } from '../schema';
 import type { InputOf, ValueOf } from '../schema';
+import { topicPartitions } from './topic-partitions';
 
 /**
  * OffsetFetch (9), versions 1-3 (v1 reads offsets kept by the coordinator; v0, from ZooKeeper, is not served).
@@ -25,21 +26,12 @@ export const OFFSET_FETCH = defineApi({
   response: struct({
     throttleTimeMs: field(INT32, { versions: '3+', default: 0 }),
     topics: field(
-      array(
-        struct({
-          name: field(STRING),
-          partitions: field(
-            array(
-              struct({
-                partitionIndex: field(INT32),
-                committedOffset: field(INT64),
-                metadata: field(nullable(STRING, '0+'), { default: null }),
-                errorCode: field(INT16, { default: 0 }),
-              }),
-            ),
-          ),
-        }),
-      ),
+      topicPartitions({
+        partitionIndex: field(INT32),
+        committedOffset: field(INT64),
+        metadata: field(nullable(STRING, '0+'), { default: null }),
+        errorCode: field(INT16, { default: 0 }),
+      }),
     ),
     errorCode: field(INT16, { versions: '2+', default: 0 }),
   }),

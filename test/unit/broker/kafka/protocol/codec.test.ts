@@ -12,6 +12,7 @@ import {
   isSupported,
 } from '../../../../../broker/kafka/protocol';
 import type { SupportedApiKey } from '../../../../../broker/kafka/protocol';
+import { captureError } from '../../../../harness/capture-error';
 import { SAMPLES } from './samples';
 
 const hex = (parts: string[]): string => parts.join('').replace(/\s+/g, '');
@@ -228,14 +229,7 @@ describe('broker > kafka > protocol > codec', () => {
         hex(['0012 0004 0000002a', '0007 72646b61666b61', '00', '0b6c696272646b61666b61 06322e302e32 00']),
         'hex',
       );
-      const err = (() => {
-        try {
-          decodeRequest(frame);
-        } catch (e) {
-          return e;
-        }
-        throw new Error('decoded');
-      })();
+      const err = captureError(() => decodeRequest(frame));
       expect(err).toBeInstanceOf(UnsupportedApiError);
       expect(err).toMatchObject({ apiKey: 18, apiVersion: 4, correlationId: 42, code: 'UnsupportedApi' });
       const answer = encodeApiVersionsUnsupported(42);
@@ -317,12 +311,7 @@ describe('broker > kafka > protocol > codec', () => {
         [ApiKey.Fetch, 11],
         [ApiKey.Metadata, -1],
       ] as const) {
-        let caught: unknown;
-        try {
-          decodeRequest(header(key, version));
-        } catch (err) {
-          caught = err;
-        }
+        const caught = captureError(() => decodeRequest(header(key, version)));
         expect(caught).toBeInstanceOf(UnsupportedApiError);
         expect(caught).toMatchObject({ apiKey: key, apiVersion: version, correlationId: 9 });
       }
@@ -341,13 +330,10 @@ describe('broker > kafka > protocol > codec', () => {
         good.subarray(0, good.length - 1),
         Buffer.concat([good, Buffer.from([0])]),
       ]) {
-        expect(() => decodeRequest(frame)).toThrow(KafkaProtocolError);
-        try {
-          decodeRequest(frame);
-        } catch (err) {
-          expect(err).not.toBeInstanceOf(UnsupportedApiError);
-          expect((err as KafkaProtocolError).code).toBe('MalformedFrame');
-        }
+        const err = captureError(() => decodeRequest(frame));
+        expect(err).toBeInstanceOf(KafkaProtocolError);
+        expect(err).not.toBeInstanceOf(UnsupportedApiError);
+        expect(err).toMatchObject({ code: 'MalformedFrame' });
       }
       expect(() => decodeRequest(Buffer.concat([good, Buffer.from([0])]))).toThrow(
         /1 bytes after the body \(at byte 23\) in Heartbeat v1 request/,
