@@ -12,6 +12,9 @@ import { LedgerlineError } from '../../../common';
  * - `ChecksumMismatch`: the CRC-32C over attributes..end differs from the one in the header (CORRUPT_MESSAGE)
  * - `UnsupportedCompression`: compression id 5-7, which no Kafka release defines (UNSUPPORTED_COMPRESSION_TYPE)
  * - `DecompressedTooLarge`: the records would decompress past the configured cap (MESSAGE_TOO_LARGE)
+ * - `InvalidProducerBatch`: a well-formed batch that a producer may not send: a control batch, no records,
+ *   recordCount not lastOffsetDelta + 1, record offset deltas not 0, 1, 2, ... (CORRUPT_MESSAGE; Kafka 2.4+
+ *   answers INVALID_RECORD to Produce v8+)
  * - `InvalidRecord`: a record given to the encoder that Kafka cannot carry (no records, a timestamp that is not
  *   a safe integer, an offset delta out of int32 range)
  * Never retriable: the same bytes fail the same way.
@@ -23,6 +26,7 @@ export type KafkaRecordErrorCode =
   | 'ChecksumMismatch'
   | 'UnsupportedCompression'
   | 'DecompressedTooLarge'
+  | 'InvalidProducerBatch'
   | 'InvalidRecord';
 
 export class KafkaRecordError extends LedgerlineError {

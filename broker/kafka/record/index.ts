@@ -20,6 +20,7 @@ export {
   parseBatchHeader,
   readRecords,
   splitBatches,
+  validateProducedBatch,
   verifyBatch,
   withBaseOffset,
 } from './record-batch';
@@ -33,4 +34,5 @@ export type {
   RecordToEncode,
   SplitBatches,
   TimestampType,
+  ValidateProducedBatchOptions,
 } from './record-batch';

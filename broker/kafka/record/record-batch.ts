@@ -321,6 +321,50 @@ function readRecord(reader: RecordReader, header: RecordBatchHeader, index: numb
   return { offset: header.baseOffset + BigInt(offsetDelta), timestamp, key, value, headers };
 }
 
+export interface ValidateProducedBatchOptions {
+  /** Also decode the records (decompressing them) and check their offset deltas (default true). */
+  checkRecords?: boolean;
+  /** Cap on the decompressed records (default DECOMPRESSED_BYTES_MAX_DEFAULT, 80 MiB). */
+  decompressedBytesMax?: number;
+}
+
+function invalidProducerBatch(what: string): KafkaRecordError {
+  return new KafkaRecordError('InvalidProducerBatch', `produced record batch refused: ${what}`);
+}
+
+/**
+ * What a broker checks on a batch from a Produce request before storing it as received: verifyBatch, then what
+ * a producer's batch must be for offsets assigned from its header to be right (Kafka's LogValidator checks the
+ * same): not a control batch, at least one record, recordCount = lastOffsetDelta + 1; with `checkRecords`
+ * (the default) its records decode, within the decompression cap, with offset deltas 0, 1, 2, ... Returns the
+ * header.
+ */
+export async function validateProducedBatch(
+  batch: Buffer,
+  options: ValidateProducedBatchOptions = {},
+): Promise<RecordBatchHeader> {
+  const header = verifyBatch(batch);
+  if (header.control) throw invalidProducerBatch('clients may not write control batches');
+  if (header.recordCount === 0) throw invalidProducerBatch('the batch has no records');
+  if (header.recordCount !== header.lastOffsetDelta + 1) {
+    throw invalidProducerBatch(
+      `record count ${header.recordCount} is not lastOffsetDelta ${header.lastOffsetDelta} + 1`,
+    );
+  }
+  if (options.checkRecords !== false) {
+    const decoded = await decodeRecordBatch(batch, {
+      verifyChecksum: false,
+      decompressedBytesMax: options.decompressedBytesMax ?? DECOMPRESSED_BYTES_MAX_DEFAULT,
+    });
+    decoded.records.forEach((record, i) => {
+      if (record.offset !== header.baseOffset + BigInt(i)) {
+        throw invalidProducerBatch(`record ${i} has offset delta ${record.offset - header.baseOffset}`);
+      }
+    });
+  }
+  return header;
+}
+
 /** A record to encode: offsetDelta defaults to its index in the batch. */
 export interface RecordToEncode {
   timestamp: number;

@@ -5,6 +5,7 @@ import {
   parseBatchHeader,
   readRecords,
   splitBatches,
+  validateProducedBatch,
   verifyBatch,
   withBaseOffset,
 } from '../../../../../broker/kafka/record';
@@ -268,6 +269,54 @@ describe('broker > kafka > record > record batch', () => {
         encodeRecordBatch([{ timestamp: 1, key: null, value: null, offsetDelta: 2 ** 31 }]),
         'InvalidRecord',
       );
+    });
+  });
+
+  describe('validateProducedBatch', () => {
+    /** `batch` with `patch` applied and its CRC made right again. */
+    function resealed(batch: Buffer, patch: (b: Buffer) => void): Buffer {
+      const out = Buffer.from(batch);
+      patch(out);
+      out.writeUInt32BE(computeBatchCrc(out), 17);
+      return out;
+    }
+    const two: RecordToEncode[] = [
+      { timestamp: 1, key: null, value: Buffer.from('a') },
+      { timestamp: 2, key: null, value: Buffer.from('b') },
+    ];
+
+    it('accepts what producers send, compressed or not', async () => {
+      expect((await validateProducedBatch(HAND_BATCH)).recordCount).toBe(1);
+      const gzip = await encodeRecordBatch(two, { compression: 'gzip' });
+      expect(await validateProducedBatch(gzip)).toMatchObject({ recordCount: 2, compression: 'gzip' });
+    });
+
+    it('refuses control batches, empty batches and counts that disagree with lastOffsetDelta', async () => {
+      const batch = await encodeRecordBatch(two);
+      await expectRecordRejection(
+        validateProducedBatch(resealed(batch, (b) => b.writeInt16BE(0x20, 21))),
+        'InvalidProducerBatch',
+      );
+      await expectRecordRejection(
+        validateProducedBatch(resealed(batch, (b) => b.writeInt32BE(5, 23))),
+        'InvalidProducerBatch',
+      );
+      const empty = resealed(batch.subarray(0, 61), (b) => {
+        b.writeInt32BE(49, 8);
+        b.writeInt32BE(0, 57);
+      });
+      await expectRecordRejection(validateProducedBatch(empty), 'InvalidProducerBatch');
+      await expectRecordRejection(
+        validateProducedBatch(withBaseOffset(batch, 0n).fill(0xee, 60, 61)),
+        'ChecksumMismatch',
+      );
+    });
+
+    it('refuses record offset deltas other than 0, 1, 2, ... unless told not to read the records', async () => {
+      const gap = await encodeRecordBatch([...two, { timestamp: 3, key: null, value: null, offsetDelta: 3 }]);
+      const lying = resealed(gap, (b) => b.writeInt32BE(2, 23)); // lastOffsetDelta 2 for 3 records: consistent
+      await expectRecordRejection(validateProducedBatch(lying), 'InvalidProducerBatch');
+      expect((await validateProducedBatch(lying, { checkRecords: false })).lastOffsetDelta).toBe(2);
     });
   });
 
