@@ -1,4 +1,6 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { compressSync as snappyCompressSync } from 'snappy';
 import {
@@ -73,6 +75,18 @@ describe('broker > kafka > record > compression', () => {
     const ours = await compress('lz4', sample(1000));
     expect(ours.readUInt32LE(0)).toBe(0x184d2204);
     expect((ours[4] as number) & 0x20).toBe(0x20);
+  });
+
+  it('lz4: reads linked (dependent) blocks, as an LZ4F writer in linked mode produces', async () => {
+    // `lz4 -BD -B4 --no-frame-crc` of 72,000 bytes (a 600-byte random text, 120 times): two 64 KiB-max blocks,
+    // the second matching into the first.
+    const frame = readFileSync(join(__dirname, 'fixtures', 'linked-blocks.lz4'));
+    expect((frame[4] as number) & 0x20).toBe(0);
+    const out = await decompress('lz4', frame);
+    expect(out.length).toBe(72000);
+    expect(createHash('sha256').update(out).digest('hex')).toBe(
+      '859485e331faa424d7168b32298c584b1278974f188f3680b4be9421c711b489',
+    );
   });
 
   it('zstd and gzip: read what the zstd and gzip command-line tools write', async () => {
