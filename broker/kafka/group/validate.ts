@@ -52,9 +52,10 @@ function bytes(value: unknown, what: string): Buffer {
   return value;
 }
 
-function array(value: unknown, what: string): readonly unknown[] {
+/** Checks every element of an array, holes included (a sparse array's holes read as undefined). */
+function each(value: unknown, what: string, check: (item: unknown, itemWhat: string) => void): void {
   if (!Array.isArray(value)) fail(what, 'is not an array');
-  return value;
+  for (let i = 0; i < value.length; i++) check(value[i] as unknown, `${what}[${i}]`);
 }
 
 export function checkJoinGroupRequest(value: unknown): JoinGroupRequest {
@@ -67,10 +68,10 @@ export function checkJoinGroupRequest(value: unknown): JoinGroupRequest {
   string(request.protocolType, 'JoinGroup protocolType');
   string(request.clientId, 'JoinGroup clientId');
   string(request.clientHost, 'JoinGroup clientHost');
-  array(request.protocols, 'JoinGroup protocols').forEach((item, i) => {
-    const protocol = object(item, `JoinGroup protocols[${i}]`);
-    string(protocol.name, `JoinGroup protocols[${i}].name`);
-    bytes(protocol.metadata, `JoinGroup protocols[${i}].metadata`);
+  each(request.protocols, 'JoinGroup protocols', (item, what) => {
+    const protocol = object(item, what);
+    string(protocol.name, `${what}.name`);
+    bytes(protocol.metadata, `${what}.metadata`);
   });
   return value as JoinGroupRequest;
 }
@@ -78,10 +79,10 @@ export function checkJoinGroupRequest(value: unknown): JoinGroupRequest {
 export function checkSyncGroupRequest(value: unknown): SyncGroupRequest {
   const request = checkMemberRequest(value, 'SyncGroup');
   int32(request.generationId, 'SyncGroup generationId');
-  array(request.assignments, 'SyncGroup assignments').forEach((item, i) => {
-    const assignment = object(item, `SyncGroup assignments[${i}]`);
-    string(assignment.memberId, `SyncGroup assignments[${i}].memberId`);
-    bytes(assignment.assignment, `SyncGroup assignments[${i}].assignment`);
+  each(request.assignments, 'SyncGroup assignments', (item, what) => {
+    const assignment = object(item, what);
+    string(assignment.memberId, `${what}.memberId`);
+    bytes(assignment.assignment, `${what}.assignment`);
   });
   return value as SyncGroupRequest;
 }
@@ -100,11 +101,10 @@ export function checkOffsetCommitRequest(value: unknown): OffsetCommitRequest {
   const request = checkMemberRequest(value, 'OffsetCommit');
   int32(request.generationId, 'OffsetCommit generationId');
   int64(request.retentionTimeMs, 'OffsetCommit retentionTimeMs');
-  array(request.topics, 'OffsetCommit topics').forEach((item, t) => {
-    const topic = object(item, `OffsetCommit topics[${t}]`);
-    string(topic.name, `OffsetCommit topics[${t}].name`);
-    array(topic.partitions, `OffsetCommit topics[${t}].partitions`).forEach((element, p) => {
-      const what = `OffsetCommit topics[${t}].partitions[${p}]`;
+  each(request.topics, 'OffsetCommit topics', (item, topicWhat) => {
+    const topic = object(item, topicWhat);
+    string(topic.name, `${topicWhat}.name`);
+    each(topic.partitions, `${topicWhat}.partitions`, (element, what) => {
       const partition = object(element, what);
       int32(partition.partitionIndex, `${what}.partitionIndex`);
       int64(partition.committedOffset, `${what}.committedOffset`);
@@ -119,12 +119,10 @@ export function checkOffsetFetchRequest(value: unknown): OffsetFetchRequest {
   const request = object(value, 'OffsetFetch');
   string(request.groupId, 'OffsetFetch groupId');
   if (request.topics !== null) {
-    array(request.topics, 'OffsetFetch topics').forEach((item, t) => {
-      const topic = object(item, `OffsetFetch topics[${t}]`);
-      string(topic.name, `OffsetFetch topics[${t}].name`);
-      array(topic.partitionIndexes, `OffsetFetch topics[${t}].partitionIndexes`).forEach((index, p) =>
-        int32(index, `OffsetFetch topics[${t}].partitionIndexes[${p}]`),
-      );
+    each(request.topics, 'OffsetFetch topics', (item, what) => {
+      const topic = object(item, what);
+      string(topic.name, `${what}.name`);
+      each(topic.partitionIndexes, `${what}.partitionIndexes`, int32);
     });
   }
   return value as OffsetFetchRequest;
@@ -132,9 +130,7 @@ export function checkOffsetFetchRequest(value: unknown): OffsetFetchRequest {
 
 export function checkDescribeGroupsRequest(value: unknown): DescribeGroupsRequest {
   const request = object(value, 'DescribeGroups');
-  array(request.groups, 'DescribeGroups groups').forEach((id, i) =>
-    string(id, `DescribeGroups groups[${i}]`),
-  );
+  each(request.groups, 'DescribeGroups groups', string);
   return value as DescribeGroupsRequest;
 }
 
