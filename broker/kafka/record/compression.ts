@@ -1,3 +1,4 @@
+import { constants as bufferConstants } from 'node:buffer';
 import { promisify } from 'node:util';
 import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import { compress as zstdCompress, decompress as zstdDecompress } from '@mongodb-js/zstd';
@@ -51,6 +52,7 @@ export function compressionCodecOf(attributes: number): CompressionCodec {
   return codec;
 }
 
+const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 const gzip = promisify(gzipCallback);
 const gunzip = promisify(gunzipCallback);
 
@@ -120,7 +122,9 @@ async function native(codec: CompressionCodec, run: () => Promise<Buffer>): Prom
 
 async function decompressGzip(data: Buffer, decompressedBytesMax: number): Promise<Buffer> {
   try {
-    return await gunzip(data, { maxOutputLength: Math.max(1, decompressedBytesMax) });
+    // zlib takes 1..buffer.constants.MAX_LENGTH; a cap beyond that is no cap at all.
+    const maxOutputLength = Math.min(Math.max(1, decompressedBytesMax), MAX_LENGTH);
+    return await gunzip(data, { maxOutputLength });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE')
       throw tooLarge('gzip', decompressedBytesMax);
