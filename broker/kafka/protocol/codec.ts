@@ -168,13 +168,36 @@ export function encodeResponse<K extends SupportedApiKey>(
   correlationId: number,
   body: ResponseBody<K>,
 ): Buffer {
+  return responseWriter(apiKey, apiVersion, correlationId, body).finish();
+}
+
+/**
+ * encodeResponse as the chunks to write in order (their concatenation is its frame): byte strings of 1 KiB or more
+ * (record batches) are chunks of their own, not copied, which is what a Fetch response wants (socket.cork(), write
+ * each, socket.uncork()).
+ */
+export function encodeResponseChunks<K extends SupportedApiKey>(
+  apiKey: K,
+  apiVersion: number,
+  correlationId: number,
+  body: ResponseBody<K>,
+): Buffer[] {
+  return responseWriter(apiKey, apiVersion, correlationId, body).finishChunks();
+}
+
+function responseWriter(
+  apiKey: number,
+  apiVersion: number,
+  correlationId: number,
+  body: unknown,
+): KafkaWriter {
   const api = servedApi(apiKey, apiVersion, correlationId);
   const flexible = isFlexible(api, apiVersion);
   const writer = new KafkaWriter();
   writer.int32(correlationId);
   if (responseHeaderFlexible(api, apiVersion)) writer.emptyTaggedFields();
   writeValue(writer, api.response, body, apiVersion, flexible, `${api.name} v${apiVersion} response`);
-  return writer.finish();
+  return writer;
 }
 
 /** Decodes a response frame (without its size prefix) to a request of `apiKey` at `apiVersion` (the client side). */

@@ -16,6 +16,7 @@ export {
   encodeApiVersionsUnsupported,
   encodeRequest,
   encodeResponse,
+  encodeResponseChunks,
   isSupported,
 } from './codec';
 export type {

@@ -300,7 +300,9 @@ export class KafkaWriter {
   raw(value: Uint8Array): void {
     if (value.length >= LARGE_BYTES_MIN) {
       this.flush();
-      this.chunks.push(Buffer.from(value.buffer, value.byteOffset, value.length));
+      this.chunks.push(
+        Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length),
+      );
       this.flushedBytes += value.length;
       return;
     }
@@ -311,10 +313,17 @@ export class KafkaWriter {
 
   /** The whole frame: the int32 size prefix (the bytes after it) followed by everything written. */
   finish(): Buffer {
+    const chunks = this.finishChunks();
+    return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, this.flushedBytes);
+  }
+
+  /**
+   * The frame as the chunks written, in order, with no copy of the large byte strings: for a socket's writev
+   * (cork, write each, uncork). The first chunk starts with the size prefix.
+   */
+  finishChunks(): Buffer[] {
     this.flush();
-    const frame =
-      this.chunks.length === 1 ? (this.chunks[0] as Buffer) : Buffer.concat(this.chunks, this.flushedBytes);
-    frame.writeInt32BE(this.flushedBytes - 4, 0);
-    return frame;
+    (this.chunks[0] as Buffer).writeInt32BE(this.flushedBytes - 4, 0);
+    return this.chunks;
   }
 }

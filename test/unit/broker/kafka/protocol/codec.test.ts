@@ -9,6 +9,7 @@ import {
   encodeApiVersionsUnsupported,
   encodeRequest,
   encodeResponse,
+  encodeResponseChunks,
   isSupported,
 } from '../../../../../broker/kafka/protocol';
 import type { SupportedApiKey } from '../../../../../broker/kafka/protocol';
@@ -159,6 +160,20 @@ describe('broker > kafka > protocol > codec', () => {
       expect(got.equals(records)).toBe(true);
       expect(got.buffer).toBe(frame.buffer);
     });
+    it('gives a response as chunks for writev, the large records uncopied', () => {
+      const records = Buffer.alloc(2048, 3);
+      const body = {
+        responses: [
+          {
+            topic: 't',
+            partitions: [{ partitionIndex: 0, highWatermark: 1n, lastStableOffset: 1n, records }],
+          },
+        ],
+      };
+      const chunks = encodeResponseChunks(ApiKey.Fetch, 4, 8, body);
+      expect(chunks).toContain(records);
+      expect(Buffer.concat(chunks).equals(encodeResponse(ApiKey.Fetch, 4, 8, body))).toBe(true);
+    });
   });
 
   describe('golden bytes', () => {
@@ -188,6 +203,22 @@ describe('broker > kafka > protocol > codec', () => {
         body: { clientSoftwareName: 'librdkafka', clientSoftwareVersion: '2.0.2' },
       });
       expect(encodeRequest(request as never, request.body as never).toString('hex')).toBe(v3);
+    });
+
+    it('skips tagged fields a flexible request carries in its header and body', () => {
+      const frame = Buffer.from(
+        hex([
+          '0012 0003 00000002 0007 72646b61666b61',
+          '02 00 01 ff 03 02 abcd', // header: tags 0 and 3
+          '0b 6c696272646b61666b61 06 322e302e32',
+          '01 07 00', // body: tag 7, empty
+        ]),
+        'hex',
+      );
+      expect(decodeRequest(frame).body).toEqual({
+        clientSoftwareName: 'librdkafka',
+        clientSoftwareVersion: '2.0.2',
+      });
     });
 
     const table = (compact: boolean): string =>
