@@ -193,7 +193,7 @@ export function readValue(
     for (const f of type.fields) {
       out[f.name] = inRange(f.versions, version)
         ? readValue(reader, f.type, version, flexible, at(path, f.name))
-        : f.defaultValue;
+        : freshDefault(f.defaultValue);
     }
     if (flexible) reader.skipTaggedFields();
     return out;
@@ -216,6 +216,11 @@ export function readValue(
   if (value === null && !mayBeNull)
     throw reader.fail(`${path} is null, which version ${version} does not allow`);
   return value;
+}
+
+/** A default array is copied for each decoded message, so a caller that fills one in does not change the next. */
+function freshDefault(value: unknown): unknown {
+  return Array.isArray(value) ? [...value] : value;
 }
 
 function readPrimitive(reader: KafkaReader, primitive: Primitive, flexible: boolean): unknown {

@@ -1,6 +1,7 @@
 import {
   ApiKey,
   KafkaProtocolError,
+  KafkaReader,
   SUPPORTED_APIS,
   UnsupportedApiError,
   apiVersionsBody,
@@ -14,6 +15,7 @@ import {
 } from '../../../../../broker/kafka/protocol';
 import type { SupportedApiKey } from '../../../../../broker/kafka/protocol';
 import { captureError } from '../../../../harness/capture-error';
+import { INT32, STRING, array, field, readValue, struct } from '../../../../../broker/kafka/protocol/schema';
 import { SAMPLES } from './samples';
 
 const hex = (parts: string[]): string => parts.join('').replace(/\s+/g, '');
@@ -124,6 +126,15 @@ describe('broker > kafka > protocol > codec', () => {
         throttleTimeMs: 0,
         errorCode: 0,
       });
+    });
+
+    it('gives each decoded message its own default arrays', () => {
+      const schema = struct({ id: field(INT32), tags: field(array(STRING), { versions: '1+' }) });
+      const read = (): { id: number; tags: string[] } =>
+        readValue(new KafkaReader(Buffer.from('00000001', 'hex')), schema, 0, false, '') as never;
+      const first = read();
+      first.tags.push('changed');
+      expect(read()).toEqual({ id: 1, tags: [] });
     });
 
     it('writes defaults for the fields a response leaves out', () => {
