@@ -283,8 +283,8 @@ export class GroupCoordinator {
     if (group.members.size === 0) {
       group.protocolName = null;
       group.transitionTo('Empty');
+      // Kept, Empty, with its generation: a group that comes back carries on counting from there.
       this.logger.info({ groupId: group.groupId, generationId: group.generationId }, 'kafka group empty');
-      this.dropIfUnused(group);
       return;
     }
     group.protocolName = group.selectProtocol();
@@ -340,13 +340,6 @@ export class GroupCoordinator {
     awaitingSync?.(syncError(GroupErrorCode.UNKNOWN_MEMBER_ID));
     if (group.is('Stable') || group.is('CompletingRebalance')) this.prepareRebalance(group, reason);
     else if (group.is('PreparingRebalance')) this.tryCompleteJoin(group);
-  }
-
-  /** An Empty group with no offsets is forgotten (Kafka's cleanup does the same, later). */
-  private dropIfUnused(group: Group): void {
-    if (!group.is('Empty') || group.hasOffsets) return;
-    group.transitionTo('Dead');
-    this.groups.delete(group.groupId);
   }
 
   // Sessions
@@ -460,8 +453,7 @@ export class GroupCoordinator {
     }
     let stored: number = refusal;
     if (offsets.length > 0) {
-      const group = this.groups.get(request.groupId) ?? this.addOffsetsOnlyGroup(request.groupId);
-      group.hasOffsets = true;
+      if (!this.groups.has(request.groupId)) this.addOffsetsOnlyGroup(request.groupId);
       stored = await this.offsetStore.commit(request.groupId, offsets).then(
         () => GroupErrorCode.NONE,
         (error: unknown) => this.storeErrorCode(error, 'kafka group offset commit failed', request.groupId),

@@ -86,8 +86,6 @@ export class Group {
   newMemberAdded = false;
   /** The time limit on the leader's SyncGroup while CompletingRebalance. */
   syncTask: ScheduledTask | undefined;
-  /** Offsets were committed for it: it stays (Empty) when its last member goes. */
-  hasOffsets = false;
 
   constructor(readonly groupId: string) {}
 

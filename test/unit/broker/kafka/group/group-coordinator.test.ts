@@ -338,9 +338,13 @@ describe('broker > kafka > group > coordinator', () => {
       const rejoin = await coordinator.joinGroup(joinRequest({ memberId: followerId }));
       expect(rejoin).toMatchObject({ generationId: 2, leader: followerId });
       await coordinator.leaveGroup({ groupId: 'g', memberId: followerId });
-      // No members and no committed offsets: the group is forgotten.
-      expect(coordinator.groupSnapshot('g')).toBeUndefined();
-      expect((await coordinator.listGroups()).groups).toEqual([]);
+      // Kept, Empty, with its generation (as Kafka keeps a group's metadata).
+      expect(coordinator.groupSnapshot('g')).toMatchObject({
+        state: 'Empty',
+        generationId: 3,
+        leaderId: null,
+      });
+      expect((await coordinator.listGroups()).groups).toEqual([{ groupId: 'g', protocolType: 'consumer' }]);
     });
 
     it('answers a parked JoinGroup of a member removed meanwhile with UNKNOWN_MEMBER_ID', async () => {

@@ -142,7 +142,7 @@ describe('broker > kafka > group > offsets', () => {
     ]);
   });
 
-  it('keeps a group with offsets when its last member leaves, and takes outside commits again', async () => {
+  it('takes outside commits again once the last member has left', async () => {
     const { coordinator, scheduler } = newCoordinator();
     const memberId = await oneMember(coordinator, scheduler);
     await coordinator.syncGroup({ groupId: 'g', generationId: 1, memberId, assignments: [] });
