@@ -7,8 +7,9 @@ import { PulsarFormatError, TopicName } from '../pulsar';
 import type { BrokerConfig } from './broker-config';
 import { BrokerError, toBrokerError } from './errors';
 import type { BrokerMetrics, TopicMetricsSample, TopicMetricsSource } from './metrics';
-import { DESTINATION_STORAGE, NamespaceStore, splitNamespace } from './namespace-store';
+import { DESTINATION_STORAGE, NamespaceStore } from './namespace-store';
 import type { Policies } from './namespace-store';
+import { PartitionedTopicStore, listTopicNodes } from './partitioned-topic-store';
 import { MessageIndex, PersistentTopic } from './persistent-topic';
 import type { TopicHost } from './persistent-topic';
 
@@ -23,6 +24,8 @@ export interface BrokerServiceOptions {
 /** The node whose version numbers this broker's runs (Pulsar's DistributedIdGenerator for producer names). */
 const PRODUCER_NAME_COUNTER = '/counters/producer-name';
 const COUNTER_ATTEMPTS = 20;
+/** Pulsar refuses partitioned topics whose name contains this (TopicName.PARTITIONED_TOPIC_SUFFIX). */
+const PARTITION_INFIX = '-partition-';
 
 type ServiceState = 'New' | 'Started' | 'Closing' | 'Closed';
 
@@ -33,6 +36,7 @@ type ServiceState = 'New' | 'Started' | 'Closing' | 'Closed';
  */
 export class BrokerService implements TopicHost, TopicMetricsSource {
   readonly namespaces: NamespaceStore;
+  readonly partitionedTopics: PartitionedTopicStore;
   readonly config: BrokerConfig;
   private readonly factory: ManagedLedgerFactory;
   private readonly store: MetadataStore;
@@ -52,6 +56,7 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
     this.config = options.config;
     this.logger = options.logger.child({ component: 'broker-service' });
     this.namespaces = new NamespaceStore(options.store, this.logger);
+    this.partitionedTopics = new PartitionedTopicStore(options.store, this.logger);
     this.producerNamePrefix = `${this.config.clusterName}-0`;
     options.metrics?.bind(this);
     this.namespaces.onPoliciesChanged((namespace, policies) => this.policiesChanged(namespace, policies));
@@ -122,20 +127,7 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
 
   /** Full names of the namespace's persistent topics: one per managed ledger in the store. */
   async listTopics(namespace: string): Promise<string[]> {
-    splitNamespace(namespace);
-    const prefix = `${MANAGED_LEDGERS_ROOT}/${namespace}/persistent/`;
-    const nodes = await this.store.list(prefix, { keysOnly: true });
-    const names: string[] = [];
-    for (const { key } of nodes) {
-      const encoded = key.slice(prefix.length);
-      if (encoded === '' || encoded.includes('/')) continue; // a cursor's node
-      try {
-        names.push(TopicName.fromPersistenceName(`${namespace}/persistent/${encoded}`).toString());
-      } catch (error) {
-        this.logger.warn({ key, err: error }, 'a managed ledger that is no topic name');
-      }
-    }
-    return names.sort();
+    return listTopicNodes(this.store, MANAGED_LEDGERS_ROOT, namespace, this.logger);
   }
 
   /** Deletes the topic with its subscriptions and data; TopicBusy while it has producers or consumers, unless force. */
@@ -145,6 +137,114 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
       throw new BrokerError('TopicBusy', `Topic ${topic.name.toString()} has active producers/subscriptions`);
     }
     await topic.delete();
+  }
+
+  // ---- partitioned topics: metadata `{"partitions": N}` + N ordinary topics `<name>-partition-<i>` ----
+
+  /** The partition count of a topic: 0 when it is not partitioned (Pulsar's PartitionedTopicMetadata). */
+  async getPartitionCount(name: string | TopicName): Promise<number> {
+    const topicName = parseTopicName(name);
+    return (await this.partitionedTopics.get(topicName))?.partitions ?? 0;
+  }
+
+  /**
+   * Creates a partitioned topic with `partitions` (>= 1) partitions and each partition's topic. Refused when the
+   * name is a partition's name (412), when a non-partitioned topic of that name exists or the partitioned topic
+   * does (409), as Pulsar's REST does.
+   */
+  async createPartitionedTopic(name: string | TopicName, partitions: number): Promise<void> {
+    const topicName = this.checkPartitionedName(name, partitions);
+    this.checkStarted(`create partitioned topic ${topicName.toString()}`);
+    await this.namespaces.getPolicies(topicName.namespace);
+    if ((await this.factory.getManagedLedgerInfo(topicName.persistenceName)) !== undefined) {
+      throw new BrokerError('Conflict', `This topic already exists: ${topicName.toString()}`);
+    }
+    await this.partitionedTopics.create(topicName, partitions);
+    await this.createPartitions(topicName, 0, partitions);
+  }
+
+  /** Grows a partitioned topic to `partitions` (more than now, else Conflict) and creates the new partitions. */
+  async updatePartitionedTopic(name: string | TopicName, partitions: number): Promise<void> {
+    const topicName = this.checkPartitionedName(name, partitions);
+    this.checkStarted(`update partitioned topic ${topicName.toString()}`);
+    const before = await this.partitionedTopics.grow(topicName, partitions);
+    await this.createPartitions(topicName, before, partitions);
+  }
+
+  /**
+   * Deletes every partition's topic, then the metadata. Unless `force`, refused (TopicBusy, 412) while any
+   * partition has producers or consumers, checked on all of them before anything is deleted.
+   */
+  async deletePartitionedTopic(name: string | TopicName, force: boolean): Promise<void> {
+    const topicName = parseTopicName(name);
+    this.checkStarted(`delete partitioned topic ${topicName.toString()}`);
+    const metadata = await this.partitionedTopics.get(topicName);
+    if (metadata === undefined) {
+      throw new BrokerError('TopicNotFound', `Partitioned topic does not exist: ${topicName.toString()}`);
+    }
+    const partitions: PersistentTopic[] = [];
+    for (let i = 0; i < metadata.partitions; i++) {
+      const partition = await this.getTopic(topicName.partition(i), { createIfMissing: false }).catch(
+        (error: unknown) => {
+          if (error instanceof BrokerError && error.code === 'TopicNotFound') return undefined;
+          throw error;
+        },
+      );
+      if (partition === undefined) continue;
+      if (!force && partition.hasClients()) {
+        throw new BrokerError(
+          'TopicBusy',
+          `Topic ${partition.name.toString()} has active producers/subscriptions`,
+        );
+      }
+      partitions.push(partition);
+    }
+    for (const partition of partitions) await partition.delete();
+    await this.partitionedTopics.delete(topicName);
+  }
+
+  /** Full names of the namespace's partitioned topics. */
+  async listPartitionedTopics(namespace: string): Promise<string[]> {
+    return this.partitionedTopics.list(namespace);
+  }
+
+  private checkPartitionedName(name: string | TopicName, partitions: number): TopicName {
+    const topicName = parseTopicName(name);
+    if (!topicName.isPersistent) {
+      throw new BrokerError('NotAllowed', `Non-persistent topics are not supported: ${topicName.toString()}`);
+    }
+    if (topicName.localName.includes(PARTITION_INFIX)) {
+      throw new BrokerError('PreconditionFailed', "Partitioned Topic Name should not contain '-partition-'");
+    }
+    if (!Number.isSafeInteger(partitions) || partitions <= 0) {
+      throw new BrokerError('NotAcceptable', 'Number of partitions should be more than 0');
+    }
+    return topicName;
+  }
+
+  private async createPartitions(topicName: TopicName, from: number, to: number): Promise<void> {
+    for (let i = from; i < to; i++) await this.getTopic(topicName.partition(i), { createIfMissing: true });
+  }
+
+  /**
+   * A topic about to be created: not the name of a partitioned topic, and not a partition past its partitioned
+   * topic's count (Pulsar's clients never auto-create those either).
+   */
+  private async checkCreatable(topicName: TopicName): Promise<void> {
+    if ((await this.partitionedTopics.get(topicName)) !== undefined) {
+      throw new BrokerError(
+        'Conflict',
+        `${topicName.toString()} is a partitioned topic: its partitions are the topics`,
+      );
+    }
+    if (topicName.partitionIndex < 0) return;
+    const parent = await this.partitionedTopics.get(topicName.partitionedTopicName);
+    if (parent !== undefined && topicName.partitionIndex >= parent.partitions) {
+      throw new BrokerError(
+        'TopicNotFound',
+        `Topic ${topicName.toString()} not found: the partitioned topic has ${parent.partitions} partitions`,
+      );
+    }
   }
 
   nextProducerName(): string {
@@ -190,8 +290,9 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
     const name = topicName.toString();
     const policies = await this.namespaces.getPolicies(topicName.namespace);
     const persistenceName = topicName.persistenceName;
-    if (!createIfMissing && (await this.factory.getManagedLedgerInfo(persistenceName)) === undefined) {
-      throw new BrokerError('TopicNotFound', `Topic ${name} not found`);
+    if ((await this.factory.getManagedLedgerInfo(persistenceName)) === undefined) {
+      if (!createIfMissing) throw new BrokerError('TopicNotFound', `Topic ${name} not found`);
+      await this.checkCreatable(topicName);
     }
     const index = new MessageIndex();
     let managedLedger;

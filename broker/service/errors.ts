@@ -23,6 +23,8 @@ const BROKER_ERRORS = {
   TopicTerminated: { status: 412, retriable: false },
   PreconditionFailed: { status: 412, retriable: false },
   NotAllowed: { status: 405, retriable: false },
+  /** A partition count that is not a positive number (406, as Pulsar's REST). */
+  NotAcceptable: { status: 406, retriable: false },
   InvalidTopicName: { status: 400, retriable: false },
   BadRequest: { status: 400, retriable: false },
   MessageTooLarge: { status: 400, retriable: false },

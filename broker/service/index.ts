@@ -23,6 +23,12 @@ export type {
   RetentionPolicies,
   TenantInfo,
 } from './namespace-store';
+export {
+  PARTITIONED_TOPICS_ROOT,
+  PartitionedTopicStore,
+  partitionedTopicPath,
+} from './partitioned-topic-store';
+export type { PartitionedTopicMetadata } from './partitioned-topic-store';
 export { INDEX_PROPERTY, MessageIndex, PersistentTopic } from './persistent-topic';
 export type {
   CursorInternalStats,

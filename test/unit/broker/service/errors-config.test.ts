@@ -30,6 +30,7 @@ describe('broker > service > errors', () => {
         ['Conflict', 409],
         ['SubscriptionBusy', 412],
         ['PreconditionFailed', 412],
+        ['NotAcceptable', 406],
         ['InvalidTopicName', 400],
         ['BadRequest', 400],
         ['MessageTooLarge', 400],
@@ -39,7 +40,7 @@ describe('broker > service > errors', () => {
       ]),
     );
     for (const code of BROKER_ERROR_CODES)
-      expect([400, 404, 405, 409, 412, 429, 500, 503]).toContain(status(code));
+      expect([400, 404, 405, 406, 409, 412, 429, 500, 503]).toContain(status(code));
   });
 
   it('gives 400 to bad names and bytes, 503 to a fenced managed ledger, 500 to anything else', () => {
