@@ -27,6 +27,14 @@ export function checkedCount(what: string, value: string | undefined, min = 0): 
   return n;
 }
 
+/**
+ * The body of PUT/POST `.../partitions`: a bare JSON integer, as pulsar-admin sends it. Not an integer is 400; a
+ * count under 1 reaches the broker, which answers 406 as Pulsar does.
+ */
+export function partitionCountOf(body: Buffer): number {
+  return checked('number of partitions', z.number().int(), parseJsonBody(body));
+}
+
 const tenantInfoSchema = z
   .object({
     adminRoles: z.array(z.string()).default([]),

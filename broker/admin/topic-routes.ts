@@ -4,8 +4,9 @@ import { HttpError, readBody, sendJson, sendNoContent } from '../http';
 import type { MessageId } from '../pulsar';
 import { TopicName } from '../pulsar';
 import { BrokerError } from '../service';
-import type { BrokerService, PersistentSubscription, PersistentTopic } from '../service';
-import { checkedCount, checkedName, messageIdOf } from './admin-input';
+import type { BrokerService, PersistentSubscription, PersistentTopic, TopicStats } from '../service';
+import { checkedCount, checkedName, messageIdOf, partitionCountOf } from './admin-input';
+import { partitionedStats } from './partitioned-stats';
 import type { MessageIdInput } from './admin-input';
 import { sendPeekedMessage } from './peek-response';
 
@@ -52,17 +53,17 @@ export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerServ
     await broker.namespaces.getPolicies(namespace); // 404 for a namespace that does not exist
     sendJson(res, 200, await broker.listTopics(namespace));
   });
-  // Partitioned topics are not supported: none are listed, and every topic has 0 partitions.
   server.route('GET', `${NAMESPACE}/partitioned`, async ({ res, params }) => {
-    await broker.namespaces.getPolicies(namespaceOf(params));
-    sendJson(res, 200, []);
+    const namespace = namespaceOf(params);
+    await broker.namespaces.getPolicies(namespace);
+    sendJson(res, 200, await broker.listPartitionedTopics(namespace));
   });
 
   server.route('PUT', TOPIC, async ({ req, res, params }) => {
     const name = topicNameOf(params);
     await readBody(req);
     const existing = await broker.listTopics(name.namespace);
-    if (existing.includes(name.toString()))
+    if (existing.includes(name.toString()) || (await broker.getPartitionCount(name)) > 0)
       throw new HttpError(409, `This topic already exists: ${name.toString()}`);
     await broker.getTopic(name, { createIfMissing: true });
     sendNoContent(res);
@@ -72,11 +73,37 @@ export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerServ
     await broker.deleteTopic(name.toString(), query.get('force') === 'true');
     sendNoContent(res);
   });
-  // Partition metadata: 0 for every topic of an existing namespace, also one not created yet (as Pulsar answers a
-  // client's lookup before auto-creation).
+  // Partition metadata: N for a partitioned topic, else 0 for every topic of an existing namespace, also one not
+  // created yet (as Pulsar answers a client's lookup before auto-creation).
   server.route('GET', `${TOPIC}/partitions`, async ({ res, params }) => {
-    await broker.namespaces.getPolicies(topicNameOf(params).namespace);
-    sendJson(res, 200, { partitions: 0 });
+    const name = topicNameOf(params);
+    await broker.namespaces.getPolicies(name.namespace);
+    sendJson(res, 200, { partitions: await broker.getPartitionCount(name) });
+  });
+  server.route('PUT', `${TOPIC}/partitions`, async ({ req, res, params }) => {
+    const name = topicNameOf(params);
+    await broker.createPartitionedTopic(name, partitionCountOf(await readBody(req)));
+    sendNoContent(res);
+  });
+  server.route('POST', `${TOPIC}/partitions`, async ({ req, res, params }) => {
+    const name = topicNameOf(params);
+    await broker.updatePartitionedTopic(name, partitionCountOf(await readBody(req)));
+    sendNoContent(res);
+  });
+  server.route('DELETE', `${TOPIC}/partitions`, async ({ res, params, query }) => {
+    await broker.deletePartitionedTopic(topicNameOf(params), query.get('force') === 'true');
+    sendNoContent(res);
+  });
+  server.route('GET', `${TOPIC}/partitioned-stats`, async ({ res, params, query }) => {
+    const name = topicNameOf(params);
+    const partitions = await broker.getPartitionCount(name);
+    if (partitions === 0)
+      throw new BrokerError('TopicNotFound', `Partitioned topic does not exist: ${name.toString()}`);
+    const stats: TopicStats[] = [];
+    for (let i = 0; i < partitions; i++) {
+      stats.push((await broker.getTopic(name.partition(i), { createIfMissing: false })).getStats());
+    }
+    sendJson(res, 200, partitionedStats(name, stats, query.get('perPartition') === 'true'));
   });
   server.route('GET', `${TOPIC}/stats`, async ({ res, params }) => {
     sendJson(res, 200, (await existingTopic(params)).getStats());
