@@ -173,7 +173,7 @@ export class GroupCoordinator {
       request.clientHost,
       request.protocols,
       request.sessionTimeoutMs,
-      request.rebalanceTimeoutMs ?? request.sessionTimeoutMs,
+      rebalanceTimeoutMs(request),
     );
     group.add(member, request.protocolType);
     if (group.inInitialDelay) group.newMemberAdded = true;
@@ -188,7 +188,7 @@ export class GroupCoordinator {
   ): Promise<JoinGroupResponse> {
     member.protocols = request.protocols;
     member.sessionTimeoutMs = request.sessionTimeoutMs;
-    member.rebalanceTimeoutMs = request.rebalanceTimeoutMs ?? request.sessionTimeoutMs;
+    member.rebalanceTimeoutMs = rebalanceTimeoutMs(request);
     return this.parkJoin(group, member, 'member rejoined');
   }
 
@@ -559,29 +559,21 @@ export class GroupCoordinator {
   }
 
   private describeGroup(groupId: string): DescribedGroup {
-    if (this.closed) {
-      const errorCode = GroupErrorCode.COORDINATOR_NOT_AVAILABLE;
-      return { errorCode, groupId, state: '', protocolType: '', protocol: '', members: [] };
-    }
     const group = this.groups.get(groupId);
-    if (group === undefined) {
-      return {
-        errorCode: GroupErrorCode.NONE,
-        groupId,
-        state: 'Dead',
-        protocolType: '',
-        protocol: '',
-        members: [],
-      };
+    if (this.closed || group === undefined) {
+      // Kafka describes a group it does not know as Dead, with no error; a closed coordinator answers 15.
+      const errorCode = this.closed ? GroupErrorCode.COORDINATOR_NOT_AVAILABLE : GroupErrorCode.NONE;
+      const groupState = this.closed ? '' : 'Dead';
+      return { errorCode, groupId, groupState, protocolType: '', protocolData: '', members: [] };
     }
     const stable = group.is('Stable') && group.protocolName !== null;
     const protocol = stable ? (group.protocolName ?? '') : '';
     return {
       errorCode: GroupErrorCode.NONE,
       groupId,
-      state: group.state,
+      groupState: group.state,
       protocolType: group.protocolType,
-      protocol,
+      protocolData: protocol,
       members: [...group.members.values()].map((m) => ({
         memberId: m.memberId,
         clientId: m.clientId,
@@ -657,6 +649,12 @@ export class GroupCoordinator {
     }
     this.groups.clear();
   }
+}
+
+/** The rebalance timeout a JoinGroup asks for: the session timeout for v0 (no field, or the codec's -1). */
+function rebalanceTimeoutMs(request: JoinGroupRequest): number {
+  const asked = request.rebalanceTimeoutMs;
+  return asked === undefined || asked < 0 ? request.sessionTimeoutMs : asked;
 }
 
 function joinError(errorCode: number, memberId: string): JoinGroupResponse {

@@ -9,7 +9,7 @@
 export interface JoinGroupRequest {
   groupId: string;
   sessionTimeoutMs: number;
-  /** v1+; absent for v0, whose rebalance timeout is the session timeout. */
+  /** v1+; absent or negative (the codec decodes v0 as -1): the session timeout serves, as for Kafka's v0. */
   rebalanceTimeoutMs?: number;
   /** '' for a member joining for the first time. */
   memberId: string;
@@ -159,10 +159,10 @@ export interface DescribedGroup {
   errorCode: number;
   groupId: string;
   /** Empty, PreparingRebalance, CompletingRebalance, Stable or Dead (an unknown group is Dead, as in Kafka). */
-  state: string;
+  groupState: string;
   protocolType: string;
-  /** The chosen protocol while Stable, '' otherwise. */
-  protocol: string;
+  /** The chosen protocol while Stable, '' otherwise (kafka.md's `protocol`; Kafka's schema calls it ProtocolData). */
+  protocolData: string;
   members: DescribedGroupMember[];
 }
 
