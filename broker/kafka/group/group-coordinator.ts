@@ -187,6 +187,8 @@ export class GroupCoordinator {
     request: JoinGroupRequest,
   ): Promise<JoinGroupResponse> {
     member.protocols = request.protocols;
+    // The only member may change the group's protocol type (supportsProtocols compared it with nobody).
+    if (group.members.size === 1) group.protocolType = request.protocolType;
     member.sessionTimeoutMs = request.sessionTimeoutMs;
     member.rebalanceTimeoutMs = rebalanceTimeoutMs(request);
     return this.parkJoin(group, member, 'member rejoined');

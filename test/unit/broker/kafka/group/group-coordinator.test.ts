@@ -444,6 +444,22 @@ describe('broker > kafka > group > coordinator', () => {
       expect(parkedSync.errorCode).toBe(22);
     });
 
+    it('lets the only member change the group protocol type, but not one of two', async () => {
+      const { coordinator, scheduler } = newCoordinator();
+      const { leaderId, followerId } = await stableGroup(coordinator, scheduler);
+      const connect = {
+        protocolType: 'connect',
+        protocols: [{ name: 'default', metadata: Buffer.alloc(0) }],
+      };
+      expect((await coordinator.joinGroup(joinRequest({ ...connect, memberId: leaderId }))).errorCode).toBe(
+        23,
+      );
+      await coordinator.leaveGroup({ groupId: 'g', memberId: followerId });
+      const rejoin = await coordinator.joinGroup(joinRequest({ ...connect, memberId: leaderId }));
+      expect(rejoin).toMatchObject({ errorCode: 0, generationId: 2, protocolName: 'default' });
+      expect(coordinator.groupSnapshot('g')?.protocolType).toBe('connect');
+    });
+
     it('refuses a new member past groupMaxSize with 81', async () => {
       const { coordinator } = newCoordinator({ config: { groupMaxSize: 2 } });
       void coordinator.joinGroup(joinRequest());
