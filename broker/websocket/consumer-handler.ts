@@ -24,6 +24,32 @@ function entryKey(id: MessageId): string {
   return `${id.ledgerId}:${id.entryId}`;
 }
 
+/**
+ * What a session asks of its broker consumer: one Consumer (sessionConsumer), or the consumers of every partition
+ * of a partitioned topic seen as one (PartitionedConsumer).
+ */
+export interface SessionConsumer {
+  flow(permits: number): void;
+  acknowledge(ids: MessageId[]): Promise<void>;
+  negativeAcknowledge(ids: MessageId[]): void;
+  isEndOfTopic(): boolean;
+  close(): Promise<void>;
+  /** Removes the subscription (the consumer is closed first). */
+  unsubscribe(): Promise<void>;
+}
+
+/** One broker Consumer as a session's consumer. */
+export function sessionConsumer(consumer: Consumer): SessionConsumer {
+  return {
+    flow: (permits) => consumer.flow(permits),
+    acknowledge: (ids) => consumer.acknowledge(ids),
+    negativeAcknowledge: (ids) => consumer.negativeAcknowledge(ids),
+    isEndOfTopic: () => consumer.isEndOfTopic(),
+    close: () => consumer.close(),
+    unsubscribe: () => consumer.subscription.topic.unsubscribe(consumer.subscription.name),
+  };
+}
+
 export interface ConsumerHandlerOptions {
   /** 'reader' sessions ack nothing on the broker: an ack frame only frees a slot (Pulsar's ReaderHandler). */
   mode: 'consumer' | 'reader';
@@ -50,7 +76,7 @@ export interface ConsumerHandlerOptions {
 export class ConsumerHandler implements ConsumerSink {
   private ws: WebSocket | undefined;
   private socket: Duplex | undefined;
-  private consumer: Consumer | undefined;
+  private consumer: SessionConsumer | undefined;
   private credit: number;
   /** Permits given to the broker and not yet used by a delivery. */
   private granted = 0;
@@ -79,7 +105,7 @@ export class ConsumerHandler implements ConsumerSink {
   }
 
   /** The broker consumer this handler is the sink of (known once subscribe resolves, before the upgrade). */
-  bind(consumer: Consumer): void {
+  bind(consumer: SessionConsumer): void {
     this.consumer = consumer;
   }
 
@@ -228,7 +254,7 @@ export class ConsumerHandler implements ConsumerSink {
     this.handleCommand(consumer, command);
   }
 
-  private handleCommand(consumer: Consumer, command: ConsumerCommand): void {
+  private handleCommand(consumer: SessionConsumer, command: ConsumerCommand): void {
     switch (command.type) {
       case 'ack':
       case 'negativeAcknowledge': {
@@ -266,7 +292,7 @@ export class ConsumerHandler implements ConsumerSink {
     }
   }
 
-  private acknowledge(consumer: Consumer, messageId: MessageId): void {
+  private acknowledge(consumer: SessionConsumer, messageId: MessageId): void {
     if (messageId.batchIndex >= 0) {
       const key = entryKey(messageId);
       const remaining = this.batches.get(key);
@@ -283,12 +309,11 @@ export class ConsumerHandler implements ConsumerSink {
     });
   }
 
-  private async unsubscribe(consumer: Consumer): Promise<void> {
+  private async unsubscribe(consumer: SessionConsumer): Promise<void> {
     if (this.options.mode === 'reader') return;
-    const subscription = consumer.subscription;
     await this.detach();
     try {
-      await subscription.topic.unsubscribe(subscription.name);
+      await consumer.unsubscribe();
       this.closeSocket(1000, 'Unsubscribed');
     } catch (error) {
       this.options.logger.warn({ err: error }, 'unsubscribe failed');

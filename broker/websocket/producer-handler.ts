@@ -6,6 +6,7 @@ import type { MessageId } from '../pulsar';
 import { decodeProducerMessage, encodeProducerAck, encodeProducerError } from './frames';
 import type { ProducerMessage } from './frames';
 import { WebSocketError, closeCodeOf, closeWebSocket } from './websocket-error';
+import type { PartitionRouter } from './partition-router';
 import type { ProducerParams } from './query-params';
 
 /**
@@ -33,7 +34,9 @@ export class ProducerHandler {
   private closed = false;
   private closedProducer: Promise<void> | undefined;
   private readonly onDrained: Array<() => void> = [];
-  private producer: Producer | undefined;
+  /** One broker producer, or one per partition of a partitioned topic (index = partition). */
+  private producers: Producer[] = [];
+  private router: PartitionRouter | undefined;
   private endedByBroker: string | undefined;
 
   constructor(
@@ -41,10 +44,15 @@ export class ProducerHandler {
     private logger: Logger,
   ) {}
 
-  /** The broker producer this handler feeds (known once addProducer resolves, before the upgrade). */
-  bind(producer: Producer): void {
-    this.producer = producer;
-    this.logger = this.logger.child({ producerName: producer.producerName });
+  /**
+   * The broker producer this handler feeds (known once addProducer resolves, before the upgrade); on a partitioned
+   * topic one per partition, with the router that picks each message's partition (its index in the reply's id).
+   */
+  bind(producers: Producer | Producer[], router?: PartitionRouter): void {
+    this.producers = Array.isArray(producers) ? producers : [producers];
+    this.router = router;
+    const first = this.producers[0];
+    if (first !== undefined) this.logger = this.logger.child({ producerName: first.producerName });
   }
 
   /** Takes over the upgraded socket (`socket`, the connection under `ws` when known, is corked around replies). */
@@ -105,12 +113,14 @@ export class ProducerHandler {
       this.reply(encodeProducerError(decoded.error, decoded.errorMsg, decoded.context));
       return;
     }
-    const producer = this.producer;
+    const partition = this.router?.choose(decoded.key) ?? -1;
+    const producer = this.producers[Math.max(partition, 0)];
     if (producer === undefined) return;
     this.inFlight++;
     const context = decoded.context;
     producer.send(toSendRequest(decoded)).then(
-      ({ messageId }: { messageId: MessageId }) => this.onSendDone(encodeProducerAck(messageId, context)),
+      ({ messageId }: { messageId: MessageId }) =>
+        this.onSendDone(encodeProducerAck(partition < 0 ? messageId : { ...messageId, partition }, context)),
       (error: unknown) => {
         this.logger.warn({ err: error }, 'WebSocket send failed');
         this.onSendDone(encodeProducerError(WebSocketError.UnknownError, errorMessage(error), context));
@@ -160,9 +170,13 @@ export class ProducerHandler {
       this.closed = true;
       this.waiting.length = 0;
       await new Promise<void>((resolve) => this.whenDrained(resolve));
-      await this.producer?.close().catch((error: unknown) => {
-        this.logger.warn({ err: error }, 'closing a WebSocket producer failed');
-      });
+      await Promise.all(
+        this.producers.map((producer) =>
+          producer.close().catch((error: unknown) => {
+            this.logger.warn({ err: error }, 'closing a WebSocket producer failed');
+          }),
+        ),
+      );
     })();
     return this.closedProducer;
   }

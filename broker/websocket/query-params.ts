@@ -2,13 +2,15 @@ import { BrokerError } from '../service';
 import { messageIdFromBase64 } from '../pulsar';
 import type { MessageId } from '../pulsar';
 import type { SubscriptionType } from '../service';
+import type { HashingScheme, MessageRoutingMode } from './partition-router';
 
 /**
  * The query parameters of Pulsar's WebSocket v2 endpoints (pulsar.md §4), parsed as Pulsar's handlers parse
  * them: integers as Java's parseInt (anything else is "Invalid query params", HTTP 400), booleans as
- * Boolean.parseBoolean (only "true" is true), enums by exact name. Parameters that only tune Pulsar's Java client
- * (batching, compression, routing, hashing, send timeout) are validated and otherwise have no effect here: every
- * WebSocket message is its own entry, stored uncompressed.
+ * Boolean.parseBoolean (only "true" is true), enums by exact name. `messageRoutingMode` and `hashingScheme` pick
+ * the partition of a message on a partitioned topic. Parameters that only tune Pulsar's Java client (batching,
+ * compression, send timeout) are validated and otherwise have no effect here: every WebSocket message is its own
+ * entry, stored uncompressed.
  */
 
 /** Pulsar caps a WebSocket consumer's or reader's receiver queue at 1000. */
@@ -19,6 +21,10 @@ export interface ProducerParams {
   initialSequenceId?: bigint;
   /** Sends in flight on this connection at most; more frames wait unread (default 1000). */
   maxPendingMessages: number;
+  /** How messages without a key are spread over a partitioned topic's partitions. */
+  messageRoutingMode: MessageRoutingMode;
+  /** How a key picks a partition. */
+  hashingScheme: HashingScheme;
 }
 
 export interface ConsumerParams {
@@ -96,14 +102,23 @@ function checkClientTuning(query: URLSearchParams): void {
   intParam(query, 'sendTimeoutMillis', 0);
   intParam(query, 'batchingMaxMessages', 0);
   intParam(query, 'batchingMaxPublishDelay', 0);
-  enumParam(query, 'messageRoutingMode', ['SinglePartition', 'RoundRobinPartition', 'CustomPartition']);
   enumParam(query, 'compressionType', ['NONE', 'LZ4', 'ZLIB', 'ZSTD', 'SNAPPY']);
-  enumParam(query, 'hashingScheme', ['JavaStringHash', 'Murmur3_32Hash']);
 }
 
 export function parseProducerParams(query: URLSearchParams): ProducerParams {
   checkClientTuning(query);
-  const params: ProducerParams = { maxPendingMessages: intParam(query, 'maxPendingMessages', 0) || 1000 };
+  const mode = enumParam(query, 'messageRoutingMode', [
+    'SinglePartition',
+    'RoundRobinPartition',
+    'CustomPartition',
+  ] as const);
+  const params: ProducerParams = {
+    maxPendingMessages: intParam(query, 'maxPendingMessages', 0) || 1000,
+    // CustomPartition names a router class of the client: the proxy has none, Pulsar's default applies.
+    messageRoutingMode: mode === 'SinglePartition' ? mode : 'RoundRobinPartition',
+    hashingScheme:
+      enumParam(query, 'hashingScheme', ['JavaStringHash', 'Murmur3_32Hash'] as const) ?? 'JavaStringHash',
+  };
   const producerName = stringParam(query, 'producerName');
   if (producerName !== undefined) params.producerName = producerName;
   const initialSequenceId = longParam(query, 'initialSequenceId');

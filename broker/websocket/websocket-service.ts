@@ -6,8 +6,19 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../common';
 import { BrokerError, httpStatusOf, isBrokerError } from '../service';
-import type { BrokerMetrics, BrokerService, ProducerOptions, SubscribeOptions } from '../service';
-import { ConsumerHandler } from './consumer-handler';
+import type { TopicName } from '../pulsar';
+import type {
+  BrokerMetrics,
+  BrokerService,
+  Consumer,
+  Producer,
+  ProducerOptions,
+  SubscribeOptions,
+} from '../service';
+import { ConsumerHandler, sessionConsumer } from './consumer-handler';
+import type { SessionConsumer } from './consumer-handler';
+import { PartitionedConsumer } from './partitioned-consumer';
+import { PartitionRouter } from './partition-router';
 import { ProducerHandler, errorMessage } from './producer-handler';
 import { parseConsumerParams, parseProducerParams, parseReaderParams } from './query-params';
 import { parseWebSocketPath } from './websocket-path';
@@ -130,23 +141,23 @@ export class WebSocketService {
     switch (target.kind) {
       case 'producer': {
         const params = parseProducerParams(query);
-        const topic = await broker.getTopic(target.topic);
         const handler = new ProducerHandler(params, this.options.logger.child({ topic: topicName }));
         const options: ProducerOptions = { address, onClose: (reason) => handler.brokerClosed(reason) };
         if (params.producerName !== undefined) options.producerName = params.producerName;
         if (params.initialSequenceId !== undefined) options.initialSequenceId = params.initialSequenceId;
-        const producer = await topic.addProducer(options);
-        handler.bind(producer);
-        this.options.logger.info(
-          { topic: topicName, producerName: producer.producerName },
-          'WebSocket producer connected',
-        );
+        const partitions = await this.partitionsOf(target.topic);
+        if (partitions === 0) {
+          handler.bind(await (await broker.getTopic(target.topic)).addProducer(options));
+        } else {
+          const router = new PartitionRouter(partitions, params.messageRoutingMode, params.hashingScheme);
+          handler.bind(await this.addPartitionProducers(target.topic, partitions, options), router);
+        }
+        this.options.logger.info({ topic: topicName, partitions }, 'WebSocket producer connected');
         return handler;
       }
       case 'consumer': {
         const params = parseConsumerParams(query);
         const subscription = target.subscription!;
-        const topic = await broker.getTopic(target.topic);
         const logger = this.options.logger.child({ topic: topicName, subscription });
         const handler = new ConsumerHandler({
           mode: 'consumer',
@@ -166,13 +177,12 @@ export class WebSocketService {
         };
         if (params.consumerName !== undefined) subscribe.consumerName = params.consumerName;
         if (params.priorityLevel !== undefined) subscribe.priorityLevel = params.priorityLevel;
-        handler.bind(await topic.subscribe(subscribe, handler));
+        handler.bind(await this.subscribeSession(target.topic, subscribe, handler, logger));
         logger.info({ subscriptionType: params.subscriptionType }, 'WebSocket consumer connected');
         return handler;
       }
       case 'reader': {
         const params = parseReaderParams(query);
-        const topic = await broker.getTopic(target.topic);
         // Pulsar's reader subscriptions are non-durable and named 'reader-<random>'.
         const subscription = `reader-${randomBytes(5).toString('hex')}`;
         const logger = this.options.logger.child({ topic: topicName, subscription });
@@ -193,11 +203,77 @@ export class WebSocketService {
         if (params.readerName !== undefined) subscribe.consumerName = params.readerName;
         if (typeof params.start === 'string') subscribe.initialPosition = params.start;
         else subscribe.startMessageId = params.start;
-        handler.bind(await topic.subscribe(subscribe, handler));
+        handler.bind(await this.subscribeSession(target.topic, subscribe, handler, logger));
         logger.info('WebSocket reader connected');
         return handler;
       }
     }
+  }
+
+  /**
+   * The session's consumer: on a partitioned topic one consumer per partition (same subscription name and
+   * options) merged by a PartitionedConsumer, each partition's share of the receiver queue at least 1.
+   */
+  private async subscribeSession(
+    topic: TopicName,
+    subscribe: SubscribeOptions,
+    handler: ConsumerHandler,
+    logger: Logger,
+  ): Promise<SessionConsumer> {
+    const { broker } = this.options;
+    const partitions = await this.partitionsOf(topic);
+    if (partitions === 0)
+      return sessionConsumer(await (await broker.getTopic(topic)).subscribe(subscribe, handler));
+    if (subscribe.startMessageId !== undefined) {
+      throw new BrokerError(
+        'BadRequest',
+        'Invalid query params: a reader on a partitioned topic starts at earliest or latest',
+      );
+    }
+    const permitsPerPartition = Math.max(1, Math.ceil((subscribe.receiverQueueSize ?? 1000) / partitions));
+    const merged = new PartitionedConsumer(handler, partitions, permitsPerPartition, logger);
+    const consumers: Consumer[] = [];
+    try {
+      for (let i = 0; i < partitions; i++) {
+        const partition = await broker.getTopic(topic.partition(i), { createIfMissing: true });
+        consumers.push(await partition.subscribe(subscribe, merged.sinkOf(i)));
+      }
+    } catch (error) {
+      await Promise.allSettled(consumers.map((consumer) => consumer.close()));
+      throw error;
+    }
+    merged.bind(consumers);
+    return merged;
+  }
+
+  /** The partition count of a partitioned topic's name; 0 for any other topic (a partition's name included). */
+  private async partitionsOf(topic: TopicName): Promise<number> {
+    if (topic.partitionIndex >= 0) return 0;
+    return this.options.broker.getPartitionCount(topic);
+  }
+
+  /**
+   * One producer per partition, all with one name as Pulsar's PartitionedProducerImpl (the first partition's
+   * when the client gave none); if one cannot be added, those added are closed and the error stands.
+   */
+  private async addPartitionProducers(
+    topic: TopicName,
+    partitions: number,
+    options: ProducerOptions,
+  ): Promise<Producer[]> {
+    const producers: Producer[] = [];
+    try {
+      for (let i = 0; i < partitions; i++) {
+        const partition = await this.options.broker.getTopic(topic.partition(i), { createIfMissing: true });
+        const producer = await partition.addProducer(options);
+        options = { ...options, producerName: producer.producerName };
+        producers.push(producer);
+      }
+    } catch (error) {
+      await Promise.allSettled(producers.map((producer) => producer.close()));
+      throw error;
+    }
+    return producers;
   }
 
   /** Refuses new upgrades, ends every session (1001 Going Away) and closes their producers and consumers. */

@@ -1,11 +1,15 @@
 /**
  * Goal: partitioned topics as a Pulsar user sees them — created, read, grown and deleted through the admin REST
- * API with Pulsar's statuses; each partition an ordinary topic listed on its own.
+ * API with Pulsar's statuses; each partition an ordinary topic listed on its own; WebSocket producers on the
+ * partitioned name routing keyed messages to hash(key) mod N and the others round robin, consumers on the
+ * partitioned name receiving every partition's messages and acking them on the right partition.
  * Method: one real `ledgerline standalone` process (built command, one in-process bookie, embedded RocksDB
  * metadata, loopback, free ports) for the file; requests with Node's fetch, messages through real WebSocket
  * producers and consumers (Pulsar's v2 API, the `ws` package).
  */
-import { TempDirs } from '../harness';
+import { javaStringHash, messageIdFromBase64 } from '../../broker';
+import { TempDirs, eventually } from '../harness';
+import { TestClient, refusal } from '../unit/broker/websocket/ws-client';
 import { http, produce, requireBuilt, startStandalone } from './standalone-fixture';
 import type { BrokerProcess } from './standalone-fixture';
 
@@ -117,5 +121,146 @@ describe('broker > partitioned topics > admin REST', () => {
     expect((await http('DELETE', `${topics}/${name}/partitions?force=true`)).status).toBe(204);
     expect(await closed).toBeGreaterThanOrEqual(4000);
     expect((await http('GET', `${topics}/${name}/partitions`)).json).toEqual({ partitions: 0 });
+  });
+});
+
+describe('broker > partitioned topics > WebSocket', () => {
+  const clients: TestClient[] = [];
+  async function connect(path: string): Promise<TestClient> {
+    const client = await TestClient.connect(`${broker.url.replace('http', 'ws')}/ws/v2/${path}`);
+    clients.push(client);
+    return client;
+  }
+  afterEach(() => {
+    for (const client of clients.splice(0)) client.close();
+  });
+
+  /** Sends each message and waits for every reply; returns the partition of each message, in send order. */
+  async function send(
+    producer: TestClient,
+    messages: Array<{ payload: string; key?: string }>,
+  ): Promise<number[]> {
+    const before = producer.frames.length;
+    messages.forEach((message, i) =>
+      producer.send({
+        payload: Buffer.from(message.payload).toString('base64'),
+        key: message.key,
+        context: `${i}`,
+      }),
+    );
+    const replies = (await producer.waitFrames(before + messages.length, 10_000)).slice(before);
+    expect(replies.map((r) => r.result)).toEqual(messages.map(() => 'ok'));
+    // Partitions are separate managed ledgers: replies come in the order each add completed, matched by context.
+    const partitions = new Array<number>(messages.length);
+    for (const reply of replies) {
+      partitions[Number(reply.context)] = messageIdFromBase64(reply.messageId as string).partition;
+    }
+    return partitions;
+  }
+
+  async function subscriptionBacklog(name: string): Promise<number | undefined> {
+    const stats = (await http('GET', `${topics}/${name}/partitioned-stats`)).json as {
+      subscriptions: Record<string, { msgBacklog: number }>;
+    };
+    return stats.subscriptions.sub?.msgBacklog;
+  }
+
+  it('routes keyed messages by key hash and spreads the rest; a consumer gets and acks them all', async () => {
+    const name = uniqueName('ws-orders');
+    expect((await http('PUT', `${topics}/${name}/partitions`, 3)).status).toBe(204);
+    const consumer = await connect(`consumer/persistent/public/default/${name}/sub?subscriptionType=Shared`);
+    const producer = await connect(`producer/persistent/public/default/${name}`);
+
+    const keyed = Array.from({ length: 30 }, (_, i) => ({ payload: `keyed-${i}`, key: `key-${i % 5}` }));
+    const keyedPartitions = await send(producer, keyed);
+    keyed.forEach((message, i) => {
+      // The Java client's default: JavaStringHash, String.hashCode & Integer.MAX_VALUE, mod N.
+      expect(keyedPartitions[i]).toBe((javaStringHash(message.key) & 0x7fffffff) % 3);
+    });
+    const plain = Array.from({ length: 30 }, (_, i) => ({ payload: `plain-${i}` }));
+    const plainPartitions = await send(producer, plain);
+    expect([0, 1, 2].map((p) => plainPartitions.filter((x) => x === p).length)).toEqual([10, 10, 10]);
+    const stats = (await http('GET', `${topics}/${name}/partitioned-stats?perPartition=true`)).json as {
+      msgInCounter: number;
+      partitions: Record<string, { msgInCounter: number }>;
+    };
+    expect(stats.msgInCounter).toBe(60);
+    expect(Object.keys(stats.partitions)).toHaveLength(3);
+
+    const frames = await consumer.waitFrames(60, 10_000);
+    const payloads = frames.map((f) => Buffer.from(f.payload as string, 'base64').toString());
+    expect(payloads.sort()).toEqual([...keyed, ...plain].map((m) => m.payload).sort());
+    for (const frame of frames) {
+      const id = messageIdFromBase64(frame.messageId as string);
+      expect(id.partition).toBeGreaterThanOrEqual(0);
+      expect(id.partition).toBeLessThan(3);
+      if (frame.key !== undefined) {
+        expect(id.partition).toBe((javaStringHash(frame.key as string) & 0x7fffffff) % 3);
+      }
+    }
+    expect(await subscriptionBacklog(name)).toBe(60);
+    for (const frame of frames) consumer.send({ messageId: frame.messageId });
+    await eventually('every partition acked', async () =>
+      (await subscriptionBacklog(name)) === 0 ? true : undefined,
+    );
+
+    // Murmur3_32Hash on request; SinglePartition keeps unkeyed messages on one partition.
+    const murmur = await connect(
+      `producer/persistent/public/default/${name}?hashingScheme=Murmur3_32Hash&messageRoutingMode=SinglePartition`,
+    );
+    const single = await send(
+      murmur,
+      Array.from({ length: 6 }, (_, i) => ({ payload: `single-${i}` })),
+    );
+    expect(new Set(single).size).toBe(1);
+  });
+
+  it('grows: new producers and consumers use the new partitions; delete ends their sessions', async () => {
+    const name = uniqueName('ws-grow');
+    expect((await http('PUT', `${topics}/${name}/partitions`, 2)).status).toBe(204);
+    const first = await connect(`producer/persistent/public/default/${name}`);
+    expect(new Set(await send(first, [{ payload: 'a' }, { payload: 'b' }]))).toEqual(new Set([0, 1]));
+    expect((await http('POST', `${topics}/${name}/partitions`, 4)).status).toBe(204);
+
+    const consumer = await connect(`consumer/persistent/public/default/${name}/sub`);
+    const producer = await connect(`producer/persistent/public/default/${name}`);
+    const partitions = await send(
+      producer,
+      Array.from({ length: 8 }, (_, i) => ({ payload: `m${i}` })),
+    );
+    expect([0, 1, 2, 3].map((p) => partitions.filter((x) => x === p).length)).toEqual([2, 2, 2, 2]);
+    const frames = await consumer.waitFrames(8, 10_000);
+    expect(new Set(frames.map((f) => messageIdFromBase64(f.messageId as string).partition))).toEqual(
+      new Set([0, 1, 2, 3]),
+    );
+
+    expect((await http('DELETE', `${topics}/${name}/partitions`)).status).toBe(412);
+    expect((await http('DELETE', `${topics}/${name}/partitions?force=true`)).status).toBe(204);
+    for (const client of [first, producer, consumer]) {
+      expect((await client.waitClose()).code).toBeGreaterThanOrEqual(4000);
+    }
+  });
+
+  it('refuses a partition past the count and a reader from a message id; a reader from earliest reads every partition', async () => {
+    const name = uniqueName('ws-refused');
+    expect((await http('PUT', `${topics}/${name}/partitions`, 2)).status).toBe(204);
+    const ws = `${broker.url.replace('http', 'ws')}/ws/v2`;
+    expect((await refusal(`${ws}/producer/persistent/public/default/${name}-partition-2`)).status).toBe(404);
+    // A partition by its own name is an ordinary topic; its ids carry its index, as Pulsar's do.
+    const direct = await connect(`producer/persistent/public/default/${name}-partition-1`);
+    expect(await send(direct, [{ payload: 'x' }])).toEqual([1]);
+    expect((await refusal(`${ws}/reader/persistent/public/default/${name}?messageId=CAEQAA==`)).status).toBe(
+      400,
+    );
+    const producer = await connect(`producer/persistent/public/default/${name}`);
+    await send(producer, [{ payload: 'y' }, { payload: 'z' }]);
+    const reader = await connect(`reader/persistent/public/default/${name}?messageId=earliest`);
+    const frames = await reader.waitFrames(3);
+    expect(frames.map((f) => Buffer.from(f.payload as string, 'base64').toString()).sort()).toEqual([
+      'x',
+      'y',
+      'z',
+    ]);
+    expect(frames.map((f) => messageIdFromBase64(f.messageId as string).partition).sort()).toEqual([0, 1, 1]);
   });
 });

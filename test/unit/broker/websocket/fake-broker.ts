@@ -158,6 +158,12 @@ export class FakeTopic {
 
 export class FakeBroker {
   readonly topics = new Map<string, FakeTopic>();
+  /** Partitioned topics by full name: their partition count. */
+  readonly partitioned = new Map<string, number>();
+
+  getPartitionCount(name: { toString(): string }): Promise<number> {
+    return Promise.resolve(this.partitioned.get(name.toString()) ?? 0);
+  }
 
   getTopic(name: { toString(): string; localName: string }): Promise<FakeTopic> {
     if (name.localName === 'missing') {

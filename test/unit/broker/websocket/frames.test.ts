@@ -178,10 +178,23 @@ describe('broker > websocket > frames', () => {
 
   describe('query parameters', () => {
     it('have Pulsar defaults, caps and errors', () => {
-      expect(parseProducerParams(new URLSearchParams())).toEqual({ maxPendingMessages: 1000 });
+      const routing = { messageRoutingMode: 'RoundRobinPartition', hashingScheme: 'JavaStringHash' };
+      expect(parseProducerParams(new URLSearchParams())).toEqual({ maxPendingMessages: 1000, ...routing });
       expect(
         parseProducerParams(new URLSearchParams('producerName=p&initialSequenceId=5&batchingEnabled=true')),
-      ).toEqual({ maxPendingMessages: 1000, producerName: 'p', initialSequenceId: 5n });
+      ).toEqual({ maxPendingMessages: 1000, producerName: 'p', initialSequenceId: 5n, ...routing });
+      expect(
+        parseProducerParams(
+          new URLSearchParams('messageRoutingMode=SinglePartition&hashingScheme=Murmur3_32Hash'),
+        ),
+      ).toMatchObject({ messageRoutingMode: 'SinglePartition', hashingScheme: 'Murmur3_32Hash' });
+      // CustomPartition names a client-side router class: Pulsar's default routing applies.
+      expect(
+        parseProducerParams(new URLSearchParams('messageRoutingMode=CustomPartition')).messageRoutingMode,
+      ).toBe('RoundRobinPartition');
+      expect(() => parseProducerParams(new URLSearchParams('hashingScheme=Crc32'))).toThrow(
+        /Invalid query params/,
+      );
       expect(() => parseProducerParams(new URLSearchParams('compressionType=GZIP'))).toThrow(
         /Invalid query params/,
       );
