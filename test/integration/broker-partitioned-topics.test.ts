@@ -215,6 +215,28 @@ describe('broker > partitioned topics > WebSocket', () => {
     expect(new Set(single).size).toBe(1);
   });
 
+  it('serves a pull-mode consumer permit by permit across partitions; a second Exclusive consumer is 409', async () => {
+    const name = uniqueName('ws-pull');
+    expect((await http('PUT', `${topics}/${name}/partitions`, 3)).status).toBe(204);
+    const path = `consumer/persistent/public/default/${name}/sub`;
+    const consumer = await connect(`${path}?pullMode=true&receiverQueueSize=2`);
+    expect((await refusal(`${broker.url.replace('http', 'ws')}/ws/v2/${path}`)).status).toBe(409);
+    const producer = await connect(`producer/persistent/public/default/${name}`);
+    await send(
+      producer,
+      Array.from({ length: 6 }, (_, i) => ({ payload: `p${i}` })),
+    );
+    consumer.send({ type: 'permit', permitMessages: 1 });
+    await consumer.waitFrames(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(consumer.frames).toHaveLength(1);
+    consumer.send({ type: 'permit', permitMessages: 5 });
+    const frames = await consumer.waitFrames(6);
+    expect(frames.map((f) => Buffer.from(f.payload as string, 'base64').toString()).sort()).toEqual(
+      Array.from({ length: 6 }, (_, i) => `p${i}`),
+    );
+  });
+
   it('grows: new producers and consumers use the new partitions; delete ends their sessions', async () => {
     const name = uniqueName('ws-grow');
     expect((await http('PUT', `${topics}/${name}/partitions`, 2)).status).toBe(204);
