@@ -35,5 +35,5 @@ export type {
 } from './fault-proxy';
 export { HistoryChecker } from './history-checker';
 export type { Anomaly, AnomalyKind, AppendHandle, AppendOutcome, HistoryReport } from './history-checker';
-export { testSeed } from './seed';
+export { seededRandom, testSeed } from './seed';
 export { rawConnection } from './raw-connection';

@@ -15,8 +15,7 @@
  */
 import { BookKeeper } from '../../ledger-client';
 import type { WriteHandle } from '../../ledger-client';
-import { BookieCluster, HistoryChecker, requireBuiltBookie, testSeed } from '../harness';
-import { seededRandom } from './bookie/server-fixture';
+import { BookieCluster, HistoryChecker, requireBuiltBookie, seededRandom, testSeed } from '../harness';
 
 interface Quorums {
   ensembleSize: number;

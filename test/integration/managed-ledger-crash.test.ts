@@ -33,8 +33,7 @@
 import { Position } from '../../managed-ledger';
 import type { ManagedCursor, ManagedLedger, ManagedLedgerConfig } from '../../managed-ledger';
 import type { BookKeeper } from '../../ledger-client';
-import { testSeed } from '../harness';
-import { seededRandom } from './bookie/server-fixture';
+import { seededRandom, testSeed } from '../harness';
 import {
   ManagedLedgerChild,
   managedLedgerCluster,

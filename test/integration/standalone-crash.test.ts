@@ -20,8 +20,7 @@
  * moments (one generator) and which messages stay unacked (another); process timing is not reproducible.
  */
 import WebSocket from 'ws';
-import { TempDirs, eventually, testSeed } from '../harness';
-import { seededRandom } from './bookie/server-fixture';
+import { TempDirs, eventually, seededRandom, testSeed } from '../harness';
 import { http, requireBuilt, startStandalone } from './standalone-fixture';
 import type { BrokerProcess } from './standalone-fixture';
 

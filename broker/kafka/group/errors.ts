@@ -1,23 +1,24 @@
 import { LedgerlineError } from '../../../common';
+import { KafkaErrorCode } from '../protocol';
 
 /**
- * The Kafka error codes the group coordinator answers with (kafka.md §6). A request the coordinator refuses is
- * answered with one of these in its `errorCode`, never thrown: the client reads it and reacts (rejoins, looks up
- * the coordinator again, gives up).
+ * The Kafka error codes the group coordinator answers with (kafka.md §6), picked from the protocol's table. A
+ * request the coordinator refuses is answered with one of these in its `errorCode`, never thrown: the client
+ * reads it and reacts (rejoins, looks up the coordinator again, gives up).
  */
 export const GroupErrorCode = {
-  NONE: 0,
-  UNKNOWN_SERVER_ERROR: -1,
-  OFFSET_METADATA_TOO_LARGE: 12,
-  COORDINATOR_NOT_AVAILABLE: 15,
-  NOT_COORDINATOR: 16,
-  ILLEGAL_GENERATION: 22,
-  INCONSISTENT_GROUP_PROTOCOL: 23,
-  INVALID_GROUP_ID: 24,
-  UNKNOWN_MEMBER_ID: 25,
-  INVALID_SESSION_TIMEOUT: 26,
-  REBALANCE_IN_PROGRESS: 27,
-  GROUP_MAX_SIZE_REACHED: 81,
+  NONE: KafkaErrorCode.NONE,
+  UNKNOWN_SERVER_ERROR: KafkaErrorCode.UNKNOWN_SERVER_ERROR,
+  OFFSET_METADATA_TOO_LARGE: KafkaErrorCode.OFFSET_METADATA_TOO_LARGE,
+  COORDINATOR_NOT_AVAILABLE: KafkaErrorCode.COORDINATOR_NOT_AVAILABLE,
+  NOT_COORDINATOR: KafkaErrorCode.NOT_COORDINATOR,
+  ILLEGAL_GENERATION: KafkaErrorCode.ILLEGAL_GENERATION,
+  INCONSISTENT_GROUP_PROTOCOL: KafkaErrorCode.INCONSISTENT_GROUP_PROTOCOL,
+  INVALID_GROUP_ID: KafkaErrorCode.INVALID_GROUP_ID,
+  UNKNOWN_MEMBER_ID: KafkaErrorCode.UNKNOWN_MEMBER_ID,
+  INVALID_SESSION_TIMEOUT: KafkaErrorCode.INVALID_SESSION_TIMEOUT,
+  REBALANCE_IN_PROGRESS: KafkaErrorCode.REBALANCE_IN_PROGRESS,
+  GROUP_MAX_SIZE_REACHED: KafkaErrorCode.GROUP_MAX_SIZE_REACHED,
 } as const;
 
 export type GroupErrorCode = (typeof GroupErrorCode)[keyof typeof GroupErrorCode];

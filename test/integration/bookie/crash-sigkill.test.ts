@@ -13,8 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { StatusCode, masterKey } from '../../../protocol';
-import { BookieClient, EntryPacker, TempDirs } from '../../harness';
-import { seededRandom } from './server-fixture';
+import { BookieClient, EntryPacker, TempDirs, seededRandom } from '../../harness';
 
 const ROOT = join(__dirname, '..', '..', '..');
 const FIXTURE = join(ROOT, 'test', 'fixtures', 'bookie-process.js');

@@ -28,15 +28,15 @@ import { join } from 'node:path';
 import { StatusCode, masterKey } from '../../../protocol';
 import {
   BookieClient,
-  EntryPacker,
-  TempDirs,
   cutPower,
   durabilityFromStrace,
+  EntryPacker,
   requireBuiltBookie,
+  seededRandom,
   startBareBookie,
+  TempDirs,
 } from '../../harness';
 import type { BookieProcess, FileDurability } from '../../harness';
-import { seededRandom } from './server-fixture';
 
 const PASSWORD = Buffer.from('power-cut');
 const KEY = masterKey(PASSWORD);

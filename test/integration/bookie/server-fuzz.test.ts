@@ -35,11 +35,11 @@ import {
   eventually,
   rawConnection,
   requireBuiltBookie,
+  seededRandom,
   startBareBookie,
   TempDirs,
 } from '../../harness';
 import type { BookieProcess } from '../../harness';
-import { seededRandom } from './server-fixture';
 
 const KEY = masterKey(Buffer.from('pw'));
 const FRAMES = 100_000;

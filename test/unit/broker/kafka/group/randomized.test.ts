@@ -1,6 +1,6 @@
 import { GroupErrorCode } from '../../../../../broker/kafka/group';
 import type { GroupCoordinator, JoinGroupResponse } from '../../../../../broker/kafka/group';
-import { testSeed } from '../../../../harness';
+import { seededRandom, testSeed } from '../../../../harness';
 import { flush, joinRequest, newCoordinator, track } from './group-test-kit';
 import type { ManualScheduler, Tracked } from './group-test-kit';
 
@@ -13,18 +13,6 @@ import type { ManualScheduler, Tracked } from './group-test-kit';
  */
 
 const seed = testSeed();
-
-/** mulberry32: small, fast, good enough to pick actions. */
-function random(seedValue: number): () => number {
-  let state = seedValue >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 interface Client {
   name: string;
@@ -253,7 +241,7 @@ class Simulation {
 
 describe('broker > kafka > group > randomized', () => {
   it(`keeps the group invariants and answers every parked request (seed ${seed})`, async () => {
-    const next = random(seed);
+    const next = seededRandom(seed);
     for (let round = 0; round < 12; round++) {
       const simulation = new Simulation(next, 2 + Math.floor(next() * 4));
       for (let step = 0; step < 300; step++) {
