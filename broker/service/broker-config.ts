@@ -17,8 +17,12 @@ export const brokerConfigSchema = managedLedgerConfigSchema.extend({
   bindAddress: setting.string('0.0.0.0'),
   /** The host name clients are told to use (lookup answers); empty: the bind address, or localhost. */
   advertisedAddress: setting.string(''),
-  /** A producer or consumer on a topic that does not exist creates it (non-partitioned). */
+  /** A producer or consumer on a topic that does not exist creates it (as allowAutoTopicCreationType says). */
   allowAutoTopicCreation: setting.boolean(true),
+  /** What auto-creation creates: `non-partitioned` topics, or `partitioned` ones with defaultNumPartitions. */
+  allowAutoTopicCreationType: setting.oneOf(['non-partitioned', 'partitioned'] as const, 'non-partitioned'),
+  /** The partition count of a partitioned topic created by auto-creation. */
+  defaultNumPartitions: setting.integer(1, { min: 1 }),
   /** Producer deduplication for namespaces that do not set it themselves. */
   brokerDeduplicationEnabled: setting.boolean(false),
   /** Deduplication state is snapshotted on the 'pulsar.dedup' cursor every this many entries. */

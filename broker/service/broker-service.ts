@@ -148,6 +148,35 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
   }
 
   /**
+   * The partition count a client connecting to `name` works with (Pulsar's
+   * fetchPartitionedTopicMetadataCheckAllowAutoCreation): the partitioned topic's; else, when no topic of that
+   * name exists, auto-creation is allowed and allowAutoTopicCreationType is `partitioned`, a partitioned topic with
+   * defaultNumPartitions partitions is created first; else 0 (the topic is or becomes a non-partitioned one).
+   */
+  async getPartitionCountForClient(name: string | TopicName): Promise<number> {
+    const topicName = parseTopicName(name);
+    const count = await this.getPartitionCount(topicName);
+    if (
+      count > 0 ||
+      !this.config.allowAutoTopicCreation ||
+      this.config.allowAutoTopicCreationType !== 'partitioned' ||
+      !topicName.isPersistent ||
+      topicName.localName.includes(PARTITION_INFIX) ||
+      this.loaded.has(topicName.toString()) ||
+      (await this.factory.getManagedLedgerInfo(topicName.persistenceName)) !== undefined
+    ) {
+      return count;
+    }
+    try {
+      await this.createPartitionedTopic(topicName, this.config.defaultNumPartitions);
+    } catch (error) {
+      // Another client created it first (or a non-partitioned topic appeared): what is there now counts.
+      if (!(error instanceof BrokerError && error.code === 'Conflict')) throw error;
+    }
+    return this.getPartitionCount(topicName);
+  }
+
+  /**
    * Creates a partitioned topic with `partitions` (>= 1) partitions and each partition's topic. Refused when the
    * name is a partition's name (412), when a non-partitioned topic of that name exists or the partitioned topic
    * does (409), as Pulsar's REST does.

@@ -246,10 +246,13 @@ export class WebSocketService {
     return merged;
   }
 
-  /** The partition count of a partitioned topic's name; 0 for any other topic (a partition's name included). */
+  /**
+   * The partition count of a partitioned topic's name (created first when auto-creation makes partitioned
+   * topics); 0 for any other topic (a partition's name included).
+   */
   private async partitionsOf(topic: TopicName): Promise<number> {
     if (topic.partitionIndex >= 0) return 0;
-    return this.options.broker.getPartitionCount(topic);
+    return this.options.broker.getPartitionCountForClient(topic);
   }
 
   /**

@@ -10,6 +10,8 @@
 import { javaStringHash, messageIdFromBase64 } from '../../broker';
 import { TempDirs, eventually } from '../harness';
 import { TestClient, refusal } from '../unit/broker/websocket/ws-client';
+import { wsBroker } from './broker-websocket-fixture';
+import type { WsBroker } from './broker-websocket-fixture';
 import { http, produce, requireBuilt, startStandalone } from './standalone-fixture';
 import type { BrokerProcess } from './standalone-fixture';
 
@@ -284,5 +286,46 @@ describe('broker > partitioned topics > WebSocket', () => {
       'z',
     ]);
     expect(frames.map((f) => messageIdFromBase64(f.messageId as string).partition).sort()).toEqual([0, 1, 1]);
+  });
+});
+
+describe('broker > partitioned topics > auto-creation (allowAutoTopicCreationType=partitioned)', () => {
+  let env!: WsBroker;
+  wsBroker((started) => (env = started), {
+    allowAutoTopicCreationType: 'partitioned',
+    defaultNumPartitions: 3,
+  });
+
+  it('creates a partitioned topic with defaultNumPartitions for a client on a new name; a partition name stays plain', async () => {
+    const name = uniqueName('auto');
+    const producer = await TestClient.connect(`${env.base}/ws/v2/producer/persistent/public/default/${name}`);
+    try {
+      expect(await env.service.getPartitionCount(`public/default/${name}`)).toBe(3);
+      expect(await env.service.listPartitionedTopics('public/default')).toContain(
+        `persistent://public/default/${name}`,
+      );
+      const before = producer.frames.length;
+      for (let i = 0; i < 6; i++)
+        producer.send({ payload: Buffer.from(`m${i}`).toString('base64'), context: `${i}` });
+      const replies = (await producer.waitFrames(before + 6)).slice(before);
+      const partitions = replies.map((r) => messageIdFromBase64(r.messageId as string).partition);
+      expect([0, 1, 2].map((p) => partitions.filter((x) => x === p).length)).toEqual([2, 2, 2]);
+    } finally {
+      producer.close();
+    }
+    // An existing non-partitioned topic stays one; so does a new partition-style name.
+    const plain = uniqueName('plain');
+    await env.service.getTopic(`public/default/${plain}`, { createIfMissing: true });
+    const consumer = await TestClient.connect(
+      `${env.base}/ws/v2/consumer/persistent/public/default/${plain}/s`,
+    );
+    consumer.close();
+    expect(await env.service.getPartitionCount(`public/default/${plain}`)).toBe(0);
+    const partitionName = `${uniqueName('x')}-partition-0`;
+    const direct = await TestClient.connect(
+      `${env.base}/ws/v2/producer/persistent/public/default/${partitionName}`,
+    );
+    direct.close();
+    expect(await env.service.getPartitionCount(`public/default/${partitionName}`)).toBe(0);
   });
 });

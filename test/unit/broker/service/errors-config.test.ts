@@ -76,6 +76,8 @@ describe('broker > service > config', () => {
       clusterName: 'standalone',
       webServicePort: 8080,
       allowAutoTopicCreation: true,
+      allowAutoTopicCreationType: 'non-partitioned',
+      defaultNumPartitions: 1,
       brokerDeduplicationEnabled: false,
       defaultRetentionTimeInMinutes: 0,
       defaultRetentionSizeInMB: 0,
@@ -106,6 +108,18 @@ describe('broker > service > config', () => {
     expect(() => loadConfig(brokerConfigSchema, { overrides: { webServicePort: 'http' }, env: {} })).toThrow(
       /webServicePort/,
     );
+    expect(
+      loadConfig(brokerConfigSchema, {
+        overrides: { allowAutoTopicCreationType: 'partitioned', defaultNumPartitions: '4' },
+        env: {},
+      }),
+    ).toMatchObject({ allowAutoTopicCreationType: 'partitioned', defaultNumPartitions: 4 });
+    expect(() =>
+      loadConfig(brokerConfigSchema, { overrides: { allowAutoTopicCreationType: 'both' }, env: {} }),
+    ).toThrow(/allowAutoTopicCreationType/);
+    expect(() =>
+      loadConfig(brokerConfigSchema, { overrides: { defaultNumPartitions: '0' }, env: {} }),
+    ).toThrow(/defaultNumPartitions/);
   });
 
   it('documents every key in conf/broker.conf, each with its default', () => {

@@ -161,7 +161,7 @@ export class FakeBroker {
   /** Partitioned topics by full name: their partition count. */
   readonly partitioned = new Map<string, number>();
 
-  getPartitionCount(name: { toString(): string }): Promise<number> {
+  getPartitionCountForClient(name: { toString(): string }): Promise<number> {
     return Promise.resolve(this.partitioned.get(name.toString()) ?? 0);
   }
 
