@@ -35,6 +35,27 @@ export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerServ
   const existingTopic = (params: Params): Promise<PersistentTopic> =>
     broker.getTopic(topicNameOf(params), { createIfMissing: false });
 
+  /**
+   * The topic, or every partition's topic of a partitioned one (Pulsar's subscription admin applies to all of
+   * them). `createIfMissing` as getTopic's (the broker's auto-creation when absent).
+   */
+  const topicOrPartitions = async (
+    params: Params,
+    createIfMissing?: boolean,
+  ): Promise<{ topics: PersistentTopic[]; partitioned: boolean }> => {
+    const name = topicNameOf(params);
+    const partitions = await broker.getPartitionCount(name);
+    if (partitions === 0) {
+      const topic = await broker.getTopic(name, createIfMissing === undefined ? {} : { createIfMissing });
+      return { topics: [topic], partitioned: false };
+    }
+    const topics: PersistentTopic[] = [];
+    for (let i = 0; i < partitions; i++) {
+      topics.push(await broker.getTopic(name.partition(i), { createIfMissing: true }));
+    }
+    return { topics, partitioned: true };
+  };
+
   const existingSubscription = async (params: Params): Promise<PersistentSubscription> => {
     const topic = await existingTopic(params);
     const name = params.subscription ?? '';
@@ -119,29 +140,59 @@ export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerServ
   });
 
   server.route('GET', `${TOPIC}/subscriptions`, async ({ res, params }) => {
-    sendJson(res, 200, [...(await existingTopic(params)).getSubscriptions().keys()]);
+    const names = new Set<string>();
+    for (const topic of (await topicOrPartitions(params, false)).topics)
+      for (const name of topic.getSubscriptions().keys()) names.add(name);
+    sendJson(res, 200, [...names]);
   });
   server.route('PUT', SUBSCRIPTION, async ({ req, res, params }) => {
-    // As Pulsar: the topic is created when it does not exist and allowAutoTopicCreation permits.
-    const topic = await broker.getTopic(topicNameOf(params));
+    // As Pulsar: the topic is created when it does not exist and allowAutoTopicCreation permits; on a partitioned
+    // topic the subscription is created on every partition.
+    const { topics } = await topicOrPartitions(params);
     const name = subscriptionNameOf(params);
     const start = messageIdOf(await readBody(req));
-    if (topic.getSubscription(name) !== undefined) {
-      throw new BrokerError(
-        'Conflict',
-        `Subscription ${name} already exists for topic ${topic.name.toString()}`,
-      );
+    for (const topic of topics) {
+      if (topic.getSubscription(name) !== undefined) {
+        throw new BrokerError(
+          'Conflict',
+          `Subscription ${name} already exists for topic ${topic.name.toString()}`,
+        );
+      }
     }
-    await topic.createSubscription(name, startOf(start));
+    for (const topic of topics) await topic.createSubscription(name, startOf(start));
     sendNoContent(res);
   });
   server.route('DELETE', SUBSCRIPTION, async ({ res, params, query }) => {
-    const topic = await existingTopic(params);
+    const { topics, partitioned } = await topicOrPartitions(params, false);
     const name = subscriptionNameOf(params);
-    const subscription = topic.getSubscription(name);
+    const force = query.get('force') === 'true';
     // Forced: consumers are disconnected first (Pulsar's deleteForcefully); else SubscriptionBusy (412).
-    if (query.get('force') === 'true' && subscription !== undefined) await subscription.delete();
-    else await topic.unsubscribe(name);
+    if (!partitioned) {
+      const topic = topics[0]!;
+      const subscription = topic.getSubscription(name);
+      if (force && subscription !== undefined) await subscription.delete();
+      else await topic.unsubscribe(name);
+      sendNoContent(res);
+      return;
+    }
+    // Partitioned: deleted where it exists, every partition checked before any is changed.
+    const found = topics.flatMap((topic) => {
+      const subscription = topic.getSubscription(name);
+      return subscription === undefined ? [] : [{ topic, subscription }];
+    });
+    if (found.length === 0) {
+      throw new BrokerError(
+        'SubscriptionNotFound',
+        `Subscription ${name} not found on ${topicNameOf(params).toString()}`,
+      );
+    }
+    if (!force && found.some(({ subscription }) => subscription.getConsumers().length > 0)) {
+      throw new BrokerError('SubscriptionBusy', `Subscription ${name} has active consumers`);
+    }
+    for (const { topic, subscription } of found) {
+      if (force) await subscription.delete();
+      else await topic.unsubscribe(name);
+    }
     sendNoContent(res);
   });
   server.route('POST', `${SUBSCRIPTION}/skip/:count`, async ({ res, params }) => {
@@ -169,6 +220,9 @@ export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerServ
   });
   server.route('GET', `${SUBSCRIPTION}/position/:n`, async ({ res, params }) => {
     const n = checkedCount('message position', params.n, 1);
+    if ((await broker.getPartitionCount(topicNameOf(params))) > 0) {
+      throw new BrokerError('NotAllowed', 'Peek messages on a partitioned topic is not allowed');
+    }
     const subscription = await existingSubscription(params);
     const peeked = await subscription.peek(n);
     if (peeked === undefined) {

@@ -99,6 +99,30 @@ describe('broker > partitioned topics > admin REST', () => {
     expect((await http('GET', `${topics}/${plain}/partitions`)).json).toEqual({ partitions: 0 });
   });
 
+  it('creates, lists and deletes a subscription on every partition; peek on the partitioned name is 405', async () => {
+    const name = uniqueName('subs');
+    expect((await http('PUT', `${topics}/${name}/partitions`, 2)).status).toBe(204);
+    expect((await http('PUT', `${topics}/${name}/subscription/s1`)).status).toBe(204);
+    expect((await http('GET', `${topics}/${name}/subscriptions`)).json).toEqual(['s1']);
+    for (const i of [0, 1]) {
+      expect((await http('GET', `${topics}/${name}-partition-${i}/subscriptions`)).json).toEqual(['s1']);
+    }
+    expect((await http('PUT', `${topics}/${name}/subscription/s1`)).status).toBe(409);
+    expect((await http('GET', `${topics}/${name}/subscription/s1/position/1`)).status).toBe(405);
+
+    const { default: WebSocket } = await import('ws');
+    const ws = new WebSocket(
+      `${broker.url.replace('http', 'ws')}/ws/v2/consumer/persistent/public/default/${name}-partition-1/s1`,
+    );
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    expect((await http('DELETE', `${topics}/${name}/subscription/s1`)).status).toBe(412);
+    expect((await http('GET', `${topics}/${name}-partition-0/subscriptions`)).json).toEqual(['s1']);
+    expect((await http('DELETE', `${topics}/${name}/subscription/s1?force=true`)).status).toBe(204);
+    ws.terminate();
+    expect((await http('GET', `${topics}/${name}/subscriptions`)).json).toEqual([]);
+    expect((await http('DELETE', `${topics}/${name}/subscription/s1`)).status).toBe(404);
+  });
+
   it('refuses to delete a partitioned topic with a producer unless forced; sums the stats of its partitions', async () => {
     const name = uniqueName('busy');
     expect((await http('PUT', `${topics}/${name}/partitions`, 2)).status).toBe(204);
