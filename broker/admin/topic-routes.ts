@@ -56,6 +56,30 @@ export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerServ
     return { topics, partitioned: true };
   };
 
+  /**
+   * The subscription on the topic, or on each partition of a partitioned topic where it exists (Pulsar applies
+   * clear-backlog and reset-by-time to all of them); SubscriptionNotFound when there is none.
+   */
+  const subscriptionsOf = async (params: Params): Promise<PersistentSubscription[]> => {
+    const { topics, partitioned } = await topicOrPartitions(params, false);
+    if (!partitioned) return [await existingSubscription(params)];
+    const name = params.subscription ?? '';
+    const found = topics.flatMap((topic) => topic.getSubscription(name) ?? []);
+    if (found.length === 0) {
+      throw new BrokerError(
+        'SubscriptionNotFound',
+        `Subscription ${name} not found on ${topicNameOf(params).toString()}`,
+      );
+    }
+    return found;
+  };
+
+  /** What Pulsar does on one partition only is 405 on a partitioned topic's name. */
+  const refusePartitioned = async (params: Params, reason: string): Promise<void> => {
+    if ((await broker.getPartitionCount(topicNameOf(params))) > 0)
+      throw new BrokerError('NotAllowed', reason);
+  };
+
   const existingSubscription = async (params: Params): Promise<PersistentSubscription> => {
     const topic = await existingTopic(params);
     const name = params.subscription ?? '';
@@ -176,40 +200,33 @@ export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerServ
       return;
     }
     // Partitioned: deleted where it exists, every partition checked before any is changed.
-    const found = topics.flatMap((topic) => {
-      const subscription = topic.getSubscription(name);
-      return subscription === undefined ? [] : [{ topic, subscription }];
-    });
-    if (found.length === 0) {
-      throw new BrokerError(
-        'SubscriptionNotFound',
-        `Subscription ${name} not found on ${topicNameOf(params).toString()}`,
-      );
-    }
-    if (!force && found.some(({ subscription }) => subscription.getConsumers().length > 0)) {
+    const found = await subscriptionsOf(params);
+    if (!force && found.some((subscription) => subscription.getConsumers().length > 0)) {
       throw new BrokerError('SubscriptionBusy', `Subscription ${name} has active consumers`);
     }
-    for (const { topic, subscription } of found) {
+    for (const subscription of found) {
       if (force) await subscription.delete();
-      else await topic.unsubscribe(name);
+      else await subscription.topic.unsubscribe(name);
     }
     sendNoContent(res);
   });
   server.route('POST', `${SUBSCRIPTION}/skip/:count`, async ({ res, params }) => {
     const count = checkedCount('number of messages to skip', params.count);
+    await refusePartitioned(params, 'Skip messages on a partitioned topic is not allowed');
     await (await existingSubscription(params)).skip(count);
     sendNoContent(res);
   });
   server.route('POST', `${SUBSCRIPTION}/skip_all`, async ({ res, params }) => {
-    await (await existingSubscription(params)).clearBacklog();
+    for (const subscription of await subscriptionsOf(params)) await subscription.clearBacklog();
     sendNoContent(res);
   });
   server.route('POST', `${SUBSCRIPTION}/resetcursor/:timestamp`, async ({ res, params }) => {
     const publishTime = checkedCount('timestamp', params.timestamp);
-    await (await existingSubscription(params)).resetCursor({ publishTime });
+    for (const subscription of await subscriptionsOf(params)) await subscription.resetCursor({ publishTime });
     sendNoContent(res);
   });
   server.route('POST', `${SUBSCRIPTION}/resetcursor`, async ({ req, res, params }) => {
+    await refusePartitioned(params, 'Reset-cursor at position is not allowed for partitioned-topic');
     const subscription = await existingSubscription(params);
     const id = messageIdOf(await readBody(req));
     if (id === undefined)
@@ -220,9 +237,7 @@ export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerServ
   });
   server.route('GET', `${SUBSCRIPTION}/position/:n`, async ({ res, params }) => {
     const n = checkedCount('message position', params.n, 1);
-    if ((await broker.getPartitionCount(topicNameOf(params))) > 0) {
-      throw new BrokerError('NotAllowed', 'Peek messages on a partitioned topic is not allowed');
-    }
+    await refusePartitioned(params, 'Peek messages on a partitioned topic is not allowed');
     const subscription = await existingSubscription(params);
     const peeked = await subscription.peek(n);
     if (peeked === undefined) {

@@ -99,7 +99,7 @@ describe('broker > partitioned topics > admin REST', () => {
     expect((await http('GET', `${topics}/${plain}/partitions`)).json).toEqual({ partitions: 0 });
   });
 
-  it('creates, lists and deletes a subscription on every partition; peek on the partitioned name is 405', async () => {
+  it('manages a subscription on every partition: create, list, clear, reset by time, delete; peek and skip are 405', async () => {
     const name = uniqueName('subs');
     expect((await http('PUT', `${topics}/${name}/partitions`, 2)).status).toBe(204);
     expect((await http('PUT', `${topics}/${name}/subscription/s1`)).status).toBe(204);
@@ -109,6 +109,27 @@ describe('broker > partitioned topics > admin REST', () => {
     }
     expect((await http('PUT', `${topics}/${name}/subscription/s1`)).status).toBe(409);
     expect((await http('GET', `${topics}/${name}/subscription/s1/position/1`)).status).toBe(405);
+    // Clear backlog and reset by time act on every partition; skip and reset to a position are 405, as Pulsar.
+    await produce(broker.url, `public/default/${name}`, [
+      { payload: 'a' },
+      { payload: 'b' },
+      { payload: 'c' },
+    ]);
+    const backlog = async (): Promise<unknown> =>
+      (
+        (await http('GET', `${topics}/${name}/partitioned-stats`)).json as {
+          subscriptions: Record<string, { msgBacklog: number }>;
+        }
+      ).subscriptions.s1?.msgBacklog;
+    expect(await backlog()).toBe(3);
+    expect((await http('POST', `${topics}/${name}/subscription/s1/skip_all`)).status).toBe(204);
+    expect(await backlog()).toBe(0);
+    expect((await http('POST', `${topics}/${name}/subscription/s1/resetcursor/0`)).status).toBe(204);
+    expect(await backlog()).toBe(3);
+    expect((await http('POST', `${topics}/${name}/subscription/s1/skip/1`)).status).toBe(405);
+    const position = { ledgerId: 1, entryId: 0 };
+    expect((await http('POST', `${topics}/${name}/subscription/s1/resetcursor`, position)).status).toBe(405);
+    expect((await http('POST', `${topics}/${name}/subscription/nope/skip_all`)).status).toBe(404);
 
     const { default: WebSocket } = await import('ws');
     const ws = new WebSocket(
