@@ -6,3 +6,5 @@ export { BrokerHttpServer } from './http';
 export { registerAdminRoutes } from './admin';
 export { WebSocketService, WebSocketError, closeCodeOf } from './websocket';
 export type { WebSocketErrorCode, WebSocketServiceConfig, WebSocketServiceOptions } from './websocket';
+export { DurableOffsetStore, OffsetStoreError } from './kafka/group';
+export type { CommittedOffset, DurableOffsetStoreOptions } from './kafka/group';

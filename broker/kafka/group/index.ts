@@ -9,6 +9,8 @@ export type {
 export type { GroupState } from './group';
 export { GroupCoordinatorError, GroupErrorCode } from './errors';
 export { InMemoryOffsetStore } from './offset-store';
+export { DurableOffsetStore, OffsetStoreError, SNAPSHOT_CURSOR } from './durable-offset-store';
+export type { DurableOffsetStoreOptions, OffsetStoreErrorCode } from './durable-offset-store';
 export type { CommittedOffset, OffsetStore } from './offset-store';
 export { systemScheduler } from './scheduler';
 export type { ScheduledTask, Scheduler } from './scheduler';

@@ -27,36 +27,50 @@ export interface OffsetStore {
   fetch(groupId: string, topics: readonly string[] | null): Promise<CommittedOffset[]>;
 }
 
+/** Committed offsets by groupId → topic → partition (both stores keep them so). */
+export type OffsetMap = Map<string, Map<string, Map<number, CommittedOffset>>>;
+
+/** Records a commit in the map: each partition's offset replaces the one before (the objects are kept as given). */
+export function applyOffsets(map: OffsetMap, groupId: string, offsets: readonly CommittedOffset[]): void {
+  let topics = map.get(groupId);
+  if (topics === undefined) map.set(groupId, (topics = new Map()));
+  for (const committed of offsets) {
+    let partitions = topics.get(committed.topic);
+    if (partitions === undefined) topics.set(committed.topic, (partitions = new Map()));
+    partitions.set(committed.partition, committed);
+  }
+}
+
+/** Copies of the group's offsets for `topics` (null: every topic), as `OffsetStore.fetch` answers. */
+export function readOffsets(
+  map: OffsetMap,
+  groupId: string,
+  topics: readonly string[] | null,
+): CommittedOffset[] {
+  const stored = map.get(groupId);
+  const found: CommittedOffset[] = [];
+  if (stored !== undefined) {
+    for (const topic of topics ?? stored.keys()) {
+      for (const committed of stored.get(topic)?.values() ?? []) found.push({ ...committed });
+    }
+  }
+  return found;
+}
+
 /** Offsets in a map: lost with the process. For tests and for a broker that does not need them to survive. */
 export class InMemoryOffsetStore implements OffsetStore {
-  /** groupId → topic → partition → committed offset. */
-  private readonly groups = new Map<string, Map<string, Map<number, CommittedOffset>>>();
+  private readonly groups: OffsetMap = new Map();
 
   commit(groupId: string, offsets: readonly CommittedOffset[]): Promise<void> {
-    let topics = this.groups.get(groupId);
-    if (topics === undefined) {
-      topics = new Map();
-      this.groups.set(groupId, topics);
-    }
-    for (const committed of offsets) {
-      let partitions = topics.get(committed.topic);
-      if (partitions === undefined) {
-        partitions = new Map();
-        topics.set(committed.topic, partitions);
-      }
-      partitions.set(committed.partition, { ...committed });
-    }
+    applyOffsets(
+      this.groups,
+      groupId,
+      offsets.map((o) => ({ ...o })),
+    );
     return Promise.resolve();
   }
 
   fetch(groupId: string, topics: readonly string[] | null): Promise<CommittedOffset[]> {
-    const stored = this.groups.get(groupId);
-    const found: CommittedOffset[] = [];
-    if (stored !== undefined) {
-      for (const topic of topics ?? stored.keys()) {
-        for (const committed of stored.get(topic)?.values() ?? []) found.push({ ...committed });
-      }
-    }
-    return Promise.resolve(found);
+    return Promise.resolve(readOffsets(this.groups, groupId, topics));
   }
 }
