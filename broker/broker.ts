@@ -5,6 +5,15 @@ import { createMetadataStore } from '../metadata';
 import type { MetadataStore } from '../metadata';
 import { adminErrorStatus, registerAdminRoutes } from './admin';
 import { BrokerHttpServer } from './http';
+import { GroupCoordinator } from './kafka/group';
+import {
+  KafkaGroupApis,
+  KafkaRequestHandler,
+  advertisedKafkaBroker,
+  parseKafkaListener,
+} from './kafka/handler';
+import type { KafkaAdvertisedBroker } from './kafka/handler';
+import { KafkaServer } from './kafka/server';
 import { BrokerMetrics, BrokerService } from './service';
 import type { BrokerConfig } from './service';
 import { WebSocketService } from './websocket';
@@ -24,9 +33,11 @@ export interface BrokerStartOptions {
 /**
  * One broker (Pulsar's PulsarService, the part we have): a ManagedLedgerFactory over the given BookKeeper client,
  * the BrokerService (topics, subscriptions), the WebSocket API and one HTTP server on webServicePort for the
- * admin REST API, /metrics, /lookup and the WebSocket upgrades.
+ * admin REST API, /metrics, /lookup and the WebSocket upgrades; with kafkaListeners set, the Kafka listener
+ * (KafkaServer over a KafkaRequestHandler and the group coordinator).
  *
- * close() runs the start in reverse: stop accepting HTTP, close the WebSocket connections (their producers
+ * close() runs the start in reverse: close the Kafka listener and its group coordinator first, stop accepting
+ * HTTP, close the WebSocket connections (their producers
  * and consumers detach), close every topic (cursor positions flushed, managed ledgers closed), the factory, and
  * the store if the broker opened it.
  */
@@ -42,6 +53,7 @@ export class Broker {
     private readonly http: BrokerHttpServer,
     private readonly ownedStore: MetadataStore | undefined,
     private readonly logger: Logger,
+    private readonly kafka: KafkaListener | undefined,
   ) {}
 
   static async start(options: BrokerStartOptions): Promise<Broker> {
@@ -94,8 +106,13 @@ export class Broker {
       });
       await http.listen(config.webServicePort, config.bindAddress);
       cleanup.unshift(() => http.close());
-      logger.info({ webServicePort: http.port, bindAddress: config.bindAddress }, 'broker started');
-      return new Broker(config, service, metrics, factory, webSocket, http, ownedStore, logger);
+      const kafka = await startKafkaListener(config, service, root);
+      if (kafka !== undefined) cleanup.unshift(() => kafka.close());
+      logger.info(
+        { webServicePort: http.port, bindAddress: config.bindAddress, kafkaPort: kafka?.server.port },
+        'broker started',
+      );
+      return new Broker(config, service, metrics, factory, webSocket, http, ownedStore, logger, kafka);
     } catch (error) {
       await runSteps(
         logger,
@@ -111,6 +128,16 @@ export class Broker {
     return this.http.port;
   }
 
+  /** The Kafka listener's bound port (kafkaListeners' port, or the free one for 0); undefined without one. */
+  get kafkaPort(): number | undefined {
+    return this.kafka?.server.port;
+  }
+
+  /** What Kafka clients are told to connect to (node id, host, port); undefined without a Kafka listener. */
+  get kafkaAdvertised(): KafkaAdvertisedBroker | undefined {
+    return this.kafka?.advertised;
+  }
+
   /** Idempotent; every step runs even if one before it failed (each failure is logged). */
   close(): Promise<void> {
     this.closing ??= this.doClose();
@@ -122,6 +149,7 @@ export class Broker {
     // Stop accepting first; the server's close completes once the WebSocket connections are gone too.
     const httpClosed = this.http.close();
     await runSteps(this.logger, 'broker close failed a step', [
+      ['close the Kafka listener', async () => this.kafka?.close()],
       ['close the WebSocket connections', () => this.webSocket.close()],
       ['close the HTTP server', () => httpClosed],
       ['close the topics', () => this.service.close()],
@@ -129,6 +157,69 @@ export class Broker {
       ['close the metadata store', async () => this.ownedStore?.close()],
     ]);
     this.logger.info('broker closed');
+  }
+}
+
+/** The Kafka listener and what answers it. */
+interface KafkaListener {
+  server: KafkaServer;
+  handler: KafkaRequestHandler;
+  coordinator: GroupCoordinator;
+  advertised: KafkaAdvertisedBroker;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the Kafka listener when kafkaListeners names one. The server binds first (its port may be 0), so what
+ * clients are told (the advertised address and the node id derived from it) is known only then: the connections
+ * get a handler that forwards to the real one, set before any request can arrive (the start's continuation runs
+ * before the next I/O event).
+ */
+async function startKafkaListener(
+  config: BrokerConfig,
+  service: BrokerService,
+  logger: Logger,
+): Promise<KafkaListener | undefined> {
+  const listener = parseKafkaListener(config.kafkaListeners, 'kafkaListeners');
+  if (listener === undefined) return undefined;
+  let handler: KafkaRequestHandler | undefined;
+  const server = await KafkaServer.start({
+    host: listener.host,
+    port: listener.port,
+    logger: logger.child({ component: 'kafka-server' }),
+    handler: {
+      handle: (request, connection) => {
+        if (handler === undefined) return Promise.reject(new Error('the Kafka listener is not ready'));
+        return handler.handle(request, connection);
+      },
+    },
+  });
+  try {
+    const advertised = advertisedKafkaBroker({
+      listener,
+      boundPort: server.port,
+      kafkaAdvertisedListeners: config.kafkaAdvertisedListeners,
+      advertisedAddress: config.advertisedAddress,
+    });
+    const coordinator = new GroupCoordinator({ logger: logger.child({ component: 'kafka-groups' }) });
+    const groupApis = new KafkaGroupApis({ coordinator, advertised });
+    const ready = new KafkaRequestHandler({ broker: service, advertised, groupApis, logger });
+    handler = ready;
+    logger.info({ ...advertised, listener: config.kafkaListeners }, 'kafka listener advertised');
+    return {
+      server,
+      handler: ready,
+      coordinator,
+      advertised,
+      close: async () => {
+        ready.close();
+        coordinator.close();
+        await server.close();
+      },
+    };
+  } catch (error) {
+    await server.close();
+    throw error;
   }
 }
 

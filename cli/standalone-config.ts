@@ -12,6 +12,11 @@ export const standaloneConfigSchema = brokerConfigSchema.extend({
   dataDir: setting.string('data'),
   /** In-process bookies (Pulsar's --num-bookies). */
   numBookies: setting.integer(1, { min: 1, max: 16 }),
+  /**
+   * The Kafka listener's port on bindAddress when kafkaListeners is empty (standalone serves Kafka by default):
+   * 9092; 0 a free port; -1 no Kafka listener.
+   */
+  kafkaPort: setting.integer(9092, { min: -1, max: 65535 }),
   /** The first bookie's port; bookie i listens on bookiePort + i. 0: free ports chosen at start. */
   bookiePort: setting.port(3181),
   /**
@@ -24,6 +29,16 @@ export const standaloneConfigSchema = brokerConfigSchema.extend({
 });
 
 export type StandaloneConfig = z.infer<typeof standaloneConfigSchema>;
+
+/** The Kafka listener standalone runs: kafkaListeners when set, else kafkaPort on bindAddress ('' for none). */
+export function standaloneKafkaListeners(
+  config: Pick<StandaloneConfig, 'kafkaListeners' | 'kafkaPort' | 'bindAddress'>,
+): string {
+  if (config.kafkaListeners.trim() !== '') return config.kafkaListeners;
+  if (config.kafkaPort < 0) return '';
+  const host = config.bindAddress.includes(':') ? `[${config.bindAddress}]` : config.bindAddress;
+  return `PLAINTEXT://${host}:${config.kafkaPort}`;
+}
 
 /** The quorum settings standalone uses with `bookies` bookies: the configured ones, else the fitted defaults. */
 export function standaloneQuorums(

@@ -12,7 +12,7 @@ import { createMetadataStore, initNewCluster } from '../metadata';
 import type { MetadataStore } from '../metadata';
 import { displayHost, untilSignal } from './broker-command';
 import { CommandError } from './command-error';
-import { standaloneConfigSchema, standaloneQuorums } from './standalone-config';
+import { standaloneConfigSchema, standaloneKafkaListeners, standaloneQuorums } from './standalone-config';
 import type { StandaloneConfig } from './standalone-config';
 
 interface StandaloneOptions {
@@ -21,6 +21,7 @@ interface StandaloneOptions {
   bookies?: string;
   bookiePort?: string;
   port?: string;
+  kafkaPort?: string;
   bindAddress?: string;
 }
 
@@ -30,7 +31,8 @@ interface StandaloneOptions {
  *
  *   embedded metadata store (<dataDir>/metadata, cluster initialized on first start)
  *   → N bookies (BookieService, dirs <dataDir>/bookie-<i>, ports bookiePort + i, sharing the one store)
- *   → a BookKeeper client → the Broker (tenant public, namespace public/default) on webServicePort.
+ *   → a BookKeeper client → the Broker (tenant public, namespace public/default) on webServicePort, with its Kafka
+ *     listener on bindAddress:kafkaPort (9092; 0 a free port, -1 none) unless kafkaListeners names one.
  *
  * SIGINT/SIGTERM shut down in reverse: the broker first (connections closed, cursor positions flushed, managed
  * ledgers closed), then the client, the bookies (checkpointed) and the store. A restart resumes from dataDir.
@@ -47,6 +49,10 @@ export function registerStandaloneCommand(program: Command): void {
       '--port <port>',
       'broker HTTP port: admin REST, WebSocket, /metrics (webServicePort, default 8080)',
     )
+    .option(
+      '--kafka-port <port>',
+      'Kafka listener port on the bind address (default 9092; 0 = a free port, -1 = no Kafka listener)',
+    )
     .option('--bind-address <addr>', 'address the broker listens on (bindAddress, default 0.0.0.0)')
     .action(async (opts: StandaloneOptions) => {
       const overrides: Record<string, string> = {};
@@ -55,6 +61,11 @@ export function registerStandaloneCommand(program: Command): void {
       if (opts.bookiePort !== undefined) overrides.bookiePort = opts.bookiePort;
       if (opts.port !== undefined) overrides.webServicePort = opts.port;
       if (opts.bindAddress !== undefined) overrides.bindAddress = opts.bindAddress;
+      if (opts.kafkaPort !== undefined) {
+        // The option names the port to use: it wins over a kafkaListeners of the configuration file.
+        overrides.kafkaPort = opts.kafkaPort;
+        overrides.kafkaListeners = '';
+      }
       const config = loadConfig(standaloneConfigSchema, {
         ...(opts.conf !== undefined && { confPath: opts.conf }),
         overrides,
@@ -100,6 +111,7 @@ async function runStandalone(config: StandaloneConfig, logger: Logger): Promise<
       config: {
         ...config,
         metadataServiceUri,
+        kafkaListeners: standaloneKafkaListeners(config),
         managedLedgerDefaultEnsembleSize: quorums.ensembleSize,
         managedLedgerDefaultWriteQuorum: quorums.writeQuorum,
         managedLedgerDefaultAckQuorum: quorums.ackQuorum,
@@ -114,6 +126,11 @@ async function runStandalone(config: StandaloneConfig, logger: Logger): Promise<
       [
         `ledgerline standalone ready (cluster ${config.clusterName}, data in ${dataDir})`,
         `  broker: ${url}  (admin REST ${url}/admin/v2, WebSocket ${wsUrl}/ws/v2, metrics ${url}/metrics)`,
+        ...(broker.kafkaAdvertised === undefined
+          ? []
+          : [
+              `  kafka: ${broker.kafkaAdvertised.host}:${broker.kafkaAdvertised.port}  (bootstrap server; node id ${broker.kafkaAdvertised.nodeId})`,
+            ]),
         `  bookies: ${bookies.map((b) => b.bookieId).join(', ')}  (ensemble ${quorums.ensembleSize}, write quorum ${quorums.writeQuorum}, ack quorum ${quorums.ackQuorum})`,
         `  metadata: ${metadataServiceUri} (instance id ${cluster.instanceId}${cluster.created ? ', new' : ''})`,
         `  stop with Ctrl-C (SIGINT) or SIGTERM`,

@@ -47,6 +47,19 @@ export const brokerConfigSchema = managedLedgerConfigSchema.extend({
   activeConsumerFailoverDelayTimeMillis: setting.integer(1000, { min: 0 }),
   /** The largest WebSocket text frame accepted (a send frame carries its payload in base64). */
   webSocketMaxTextFrameSize: setting.integer(1048576, { min: 1024 }),
+  /**
+   * The Kafka listener (KoP's kafkaListeners): `PLAINTEXT://host:port`, the address it binds (port 0: a free
+   * port); empty: no Kafka listener. One listener; PLAINTEXT only.
+   */
+  kafkaListeners: setting.string(''),
+  /**
+   * What Metadata and FindCoordinator tell Kafka clients to connect to: `PLAINTEXT://host:port`. Empty: the
+   * listener, with a wildcard host (0.0.0.0, ::) replaced by advertisedAddress or 127.0.0.1, and the port bound.
+   */
+  kafkaAdvertisedListeners: setting.string(''),
+  /** Kafka topic `t` is `persistent://<kafkaTenant>/<kafkaNamespace>/t`. */
+  kafkaTenant: setting.string('public'),
+  kafkaNamespace: setting.string('default'),
 });
 
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;

@@ -15,13 +15,17 @@ import {
   ApiKey,
   FrameSplitter,
   KafkaErrorCode,
+  KafkaServer,
   apiVersionsBody,
   decodeResponse,
   encodeRequest,
-} from '../../broker/kafka/protocol';
-import type { KafkaRequest, ResponseBody, SupportedApiKey } from '../../broker/kafka/protocol';
-import { KafkaServer } from '../../broker/kafka/server';
-import type { KafkaRequestHandler } from '../../broker/kafka/server';
+} from '../../broker';
+import type {
+  KafkaRequest,
+  KafkaServerHandler as KafkaRequestHandler,
+  ResponseBody,
+  SupportedApiKey,
+} from '../../broker';
 import { eventually, rawConnection } from '../harness';
 
 /** Answers ApiVersions and Metadata (this listener as the only broker, no topics); delays each by `delayMs(req)`. */

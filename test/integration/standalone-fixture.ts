@@ -91,7 +91,10 @@ export async function startBrokerProcess(
   };
 }
 
-/** `ledgerline standalone` on `dataDir`: free bookie ports (kept across restarts), a free HTTP port, loopback. */
+/**
+ * `ledgerline standalone` on `dataDir`: free bookie ports (kept across restarts), a free HTTP port and a free Kafka
+ * port (a later `--kafka-port` in extraArgs wins), loopback.
+ */
 export function startStandalone(dataDir: string, extraArgs: string[] = []): Promise<BrokerProcess> {
   return startBrokerProcess([
     'standalone',
@@ -103,6 +106,8 @@ export function startStandalone(dataDir: string, extraArgs: string[] = []): Prom
     '0',
     '--bind-address',
     '127.0.0.1',
+    '--kafka-port',
+    '0',
     ...extraArgs,
   ]);
 }

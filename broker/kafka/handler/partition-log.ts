@@ -1,0 +1,143 @@
+import type { Entry, ManagedLedger, Position } from '../../../managed-ledger';
+import type { PersistentTopic } from '../../service';
+import { entryOffsets, entryToBatch, lastOffsetOf } from './entry-batches';
+import type { EntryOffsets } from './entry-batches';
+
+/** Cached "entry before offset o" positions per partition (sequential fetches skip the search). */
+const POSITION_CACHE_SIZE = 256;
+/** Entries read per managed-ledger read while filling a fetch. */
+const READ_BATCH_ENTRIES = 8;
+
+/** What one partition's fetch returns: whole batches, their total size. */
+export interface PartitionRead {
+  batches: Buffer[];
+  bytes: number;
+}
+
+/**
+ * One Kafka partition over its topic's managed ledger (KoP's offset handling, kafka.md §5). Every entry carries
+ * the running index of its last message, so an entry's offsets are [index - (count - 1), index]; the high
+ * watermark is the last confirmed entry's index + 1; the log start offset is the first stored entry's base.
+ * Offset → entry is a binary search (a non-durable cursor's findNewestMatching on "last offset < target", then
+ * the next entry), remembered per next offset so that a consumer reading on finds its entry without a search.
+ */
+export class PartitionLog {
+  /** offset o → the position of the entry whose last offset is o - 1 (o's entry is the next one). */
+  private readonly before = new Map<bigint, Position>();
+  private watermark: { at: Position; value: bigint } | undefined;
+  private start: { at: Position; value: bigint } | undefined;
+
+  constructor(readonly topic: PersistentTopic) {}
+
+  private get ledger(): ManagedLedger {
+    return this.topic.managedLedger;
+  }
+
+  /** The offset after the last acknowledged entry's last message. */
+  async highWatermark(): Promise<bigint> {
+    const last = this.ledger.getLastConfirmedEntry();
+    if (!this.ledger.isValidPosition(last)) return this.topic.getLastIndex() + 1n;
+    if (this.watermark !== undefined && this.watermark.at.equals(last)) return this.watermark.value;
+    const [entry] = await this.ledger.readEntries(last, 1);
+    const value = (entry === undefined ? this.topic.getLastIndex() : lastOffsetOf(entry.data)) + 1n;
+    this.watermark = { at: last, value };
+    this.remember(value, last);
+    return value;
+  }
+
+  /** The base offset of the first entry still stored; the high watermark when none is. */
+  async logStartOffset(): Promise<bigint> {
+    const first = this.ledger.getNextValidPosition(this.ledger.getFirstPosition());
+    if (!this.ledger.isValidPosition(first)) return this.highWatermark();
+    if (this.start !== undefined && this.start.at.equals(first)) return this.start.value;
+    const [entry] = await this.ledger.readEntries(first, 1);
+    const offsets = entry === undefined ? undefined : entryOffsets(entry.data);
+    if (offsets === undefined) return this.highWatermark();
+    this.start = { at: first, value: offsets.baseOffset };
+    return offsets.baseOffset;
+  }
+
+  /**
+   * The position of the entry holding `offset` (log start <= offset < high watermark, checked by the caller):
+   * from the cache, else by binary search.
+   */
+  async positionOf(offset: bigint): Promise<Position | undefined> {
+    const cached = this.before.get(offset);
+    if (cached !== undefined && this.ledger.isValidPosition(cached)) {
+      const next = this.ledger.getNextValidPosition(cached);
+      return this.ledger.isValidPosition(next) ? next : undefined;
+    }
+    const found = await this.findNewest((entry) => lastOffsetOf(entry.data) < offset);
+    const first = this.ledger.getNextValidPosition(this.ledger.getFirstPosition());
+    const position = found === undefined ? first : this.ledger.getNextValidPosition(found);
+    return this.ledger.isValidPosition(position) ? position : undefined;
+  }
+
+  /**
+   * Whole batches from the one holding `offset` on, while they fit in `maxBytes`; the first batch even if it does
+   * not when `atLeastOne` (KIP-74: a consumer must be able to make progress past a large batch).
+   */
+  async read(offset: bigint, maxBytes: number, atLeastOne: boolean): Promise<PartitionRead> {
+    const result: PartitionRead = { batches: [], bytes: 0 };
+    let position = await this.positionOf(offset);
+    while (position !== undefined) {
+      const entries = await this.ledger.readEntries(position, READ_BATCH_ENTRIES);
+      if (entries.length === 0) break;
+      for (const entry of entries) {
+        const offsets = entryOffsets(entry.data);
+        if (offsets === undefined || offsets.lastOffset < offset) continue;
+        const batch = await entryToBatch(offsets);
+        if (result.bytes + batch.length > maxBytes && !(atLeastOne && result.batches.length === 0)) {
+          return result;
+        }
+        result.batches.push(batch);
+        result.bytes += batch.length;
+        this.remember(offsets.lastOffset + 1n, entry.position);
+      }
+      const last = entries[entries.length - 1]!.position;
+      const next = this.ledger.getNextValidPosition(last);
+      position = this.ledger.isValidPosition(next) ? next : undefined;
+    }
+    return result;
+  }
+
+  /**
+   * ListOffsets by timestamp: the base offset of the first entry published at or after `timestampMs` (a binary
+   * search on publish time), undefined when there is none.
+   */
+  async offsetForTimestamp(timestampMs: number): Promise<EntryOffsets | undefined> {
+    const found = await this.findNewest(
+      (entry) => (entryOffsets(entry.data)?.publishTime ?? Number.MAX_SAFE_INTEGER) < timestampMs,
+    );
+    const position =
+      found === undefined
+        ? this.ledger.getNextValidPosition(this.ledger.getFirstPosition())
+        : this.ledger.getNextValidPosition(found);
+    if (!this.ledger.isValidPosition(position)) return undefined;
+    const [entry] = await this.ledger.readEntries(position, 1);
+    return entry === undefined ? undefined : entryOffsets(entry.data);
+  }
+
+  /** Calls `listener` once when the next entry is added; returns the cancel. */
+  onNextAdd(listener: () => void): () => void {
+    return this.ledger.onNextAdd(listener);
+  }
+
+  /** A binary search over every stored entry through a short-lived non-durable cursor (KoP's asyncFindPosition). */
+  private async findNewest(predicate: (entry: Entry) => boolean): Promise<Position | undefined> {
+    const cursor = this.ledger.newNonDurableCursor('earliest');
+    try {
+      return await cursor.findNewestMatching(predicate);
+    } finally {
+      await this.ledger.deleteCursor(cursor.name).catch(() => undefined);
+    }
+  }
+
+  private remember(nextOffset: bigint, position: Position): void {
+    if (this.before.size >= POSITION_CACHE_SIZE && !this.before.has(nextOffset)) {
+      const oldest = this.before.keys().next().value;
+      if (oldest !== undefined) this.before.delete(oldest);
+    }
+    this.before.set(nextOffset, position);
+  }
+}

@@ -1,0 +1,108 @@
+import type { Logger } from '../../../common';
+import type { PersistentTopic, Producer } from '../../service';
+import { KafkaErrorCode } from '../protocol';
+import type { ApiKey, RequestBody, ResponseBody } from '../protocol';
+import { validateProducedBatch } from '../record';
+import { encodeKafkaEntry } from './entry-batches';
+import { kafkaErrorCodeOf } from './errors';
+import { KafkaTopicError } from './kafka-topics';
+import type { KafkaTopics } from './kafka-topics';
+
+type ProduceRequest = RequestBody<typeof ApiKey.Produce>;
+type ProduceResponse = ResponseBody<typeof ApiKey.Produce>;
+type PartitionResponse = ProduceResponse['responses'][number]['partitionResponses'][number];
+
+/**
+ * Produce v3: each partition's records must be exactly one RecordBatch v2 that `validateProducedBatch` accepts
+ * (CRC-32C, magic, offsets; decompressed within the cap); it is stored as received as one entry (Pulsar's entry
+ * format, MessageMetadata marked `__kafka_entry_format=kafka` with numMessagesInBatch = the record count), so the
+ * running index advances by the record count and the base offset answered is index - (count - 1). The batch is
+ * stored with that base offset already written (the index is assigned synchronously with the send), so a fetch
+ * hands it back as is. The answer comes once every entry is durable (acks -1 and 1 alike: one write quorum).
+ */
+export class ProduceApi {
+  /** One broker-side producer per topic for every Kafka client (its name is the entries' producerName). */
+  private readonly producers = new WeakMap<PersistentTopic, Promise<Producer>>();
+
+  constructor(
+    private readonly topics: KafkaTopics,
+    private readonly logger: Logger,
+  ) {}
+
+  async handle(request: ProduceRequest): Promise<ProduceResponse> {
+    const responses = await Promise.all(
+      request.topicData.map(async (topicData) => ({
+        name: topicData.name,
+        partitionResponses: await Promise.all(
+          topicData.partitionData.map((partition) =>
+            this.producePartition(topicData.name, partition.index, partition.records, request.acks),
+          ),
+        ),
+      })),
+    );
+    return { responses, throttleTimeMs: 0 };
+  }
+
+  private async producePartition(
+    topicName: string,
+    index: number,
+    records: Buffer | null,
+    acks: number,
+  ): Promise<PartitionResponse> {
+    const refuse = (errorCode: number): PartitionResponse => ({ index, errorCode, baseOffset: -1n });
+    if (acks !== 0 && acks !== 1 && acks !== -1) return refuse(KafkaErrorCode.INVALID_REQUIRED_ACKS);
+    if (records === null || records.length === 0) return refuse(KafkaErrorCode.INVALID_RECORD);
+    try {
+      const topic = await this.topics.partition(this.topics.topicName(topicName), index);
+      if (topic === undefined) return refuse(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
+      // One batch, whole: a RECORDS field of two batches has batchLength + 12 short of its size (refused here).
+      const header = await validateProducedBatch(records);
+      const producer = await this.producerOf(topic);
+      // From here to sendEntry nothing awaits: the index the topic assigns is the one read here.
+      const baseOffset = topic.getLastIndex() + 1n;
+      records.writeBigInt64BE(baseOffset, 0);
+      const message = encodeKafkaEntry(records, {
+        producerName: producer.producerName,
+        sequenceId: producer.lastSequenceId + 1n,
+        publishTime: Date.now(),
+        recordCount: header.recordCount,
+      });
+      const result = await producer.sendEntry(message, header.recordCount);
+      if (result.duplicate) return { index, errorCode: KafkaErrorCode.NONE, baseOffset: -1n };
+      return { index, errorCode: KafkaErrorCode.NONE, baseOffset };
+    } catch (error) {
+      const errorCode = kafkaErrorCodeOf(error);
+      if (errorCode === KafkaErrorCode.UNKNOWN_SERVER_ERROR) {
+        this.logger.warn({ err: error, topic: topicName, partition: index }, 'kafka produce failed');
+      } else if (!(error instanceof KafkaTopicError)) {
+        this.logger.debug(
+          { err: error, topic: topicName, partition: index, errorCode },
+          'kafka produce refused',
+        );
+      }
+      return refuse(errorCode);
+    }
+  }
+
+  private producerOf(topic: PersistentTopic): Promise<Producer> {
+    let pending = this.producers.get(topic);
+    if (pending === undefined) {
+      pending = topic.addProducer({
+        onClose: () => {
+          if (this.producers.get(topic) === pending) this.producers.delete(topic);
+        },
+        clientVersion: 'kafka',
+      });
+      pending.catch(() => {
+        if (this.producers.get(topic) === pending) this.producers.delete(topic);
+      });
+      this.producers.set(topic, pending);
+      return pending;
+    }
+    return pending.then((producer) => {
+      if (!producer.isClosed()) return producer;
+      this.producers.delete(topic);
+      return this.producerOf(topic);
+    });
+  }
+}
