@@ -133,9 +133,11 @@ export class DurableOffsetStore implements OffsetStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    if (this.snapshotting === undefined) return this.append(groupId, copies, data);
+    // Every commit's promise is chained the same way, held or not, so they also resolve in the order made.
     return new Promise<void>((resolve, reject) => {
-      this.held.push(() => this.append(groupId, copies, data).then(resolve, reject));
+      const start = (): void => void this.append(groupId, copies, data).then(resolve, reject);
+      if (this.snapshotting === undefined) start();
+      else this.held.push(start);
     });
   }
 
