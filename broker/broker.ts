@@ -5,7 +5,7 @@ import { createMetadataStore } from '../metadata';
 import type { MetadataStore } from '../metadata';
 import { adminErrorStatus, registerAdminRoutes } from './admin';
 import { BrokerHttpServer } from './http';
-import { GroupCoordinator } from './kafka/group';
+import { DurableOffsetStore, GroupCoordinator } from './kafka/group';
 import {
   KafkaGroupApis,
   KafkaRequestHandler,
@@ -106,7 +106,7 @@ export class Broker {
       });
       await http.listen(config.webServicePort, config.bindAddress);
       cleanup.unshift(() => http.close());
-      const kafka = await startKafkaListener(config, service, root);
+      const kafka = await startKafkaListener(config, service, factory, root);
       if (kafka !== undefined) cleanup.unshift(() => kafka.close());
       logger.info(
         { webServicePort: http.port, bindAddress: config.bindAddress, kafkaPort: kafka?.server.port },
@@ -165,35 +165,49 @@ interface KafkaListener {
   server: KafkaServer;
   handler: KafkaRequestHandler;
   coordinator: GroupCoordinator;
+  offsets: DurableOffsetStore;
   advertised: KafkaAdvertisedBroker;
   close(): Promise<void>;
 }
 
+/** The managed ledger of committed group offsets (KoP's `__consumer_offsets`, one for the whole broker). */
+function offsetsLedgerName(config: BrokerConfig): string {
+  return `${config.kafkaTenant}/__kafka/persistent/__consumer_offsets`;
+}
+
 /**
- * Starts the Kafka listener when kafkaListeners names one. The server binds first (its port may be 0), so what
- * clients are told (the advertised address and the node id derived from it) is known only then: the connections
- * get a handler that forwards to the real one, set before any request can arrive (the start's continuation runs
- * before the next I/O event).
+ * Starts the Kafka listener when kafkaListeners names one: the group offsets' store is opened (replayed) first,
+ * then the server binds (its port may be 0), so what clients are told (the advertised address and the node id
+ * derived from it) is known only then: the connections get a handler that forwards to the real one, set before any
+ * request can arrive (the start's continuation runs before the next I/O event).
  */
 async function startKafkaListener(
   config: BrokerConfig,
   service: BrokerService,
+  factory: ManagedLedgerFactory,
   logger: Logger,
 ): Promise<KafkaListener | undefined> {
   const listener = parseKafkaListener(config.kafkaListeners, 'kafkaListeners');
   if (listener === undefined) return undefined;
+  const offsets = await DurableOffsetStore.open(factory, offsetsLedgerName(config), logger);
   let handler: KafkaRequestHandler | undefined;
-  const server = await KafkaServer.start({
-    host: listener.host,
-    port: listener.port,
-    logger: logger.child({ component: 'kafka-server' }),
-    handler: {
-      handle: (request, connection) => {
-        if (handler === undefined) return Promise.reject(new Error('the Kafka listener is not ready'));
-        return handler.handle(request, connection);
+  let server: KafkaServer;
+  try {
+    server = await KafkaServer.start({
+      host: listener.host,
+      port: listener.port,
+      logger: logger.child({ component: 'kafka-server' }),
+      handler: {
+        handle: (request, connection) => {
+          if (handler === undefined) return Promise.reject(new Error('the Kafka listener is not ready'));
+          return handler.handle(request, connection);
+        },
       },
-    },
-  });
+    });
+  } catch (error) {
+    await offsets.close();
+    throw error;
+  }
   try {
     const advertised = advertisedKafkaBroker({
       listener,
@@ -201,7 +215,10 @@ async function startKafkaListener(
       kafkaAdvertisedListeners: config.kafkaAdvertisedListeners,
       advertisedAddress: config.advertisedAddress,
     });
-    const coordinator = new GroupCoordinator({ logger: logger.child({ component: 'kafka-groups' }) });
+    const coordinator = new GroupCoordinator({
+      offsetStore: offsets,
+      logger: logger.child({ component: 'kafka-groups' }),
+    });
     const groupApis = new KafkaGroupApis({ coordinator, advertised });
     const ready = new KafkaRequestHandler({ broker: service, advertised, groupApis, logger });
     handler = ready;
@@ -210,15 +227,18 @@ async function startKafkaListener(
       server,
       handler: ready,
       coordinator,
+      offsets,
       advertised,
       close: async () => {
         ready.close();
         coordinator.close();
         await server.close();
+        await offsets.close();
       },
     };
   } catch (error) {
     await server.close();
+    await offsets.close();
     throw error;
   }
 }

@@ -475,10 +475,17 @@ describe('broker > kafka > topics (standalone process)', () => {
     expect(after.topics[0]!.errorCode).toBe(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
   });
 
-  it('a restart keeps every offset: the high watermark, the records at their offsets, the next base offset', async () => {
+  it('a restart keeps every offset: the high watermark, the records at their offsets, the next base offset, group offsets', async () => {
     const client = await raw();
     const before = await fetchRecords(client, 'strict', 0, 0n);
     expect(before.highWatermark).toBe(8n);
+    // Group offsets committed before the restart (OffsetCommit with generation -1, as an admin or kcat commits).
+    const committed = [
+      { partition: 0, offset: '2' },
+      { partition: 1, offset: '1' },
+      { partition: 2, offset: '3' },
+    ];
+    await withAdmin((admin) => admin.setOffsets({ groupId: 'kept', topic: 'orders', partitions: committed }));
     await broker!.stop('SIGTERM');
     await start();
     const again = await raw();
@@ -495,5 +502,11 @@ describe('broker > kafka > topics (standalone process)', () => {
     );
     expect(next).toMatchObject({ errorCode: 0, baseOffset: 8n });
     expect(values((await fetchRecords(again, 'strict', 0, 8n)).records)).toEqual(['after']);
+    const fetched = await withAdmin((admin) => admin.fetchOffsets({ groupId: 'kept', topics: ['orders'] }));
+    expect(
+      fetched[0]!.partitions
+        .map(({ partition, offset }) => ({ partition, offset }))
+        .sort((a, b) => a.partition - b.partition),
+    ).toEqual(committed);
   });
 });
