@@ -370,6 +370,9 @@ describe('broker > kafka > topics (standalone process)', () => {
       baseOffset: -1n,
     });
     expect(await listOffset(client, topic, 0, -1n)).toBe(0n);
+    expect((await produceRaw(client, topic, 0, Buffer.concat([good, good]))).errorCode).toBe(
+      KafkaErrorCode.INVALID_RECORD,
+    );
     const truncated = good.subarray(0, good.length - 5);
     expect((await produceRaw(client, topic, 0, truncated)).errorCode).toBe(KafkaErrorCode.CORRUPT_MESSAGE);
     expect((await produceRaw(client, topic, 0, good, 2)).errorCode).toBe(
@@ -418,6 +421,25 @@ describe('broker > kafka > topics (standalone process)', () => {
       topicData: [{ name: topic, partitionData: [{ index: 0, records: good }] }],
     });
     expect(await listOffset(other, topic, 0, -1n)).toBe(8n);
+  });
+
+  it('garbage, a 0x7fffffff size prefix and truncated frames close their connection; the broker serves on', async () => {
+    for (const bytes of [
+      Buffer.from('GET / HTTP/1.1\r\n\r\n'),
+      Buffer.from([0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0]),
+      Buffer.from([0, 0, 0, 6, 0, 3, 0, 4, 0, 0]),
+    ]) {
+      const { socket, closed } = await rawConnection(kafkaPort);
+      socket.write(bytes);
+      if (bytes.length === 10) socket.end();
+      await closed;
+    }
+    const client = await raw();
+    const metadata = await client.request(ApiKey.Metadata, {
+      topics: [{ name: 'orders' }],
+      allowAutoTopicCreation: false,
+    });
+    expect(metadata.topics[0]!.partitions).toHaveLength(3);
   });
 
   it('Metadata auto-creation follows the request; CreateTopics and DeleteTopics answer Kafka errors', async () => {

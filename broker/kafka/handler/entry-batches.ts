@@ -87,7 +87,7 @@ export async function entryToBatch(offsets: EntryOffsets): Promise<Buffer> {
   if (metadata.numMessagesInBatch === undefined) {
     records.push({
       timestamp: metadata.eventTime ?? metadata.publishTime,
-      key: metadata.partitionKey === undefined ? null : Buffer.from(metadata.partitionKey),
+      key: keyOf(metadata.partitionKey, metadata.partitionKeyB64Encoded),
       value: metadata.nullValue === true ? null : parsed.payload,
       headers: headersOf(metadata.properties),
     });
@@ -97,7 +97,7 @@ export async function entryToBatch(offsets: EntryOffsets): Promise<Buffer> {
       const single = message.metadata;
       records.push({
         timestamp: single.eventTime ?? metadata.eventTime ?? metadata.publishTime,
-        key: single.partitionKey === undefined ? null : Buffer.from(single.partitionKey),
+        key: keyOf(single.partitionKey, single.partitionKeyB64Encoded),
         value: single.nullValue === true ? null : message.payload,
         headers: headersOf(single.properties),
       });
@@ -108,4 +108,10 @@ export async function entryToBatch(offsets: EntryOffsets): Promise<Buffer> {
 
 function headersOf(properties: Map<string, string>): RecordHeader[] {
   return [...properties].map(([key, value]) => ({ key, value: Buffer.from(value) }));
+}
+
+/** A Pulsar partition key as a Kafka key: its bytes (base64-decoded when the producer sent bytes). */
+function keyOf(partitionKey: string | undefined, base64: boolean | undefined): Buffer | null {
+  if (partitionKey === undefined) return null;
+  return Buffer.from(partitionKey, base64 === true ? 'base64' : 'utf8');
 }

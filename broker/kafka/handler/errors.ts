@@ -1,3 +1,4 @@
+import type { Logger } from '../../../common';
 import { isManagedLedgerError } from '../../../managed-ledger';
 import { isBrokerError } from '../../service';
 import { KafkaErrorCode } from '../protocol';
@@ -54,4 +55,20 @@ export function kafkaErrorCodeOf(error: unknown): number {
     return KafkaErrorCode.NOT_LEADER_OR_FOLLOWER;
   }
   return KafkaErrorCode.UNKNOWN_SERVER_ERROR;
+}
+
+/**
+ * kafkaErrorCodeOf, logging the failures that are not the client's (UNKNOWN_SERVER_ERROR) as warnings with what
+ * was being done; the others are answers, not faults, and go to debug.
+ */
+export function answerError(
+  logger: Logger,
+  error: unknown,
+  fields: Record<string, unknown>,
+  message: string,
+): number {
+  const errorCode = kafkaErrorCodeOf(error);
+  if (errorCode === KafkaErrorCode.UNKNOWN_SERVER_ERROR) logger.warn({ err: error, ...fields }, message);
+  else logger.debug({ err: error, errorCode, ...fields }, message);
+  return errorCode;
 }

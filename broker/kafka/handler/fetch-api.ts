@@ -2,7 +2,7 @@ import type { Logger } from '../../../common';
 import type { PersistentTopic } from '../../service';
 import { KafkaErrorCode } from '../protocol';
 import type { ApiKey, RequestBody, ResponseBody } from '../protocol';
-import { kafkaErrorCodeOf } from './errors';
+import { answerError } from './errors';
 import type { KafkaTopics } from './kafka-topics';
 import { PartitionLog } from './partition-log';
 
@@ -116,11 +116,8 @@ export class FetchApi {
       const records = read.batches.length === 1 ? read.batches[0]! : Buffer.concat(read.batches, read.bytes);
       return { partition: { ...answer(KafkaErrorCode.NONE, highWatermark), records }, bytes: read.bytes };
     } catch (error) {
-      const errorCode = kafkaErrorCodeOf(error);
-      if (errorCode === KafkaErrorCode.UNKNOWN_SERVER_ERROR) {
-        this.logger.warn({ err: error, topic: topicName, partition: p.partition }, 'kafka fetch failed');
-      }
-      return { partition: answer(errorCode), bytes: 0 };
+      const fields = { topic: topicName, partition: p.partition };
+      return { partition: answer(answerError(this.logger, error, fields, 'kafka fetch failed')), bytes: 0 };
     }
   }
 
@@ -177,11 +174,8 @@ export class FetchApi {
       if (found === undefined) return answer(KafkaErrorCode.NONE);
       return answer(KafkaErrorCode.NONE, found.baseOffset, BigInt(found.publishTime));
     } catch (error) {
-      const errorCode = kafkaErrorCodeOf(error);
-      if (errorCode === KafkaErrorCode.UNKNOWN_SERVER_ERROR) {
-        this.logger.warn({ err: error, topic: topicName, partition: index }, 'kafka list offsets failed');
-      }
-      return answer(errorCode);
+      const fields = { topic: topicName, partition: index };
+      return answer(answerError(this.logger, error, fields, 'kafka list offsets failed'));
     }
   }
 }

@@ -3,7 +3,7 @@ import type { BrokerService } from '../../service';
 import { ApiKey, KafkaErrorCode, apiVersionsBody } from '../protocol';
 import type { KafkaRequest, RequestBody, ResponseBody, SupportedApiKey } from '../protocol';
 import type { KafkaConnectionInfo, KafkaRequestHandler as ConnectionRequestHandler } from '../server';
-import { kafkaErrorCodeOf } from './errors';
+import { answerError } from './errors';
 import { FetchApi } from './fetch-api';
 import { KafkaTopics } from './kafka-topics';
 import type { TopicName } from '../../pulsar';
@@ -132,10 +132,7 @@ export class KafkaRequestHandler implements ConnectionRequestHandler {
       if (partitions === 0) return this.topicError(name, KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
       return this.topicMetadata(name, partitions);
     } catch (error) {
-      const errorCode = kafkaErrorCodeOf(error);
-      if (errorCode === KafkaErrorCode.UNKNOWN_SERVER_ERROR) {
-        this.logger.warn({ err: error, topic: name }, 'kafka metadata failed');
-      }
+      const errorCode = answerError(this.logger, error, { topic: name }, 'kafka metadata failed');
       return this.topicError(
         name,
         errorCode === KafkaErrorCode.UNKNOWN_SERVER_ERROR ? KafkaErrorCode.LEADER_NOT_AVAILABLE : errorCode,
@@ -204,10 +201,12 @@ export class KafkaRequestHandler implements ConnectionRequestHandler {
           await this.topics.createPartitioned(topic, partitions);
           return answer(KafkaErrorCode.NONE);
         } catch (error) {
-          const errorCode = kafkaErrorCodeOf(error);
-          if (errorCode === KafkaErrorCode.UNKNOWN_SERVER_ERROR) {
-            this.logger.warn({ err: error, topic: request.name }, 'kafka create topic failed');
-          }
+          const errorCode = answerError(
+            this.logger,
+            error,
+            { topic: request.name },
+            'kafka create topic failed',
+          );
           const message =
             errorCode === KafkaErrorCode.TOPIC_ALREADY_EXISTS
               ? `Topic '${request.name}' already exists.`
@@ -232,10 +231,7 @@ export class KafkaRequestHandler implements ConnectionRequestHandler {
           await this.topics.delete(topic);
           return { name, errorCode: KafkaErrorCode.NONE };
         } catch (error) {
-          const errorCode = kafkaErrorCodeOf(error);
-          if (errorCode === KafkaErrorCode.UNKNOWN_SERVER_ERROR) {
-            this.logger.warn({ err: error, topic: name }, 'kafka delete topic failed');
-          }
+          const errorCode = answerError(this.logger, error, { topic: name }, 'kafka delete topic failed');
           return { name, errorCode };
         }
       }),

@@ -2,10 +2,9 @@ import type { Logger } from '../../../common';
 import type { PersistentTopic, Producer } from '../../service';
 import { KafkaErrorCode } from '../protocol';
 import type { ApiKey, RequestBody, ResponseBody } from '../protocol';
-import { validateProducedBatch } from '../record';
+import { splitBatches, validateProducedBatch } from '../record';
 import { encodeKafkaEntry } from './entry-batches';
-import { kafkaErrorCodeOf } from './errors';
-import { KafkaTopicError } from './kafka-topics';
+import { answerError } from './errors';
 import type { KafkaTopics } from './kafka-topics';
 
 type ProduceRequest = RequestBody<typeof ApiKey.Produce>;
@@ -55,7 +54,8 @@ export class ProduceApi {
     try {
       const topic = await this.topics.partition(this.topics.topicName(topicName), index);
       if (topic === undefined) return refuse(KafkaErrorCode.UNKNOWN_TOPIC_OR_PARTITION);
-      // One batch, whole: a RECORDS field of two batches has batchLength + 12 short of its size (refused here).
+      // Exactly one batch (Kafka's INVALID_RECORD for more on Produce v3+), whole and valid.
+      if (splitBatches(records).batches.length > 1) return refuse(KafkaErrorCode.INVALID_RECORD);
       const header = await validateProducedBatch(records);
       const producer = await this.producerOf(topic);
       // From here to sendEntry nothing awaits: the index the topic assigns is the one read here.
@@ -71,16 +71,9 @@ export class ProduceApi {
       if (result.duplicate) return { index, errorCode: KafkaErrorCode.NONE, baseOffset: -1n };
       return { index, errorCode: KafkaErrorCode.NONE, baseOffset };
     } catch (error) {
-      const errorCode = kafkaErrorCodeOf(error);
-      if (errorCode === KafkaErrorCode.UNKNOWN_SERVER_ERROR) {
-        this.logger.warn({ err: error, topic: topicName, partition: index }, 'kafka produce failed');
-      } else if (!(error instanceof KafkaTopicError)) {
-        this.logger.debug(
-          { err: error, topic: topicName, partition: index, errorCode },
-          'kafka produce refused',
-        );
-      }
-      return refuse(errorCode);
+      return refuse(
+        answerError(this.logger, error, { topic: topicName, partition: index }, 'kafka produce refused'),
+      );
     }
   }
 
