@@ -2,7 +2,7 @@
  * Goal: Kafka consumer groups end to end as an unmodified client sees them: two kafkajs consumers of one group on a
  * 2-partition topic are each assigned one partition, between them consume every record, DescribeGroups shows the
  * Stable group with both members, the offsets they committed are what OffsetFetch returns, and a later consumer of
- * the group starts after them (commits honoured).
+ * the group starts after them (commits honoured), also after the broker was SIGKILLed and restarted.
  * Method: `ledgerline standalone` as a child process (standalone-fixture.ts) with its Kafka listener on a free port;
  * kafkajs 2.2.4 producer, consumers and admin.
  */
@@ -15,18 +15,24 @@ import type { BrokerProcess } from './standalone-fixture';
 const dirs = new TempDirs();
 let broker: BrokerProcess | undefined;
 let kafkaPort = 0;
+let dataDir = '';
 const consumers: Consumer[] = [];
 
 function kafka(clientId: string): Kafka {
   return new Kafka({ brokers: [`127.0.0.1:${kafkaPort}`], clientId, logLevel: logLevel.NOTHING });
 }
 
-beforeAll(async () => {
-  requireBuilt();
-  broker = await startStandalone(dirs.make('ledgerline-kafka-groups-'));
+async function start(): Promise<void> {
+  broker = await startStandalone(dataDir);
   const match = /kafka: 127\.0\.0\.1:(\d+)/.exec(broker.stdout());
   if (match === null) throw new Error(`no Kafka listener printed:\n${broker.stdout()}`);
   kafkaPort = Number(match[1]);
+}
+
+beforeAll(async () => {
+  requireBuilt();
+  dataDir = dirs.make('ledgerline-kafka-groups-');
+  await start();
 });
 
 afterAll(async () => {
@@ -136,8 +142,39 @@ describe('broker > kafka > groups (standalone process, kafkajs)', () => {
       expect(c.seen.filter((r) => !later.includes(r))).toEqual([]);
       await c.consumer.disconnect();
       await producer.disconnect();
-    } finally {
       await admin.disconnect();
+
+      // SIGKILL and restart: the group's committed offsets are read back from BookKeeper.
+      await broker!.stop('SIGKILL');
+      await start();
+      const afterRestart = kafka('groups-admin-2').admin();
+      await afterRestart.connect();
+      try {
+        const offsets = await afterRestart.fetchOffsets({ groupId, topics: [topic] });
+        expect(offsets[0]!.partitions.map((p) => `${p.partition}:${p.offset}`).sort()).toEqual([
+          '0:23',
+          '1:23',
+        ]);
+      } finally {
+        await afterRestart.disconnect();
+      }
+      const producer2 = kafka('groups-producer-2').producer();
+      await producer2.connect();
+      for (const partition of [0, 1]) {
+        await producer2.send({ topic, acks: -1, messages: [{ partition, value: `p${partition}-m23` }] });
+      }
+      await producer2.disconnect();
+      const d = await startConsumer('member-d', groupId, topic);
+      const newest = ['0:23:p0-m23', '1:23:p1-m23'];
+      await eventually(
+        'the records after the restart',
+        () => (newest.every((r) => d.seen.includes(r)) ? true : undefined),
+        30_000,
+      );
+      expect(d.seen.filter((r) => !newest.includes(r))).toEqual([]);
+      await d.consumer.disconnect();
+    } finally {
+      await admin.disconnect().catch(() => undefined);
     }
   }, 120_000);
 });
