@@ -155,6 +155,8 @@ describe('broker > kafka > groups (standalone process, kafkajs)', () => {
           '0:23',
           '1:23',
         ]);
+        // The coordinator knows the group from its stored offsets (Empty, as Kafka loads it).
+        expect((await afterRestart.listGroups()).groups).toContainEqual({ groupId, protocolType: '' });
       } finally {
         await afterRestart.disconnect();
       }

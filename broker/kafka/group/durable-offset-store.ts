@@ -146,7 +146,7 @@ export class DurableOffsetStore implements OffsetStore {
     return Promise.resolve(readOffsets(this.offsets, groupId, topics));
   }
 
-  /** Groups with committed offsets (for admin). */
+  /** Groups with committed offsets (the coordinator starts knowing them; admin). */
   groupIds(): string[] {
     return [...this.offsets.keys()];
   }

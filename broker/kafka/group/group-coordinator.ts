@@ -121,6 +121,10 @@ export class GroupCoordinator {
     this.offsetStore = options.offsetStore ?? new InMemoryOffsetStore();
     this.scheduler = options.scheduler ?? systemScheduler;
     this.logger = options.logger ?? silentLogger();
+    // Groups known to a durable store from before this process: Empty, with only their offsets.
+    for (const groupId of this.offsetStore.groupIds?.() ?? []) {
+      if (groupId !== '') this.addOffsetsOnlyGroup(groupId);
+    }
   }
 
   // JoinGroup

@@ -25,6 +25,12 @@ export interface OffsetStore {
    * when `topics` is null. Partitions never committed are simply absent.
    */
   fetch(groupId: string, topics: readonly string[] | null): Promise<CommittedOffset[]>;
+  /**
+   * The groups that have committed offsets, when the store outlives the process (a durable store, read at open):
+   * the coordinator knows them from the start as Empty groups, as Kafka's coordinator loads its groups from
+   * `__consumer_offsets`, so ListGroups and DescribeGroups show them after a restart.
+   */
+  groupIds?(): string[];
 }
 
 /** Committed offsets by groupId → topic → partition (both stores keep them so). */
