@@ -95,21 +95,28 @@ export async function startBrokerProcess(
  * `ledgerline standalone` on `dataDir`: free bookie ports (kept across restarts), a free HTTP port and a free Kafka
  * port (a later `--kafka-port` in extraArgs wins), loopback.
  */
-export function startStandalone(dataDir: string, extraArgs: string[] = []): Promise<BrokerProcess> {
-  return startBrokerProcess([
-    'standalone',
-    '--data-dir',
-    dataDir,
-    '--bookie-port',
-    '0',
-    '--port',
-    '0',
-    '--bind-address',
-    '127.0.0.1',
-    '--kafka-port',
-    '0',
-    ...extraArgs,
-  ]);
+export function startStandalone(
+  dataDir: string,
+  extraArgs: string[] = [],
+  options: { env?: Record<string, string> } = {},
+): Promise<BrokerProcess> {
+  return startBrokerProcess(
+    [
+      'standalone',
+      '--data-dir',
+      dataDir,
+      '--bookie-port',
+      '0',
+      '--port',
+      '0',
+      '--bind-address',
+      '127.0.0.1',
+      '--kafka-port',
+      '0',
+      ...extraArgs,
+    ],
+    options,
+  );
 }
 
 export interface HttpReply {
