@@ -4,8 +4,12 @@
  * Stable group with both members, the offsets they committed are what OffsetFetch returns, and a later consumer of
  * the group starts after them (commits honoured), also after the broker was SIGKILLed and restarted.
  * Method: `ledgerline standalone` as a child process (standalone-fixture.ts) with its Kafka listener on a free port;
- * kafkajs 2.2.4 producer, consumers and admin.
+ * kafkajs 2.2.4 producer, consumers and admin; kcat 1.7 (librdkafka's balanced consumer, -G).
  */
+
+const run = promisify(execFile);
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Consumer } from 'kafkajs';
 import { TempDirs, eventually } from '../harness';
@@ -179,4 +183,71 @@ describe('broker > kafka > groups (standalone process, kafkajs)', () => {
       await admin.disconnect().catch(() => undefined);
     }
   }, 120_000);
+
+  it('kcat as a group member (librdkafka -G): reads everything once, commits, and a second run reads only newer records', async () => {
+    const topic = 'kcat-group';
+    const groupId = 'kcat';
+    const admin = kafka('kcat-admin').admin();
+    await admin.connect();
+    const producer = kafka('kcat-producer').producer();
+    await producer.connect();
+    try {
+      await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+      const send = async (from: number, count: number): Promise<void> => {
+        for (const partition of [0, 1]) {
+          const messages = Array.from({ length: count }, (_, i) => ({
+            partition,
+            value: `k${partition}-${from + i}`,
+          }));
+          await producer.send({ topic, acks: -1, messages });
+        }
+      };
+      const consume = async (): Promise<string[]> => {
+        const { stdout } = await run(
+          'kcat', // Debian's kcat, installed by .ci/run
+          [
+            '-b',
+            `127.0.0.1:${kafkaPort}`,
+            '-G',
+            groupId,
+            '-X',
+            'auto.offset.reset=earliest',
+            '-e',
+            '-q',
+            '-f',
+            '%p:%o:%s\n',
+            topic,
+          ],
+          { timeout: 60_000 },
+        );
+        return stdout
+          .split('\n')
+          .filter((l) => l !== '')
+          .sort();
+      };
+      await send(0, 5);
+      const first = await consume();
+      expect(first).toEqual([0, 1].flatMap((p) => [0, 1, 2, 3, 4].map((i) => `${p}:${i}:k${p}-${i}`)).sort());
+      await eventually(
+        "kcat's committed offsets",
+        async () => {
+          const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
+          return offsets[0]!.partitions
+            .map((p) => `${p.partition}:${p.offset}`)
+            .sort()
+            .join() === '0:5,1:5'
+            ? true
+            : undefined;
+        },
+        20_000,
+      );
+      await send(5, 2);
+      expect(await consume()).toEqual(
+        [0, 1].flatMap((p) => [5, 6].map((i) => `${p}:${i}:k${p}-${i}`)).sort(),
+      );
+    } finally {
+      await producer.disconnect();
+      await admin.disconnect();
+    }
+  }, 150_000);
 });
