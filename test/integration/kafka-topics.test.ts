@@ -25,7 +25,11 @@ let dataDir = '';
 const raws: RawKafka[] = [];
 
 async function start(): Promise<void> {
-  broker = await startStandalone(dataDir);
+  // Unlimited retention: the restart test reads what came before it (with Pulsar's default of 0 the ledgers a
+  // restart closes may be trimmed, since no subscription holds them: handler/README.md, Retention).
+  broker = await startStandalone(dataDir, [], {
+    env: { LEDGERLINE_defaultRetentionTimeInMinutes: '-1', LEDGERLINE_defaultRetentionSizeInMB: '-1' },
+  });
   kafkaPort = kafkaPortOf(broker);
 }
 
