@@ -176,6 +176,33 @@ function offsetsLedgerName(config: BrokerConfig): string {
 }
 
 /**
+ * Kafka keeps what it acknowledged for its retention period whether or not anyone consumed it; Pulsar's default
+ * retention (0) lets a topic's data go once no subscription needs it, and Kafka consumers hold no subscription. So
+ * the Kafka namespace gets Kafka's retention (kafkaRetentionTimeInMinutes / SizeInMB) unless it has its own.
+ */
+async function applyKafkaRetention(
+  config: BrokerConfig,
+  service: BrokerService,
+  logger: Logger,
+): Promise<void> {
+  const namespace = `${config.kafkaTenant}/${config.kafkaNamespace}`;
+  let own;
+  try {
+    own = await service.namespaces.getRetention(namespace);
+  } catch (error) {
+    logger.warn({ err: error, namespace }, 'kafka namespace not readable; its retention is left as it is');
+    return;
+  }
+  if (own !== undefined) return;
+  const retention = {
+    retentionTimeInMinutes: config.kafkaRetentionTimeInMinutes,
+    retentionSizeInMB: config.kafkaRetentionSizeInMB,
+  };
+  await service.namespaces.setRetention(namespace, retention);
+  logger.info({ namespace, ...retention }, 'kafka namespace retention set to Kafka defaults');
+}
+
+/**
  * Starts the Kafka listener when kafkaListeners names one: the group offsets' store is opened (replayed) first,
  * then the server binds (its port may be 0), so what clients are told (the advertised address and the node id
  * derived from it) is known only then: the connections get a handler that forwards to the real one, set before any
@@ -189,6 +216,7 @@ async function startKafkaListener(
 ): Promise<KafkaListener | undefined> {
   const listener = parseKafkaListener(config.kafkaListeners, 'kafkaListeners');
   if (listener === undefined) return undefined;
+  await applyKafkaRetention(config, service, logger);
   const offsets = await DurableOffsetStore.open(factory, offsetsLedgerName(config), logger);
   let handler: KafkaRequestHandler | undefined;
   let server: KafkaServer;

@@ -60,6 +60,15 @@ export const brokerConfigSchema = managedLedgerConfigSchema.extend({
   /** Kafka topic `t` is `persistent://<kafkaTenant>/<kafkaNamespace>/t`. */
   kafkaTenant: setting.string('public'),
   kafkaNamespace: setting.string('default'),
+  /**
+   * The retention the Kafka namespace gets when the listener starts and it has none of its own: Kafka keeps a
+   * topic's data for log.retention.hours (168) whether or not anyone consumed it, while Pulsar's default (0) lets
+   * data nobody subscribed to go at the next trim. -1 = keep forever. An explicit namespace retention is left as
+   * it is.
+   */
+  kafkaRetentionTimeInMinutes: setting.integer(10080, { min: -1 }),
+  /** Kafka's log.retention.bytes (-1: no size limit), for the same namespace; in MB. */
+  kafkaRetentionSizeInMB: setting.integer(-1, { min: -1 }),
 });
 
 export type BrokerConfig = z.infer<typeof brokerConfigSchema>;

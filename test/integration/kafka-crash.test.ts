@@ -3,8 +3,8 @@
  * random moments while acks=all produces are in flight (10 times); after each restart every acknowledged batch is
  * fetched at the base offset its acknowledgement named, with its records, and group offsets committed before any
  * kill are where they were committed.
- * Method: `ledgerline standalone` (unlimited retention) as a child process on one data dir, restarted after each
- * SIGKILL; two raw Kafka
+ * Method: `ledgerline standalone` with its defaults (the Kafka namespace gets Kafka's retention) as a child process
+ * on one data dir, restarted after each SIGKILL; two raw Kafka
  * connections (our codec) producing one-record batches to one partition in a loop; kill times from the seeded
  * random source (LEDGERLINE_SEED); raw Fetch from offset 0 after each restart.
  */
@@ -20,14 +20,9 @@ const TOPIC = 'crash';
 const dirs = new TempDirs();
 let broker: BrokerProcess | undefined;
 
-/**
- * Standalone with unlimited retention: a topic nobody subscribed to keeps its data (with Pulsar's default of 0, the
- * ledgers closed by each restart are trimmed, as KoP's docs warn: Kafka consumers hold no durable cursor).
- */
+/** Standalone with its defaults: the Kafka namespace keeps what was acknowledged (Kafka's retention). */
 function startStandalone(dataDir: string): Promise<BrokerProcess> {
-  return startStandaloneProcess(dataDir, [], {
-    env: { LEDGERLINE_defaultRetentionTimeInMinutes: '-1', LEDGERLINE_defaultRetentionSizeInMB: '-1' },
-  });
+  return startStandaloneProcess(dataDir, []);
 }
 
 afterAll(async () => {

@@ -25,11 +25,9 @@ let dataDir = '';
 const raws: RawKafka[] = [];
 
 async function start(): Promise<void> {
-  // Unlimited retention: the restart test reads what came before it (with Pulsar's default of 0 the ledgers a
-  // restart closes may be trimmed, since no subscription holds them: handler/README.md, Retention).
-  broker = await startStandalone(dataDir, [], {
-    env: { LEDGERLINE_defaultRetentionTimeInMinutes: '-1', LEDGERLINE_defaultRetentionSizeInMB: '-1' },
-  });
+  // The defaults: the restart test reads what came before it because the Kafka namespace gets Kafka's retention
+  // (handler/README.md, Retention), not Pulsar's 0, under which the ledgers a restart closes may be trimmed.
+  broker = await startStandalone(dataDir, []);
   kafkaPort = kafkaPortOf(broker);
 }
 
