@@ -36,4 +36,4 @@ export type {
 export { HistoryChecker } from './history-checker';
 export type { Anomaly, AnomalyKind, AppendHandle, AppendOutcome, HistoryReport } from './history-checker';
 export { seededRandom, testSeed } from './seed';
-export { rawConnection } from './raw-connection';
+export { closesWithin, rawConnection } from './raw-connection';

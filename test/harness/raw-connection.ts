@@ -18,3 +18,16 @@ export async function rawConnection(port: number): Promise<{ socket: Socket; clo
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
   return { socket, closed };
 }
+
+/** Resolves true if `closed` settles within `ms`, false otherwise (the timer is cleared either way). */
+export async function closesWithin(closed: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([closed.then(() => true), timedOut]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

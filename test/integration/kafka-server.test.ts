@@ -26,7 +26,7 @@ import type {
   ResponseBody,
   SupportedApiKey,
 } from '../../broker';
-import { eventually, rawConnection } from '../harness';
+import { closesWithin, eventually, rawConnection } from '../harness';
 
 /** Answers ApiVersions and Metadata (this listener as the only broker, no topics); delays each by `delayMs(req)`. */
 class TestHandler implements KafkaRequestHandler {
@@ -83,14 +83,6 @@ function apiVersionsRequest(correlationId: number, apiVersion = 0): Buffer {
 
 function correlationIdOf(frame: Buffer): number {
   return frame.readInt32BE(0);
-}
-
-function closesWithin(closed: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  return Promise.race([closed.then(() => true), timedOut]).finally(() => clearTimeout(timer));
 }
 
 describe('broker > kafka > server', () => {

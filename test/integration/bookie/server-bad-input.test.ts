@@ -7,8 +7,6 @@
  */
 import {
   DEFAULT_MAX_FRAME_SIZE_BYTES,
-  DigestManager,
-  DigestType,
   FrameDecoder,
   OperationType,
   ProtocolVersion,
@@ -19,33 +17,11 @@ import {
   masterKey,
 } from '../../../protocol';
 import type { Request } from '../../../protocol';
-import { BookieClient, eventually, rawConnection, TempDirs } from '../../harness';
-import { startBookieServer } from './server-fixture';
+import { BookieClient, closesWithin, eventually, rawConnection, TempDirs } from '../../harness';
+import { packedEntry, startBookieServer } from './server-fixture';
 import type { RunningBookie } from './server-fixture';
 
 const KEY = masterKey(Buffer.from('pw'));
-
-function entry(ledgerId: bigint, entryId: bigint, payloadBytes = 64): Buffer {
-  return DigestManager.create(ledgerId, Buffer.from('pw'), DigestType.CRC32C).packEntry(
-    entryId,
-    entryId - 1n,
-    0n,
-    Buffer.alloc(payloadBytes, Number(entryId % 251n)),
-  );
-}
-
-/** Resolves true if `closed` settles within `ms`, false otherwise. */
-async function closesWithin(closed: Promise<void>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timedOut = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([closed.then(() => true), timedOut]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 describe('bookie > server > bad input', () => {
   const dirs = new TempDirs();
@@ -56,7 +32,7 @@ describe('bookie > server > bad input', () => {
   /** The well-behaved client adds an entry and reads it back; it must always work. */
   async function healthyRoundTrip(): Promise<void> {
     const entryId = healthyNext++;
-    const body = entry(42n, entryId);
+    const body = packedEntry(42n, entryId);
     const added = await healthy.addEntry({ ledgerId: 42n, entryId, masterKey: KEY, body });
     expect(added.status).toBe(StatusCode.EOK);
     expect((await healthy.readEntry(42n, entryId)).readResponse?.body).toEqual(body);
@@ -90,7 +66,7 @@ describe('bookie > server > bad input', () => {
     ['an empty frame (length 0)', lengthPrefix(0)],
     [
       'a v2 binary add (header int, master key, entry)',
-      encodeFrame(Buffer.concat([lengthPrefix((2 << 24) | (1 << 16)), KEY, entry(1n, 0n)])),
+      encodeFrame(Buffer.concat([lengthPrefix((2 << 24) | (1 << 16)), KEY, packedEntry(1n, 0n)])),
     ],
     [
       'a request missing its required header fields',
@@ -133,7 +109,7 @@ describe('bookie > server > bad input', () => {
 
   it('pauses a client that does not read its responses, while others keep being served', async () => {
     // Ledger 43 gets one 256 KiB entry; the stalled client asks for it 400 times (100 MiB of responses).
-    const big = entry(43n, 0n, 256 * 1024);
+    const big = packedEntry(43n, 0n, 256 * 1024);
     expect((await healthy.addEntry({ ledgerId: 43n, entryId: 0n, masterKey: KEY, body: big })).status).toBe(
       StatusCode.EOK,
     );

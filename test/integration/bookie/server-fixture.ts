@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { silentLogger } from '../../../common';
+import { DigestManager, DigestType } from '../../../protocol';
 import { BookieMetrics, BookieServer, bookieConfigSchema, openBookie } from '../../../bookie';
 import type { Bookie, BookieConfig, ConnectionLimits } from '../../../bookie';
 
@@ -52,4 +53,14 @@ export async function startBookieServer(
       await bookie.close();
     },
   };
+}
+
+/** Entry `entryId` of a ledger written with password 'pw', packed as a client sends it: `payloadBytes` of filler. */
+export function packedEntry(ledgerId: bigint, entryId: bigint, payloadBytes = 64): Buffer {
+  return DigestManager.create(ledgerId, Buffer.from('pw'), DigestType.CRC32C).packEntry(
+    entryId,
+    entryId - 1n,
+    0n,
+    Buffer.alloc(payloadBytes, Number(entryId % 251n)),
+  );
 }

@@ -16,8 +16,6 @@ import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import {
   DEFAULT_MAX_FRAME_SIZE_BYTES,
-  DigestManager,
-  DigestType,
   FrameDecoder,
   OperationType,
   ProtocolVersion,
@@ -40,19 +38,11 @@ import {
   TempDirs,
 } from '../../harness';
 import type { BookieProcess } from '../../harness';
+import { packedEntry } from './server-fixture';
 
 const KEY = masterKey(Buffer.from('pw'));
 const FRAMES = 100_000;
 const CONNECTIONS = 16;
-
-function entry(ledgerId: bigint, entryId: bigint): Buffer {
-  return DigestManager.create(ledgerId, Buffer.from('pw'), DigestType.CRC32C).packEntry(
-    entryId,
-    entryId - 1n,
-    0n,
-    Buffer.alloc(64, Number(entryId % 251n)),
-  );
-}
 
 /** The bookie's peak resident set (VmHWM), in bytes. */
 function peakRss(pid: number): number {
@@ -85,7 +75,7 @@ describe('bookie > server > fuzzing', () => {
   /** The well-behaved client adds an entry and reads it back; it must always work. */
   async function healthyRoundTrip(): Promise<void> {
     const entryId = healthyNext++;
-    const body = entry(42n, entryId);
+    const body = packedEntry(42n, entryId);
     const added = await healthy.addEntry({ ledgerId: 42n, entryId, masterKey: KEY, body });
     if (added.status !== StatusCode.EOK) throw new Error(`healthy add ${entryId} answered ${added.status}`);
     const read = await healthy.readEntry(42n, entryId);
@@ -109,7 +99,7 @@ describe('bookie > server > fuzzing', () => {
         ledgerId: 44n,
         entryId,
         masterKey: KEY,
-        body: entry(44n, entryId),
+        body: packedEntry(44n, entryId),
       });
       expect(added.status).toBe(StatusCode.EOK);
     }
@@ -210,7 +200,7 @@ class FrameFuzzer {
     this.requests = [
       {
         header: header(OperationType.ADD_ENTRY, 1n),
-        addRequest: { ledgerId: 500n, entryId: 0n, masterKey: KEY, body: entry(500n, 0n) },
+        addRequest: { ledgerId: 500n, entryId: 0n, masterKey: KEY, body: packedEntry(500n, 0n) },
       },
       { header: header(OperationType.READ_ENTRY, 2n), readRequest: { ledgerId: 44n, entryId: 0n } },
       {
