@@ -83,6 +83,8 @@ export interface GroupCoordinatorOptions {
   offsetStore?: OffsetStore;
   scheduler?: Scheduler;
   logger?: Logger;
+  /** The wall clock of commit times shown by `committedOffsets` (Date.now by default). */
+  now?: () => number;
 }
 
 /** A read-only view of one group, for admin and tests. */
@@ -106,6 +108,12 @@ export interface GroupMemberSnapshot {
   assignment: Buffer;
 }
 
+/** A committed offset as admin shows it: the store's, and when this coordinator stored it. */
+export interface CommittedOffsetSnapshot extends CommittedOffset {
+  /** When the commit was stored (ms since the epoch); null for one made before this coordinator started. */
+  commitTimestampMs: number | null;
+}
+
 const THROTTLE_TIME_MS = 0;
 
 export class GroupCoordinator {
@@ -114,6 +122,12 @@ export class GroupCoordinator {
   private readonly scheduler: Scheduler;
   private readonly logger: Logger;
   private readonly groups = new Map<string, Group>();
+  private readonly now: () => number;
+  /**
+   * When each partition's offset was last committed here, by groupId -> topic -> partition: read by admin only.
+   * The offset store keeps no time, so offsets replayed from before this coordinator started have none.
+   */
+  private readonly commitTimes = new Map<string, Map<string, Map<number, number>>>();
   private closed = false;
 
   constructor(options: GroupCoordinatorOptions = {}) {
@@ -121,6 +135,7 @@ export class GroupCoordinator {
     this.offsetStore = options.offsetStore ?? new InMemoryOffsetStore();
     this.scheduler = options.scheduler ?? systemScheduler;
     this.logger = options.logger ?? silentLogger();
+    this.now = options.now ?? Date.now;
     // Groups known to a durable store from before this process: Empty, with only their offsets.
     for (const groupId of this.offsetStore.groupIds?.() ?? []) {
       if (groupId !== '') this.addOffsetsOnlyGroup(groupId);
@@ -461,7 +476,10 @@ export class GroupCoordinator {
     if (offsets.length > 0) {
       if (!this.groups.has(request.groupId)) this.addOffsetsOnlyGroup(request.groupId);
       stored = await this.offsetStore.commit(request.groupId, offsets).then(
-        () => GroupErrorCode.NONE,
+        () => {
+          this.recordCommitTimes(request.groupId, offsets);
+          return GroupErrorCode.NONE;
+        },
         (error: unknown) => this.storeErrorCode(error, 'kafka group offset commit failed', request.groupId),
       );
     }
@@ -497,6 +515,17 @@ export class GroupCoordinator {
     if (member.awaitingJoin === undefined && member.awaitingSync === undefined)
       this.resetSession(group, member);
     return GroupErrorCode.NONE;
+  }
+
+  private recordCommitTimes(groupId: string, offsets: readonly CommittedOffset[]): void {
+    const committedAtMs = this.now();
+    let topics = this.commitTimes.get(groupId);
+    if (topics === undefined) this.commitTimes.set(groupId, (topics = new Map()));
+    for (const { topic, partition } of offsets) {
+      let partitions = topics.get(topic);
+      if (partitions === undefined) topics.set(topic, (partitions = new Map()));
+      partitions.set(partition, committedAtMs);
+    }
   }
 
   /** A group known only for its offsets (commits from outside group management): Empty, no protocol type. */
@@ -633,6 +662,20 @@ export class GroupCoordinator {
   }
 
   /**
+   * Every committed offset of the group (the store's, as OffsetFetch with null topics reads them) with the time
+   * this coordinator stored it; none once closed (it knows no groups then). Rejects when the store's fetch does.
+   */
+  async committedOffsets(groupId: string): Promise<CommittedOffsetSnapshot[]> {
+    if (this.closed) return [];
+    const offsets = await this.offsetStore.fetch(groupId, null);
+    const times = this.commitTimes.get(groupId);
+    return offsets.map((committed) => ({
+      ...committed,
+      commitTimestampMs: times?.get(committed.topic)?.get(committed.partition) ?? null,
+    }));
+  }
+
+  /**
    * Stops coordinating (shutdown, or the groups moving to another broker): every group goes Dead, parked requests
    * are answered NOT_COORDINATOR (clients look the coordinator up again), timers are cancelled, and every later
    * request gets COORDINATOR_NOT_AVAILABLE.
@@ -654,6 +697,7 @@ export class GroupCoordinator {
       group.transitionTo('Dead');
     }
     this.groups.clear();
+    this.commitTimes.clear();
   }
 }
 
