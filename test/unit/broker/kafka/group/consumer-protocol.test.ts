@@ -35,7 +35,11 @@ describe('broker > kafka > group > consumer protocol assignment', () => {
   });
 
   it('the golden bytes are what the installed kafkajs encoder writes', () => {
-    const v0 = AssignerProtocol.MemberAssignment.encode({ version: 0, assignment: { shared: [1] } });
+    const v0 = AssignerProtocol.MemberAssignment.encode({
+      version: 0,
+      assignment: { shared: [1] },
+      userData: Buffer.alloc(0),
+    });
     expect(v0.toString('hex')).toBe(KAFKAJS_V0);
     const v1 = AssignerProtocol.MemberAssignment.encode({
       version: 1,
