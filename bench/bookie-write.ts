@@ -25,12 +25,13 @@
  *                        the bookie lines carry `shareOfYardstick` from the same minutes
  * Client and bookie share the machine's two cores, so the figures are the pair's.
  */
-import { closeSync, fdatasyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BookieClient } from '../test/harness';
 import { AddLoadClient } from './add-load-client';
 import { BookieChild } from './bookie-child';
+import { diskAppendMibPerSecond } from './disk-append';
 import { BENCH_PASSWORD, addsTo, closedLoop, openLoop } from './bookie-load';
 import type { Issue, LoadResult } from './bookie-load';
 import { argValue, median, printResult, round } from './measure';
@@ -120,36 +121,9 @@ const cpuFields = (results: Run[]): Record<string, number> => ({
 });
 
 /** write + fdatasync of 64 KiB blocks, overwriting a preallocated, synced 256 MiB file: MB/s per run. */
-function diskAppend64k(): number[] {
-  const path = join(baseDir, 'disk-append.bin');
-  const fd = openSync(path, 'w+');
-  const regionBytes = 256 * MIB;
-  const zeros = Buffer.alloc(MIB);
-  for (let at = 0; at < regionBytes; at += MIB) writeSync(fd, zeros, 0, MIB, at);
-  fdatasyncSync(fd);
-  const block = Buffer.alloc(LARGE_BYTES, 1);
-  const perRun = (): number => {
-    const started = performance.now();
-    const deadline = started + seconds * 1000;
-    let bytes = 0;
-    let at = 0;
-    while (performance.now() < deadline) {
-      writeSync(fd, block, 0, LARGE_BYTES, at);
-      fdatasyncSync(fd);
-      bytes += LARGE_BYTES;
-      at = (at + LARGE_BYTES) % regionBytes;
-    }
-    return bytes / MIB / ((performance.now() - started) / 1000);
-  };
-  perRun();
-  const results = Array.from({ length: runs }, perRun);
-  closeSync(fd);
-  rmSync(path);
-  return results;
-}
-
 async function main(): Promise<void> {
-  const diskMbPerSecond = only === '1k' ? [] : diskAppend64k();
+  const diskMbPerSecond =
+    only === '1k' ? [] : diskAppendMibPerSecond(baseDir, { seconds, runs, blockBytes: LARGE_BYTES });
   const bookie = await BookieChild.start({
     dataDir: join(baseDir, 'bookie'),
     settings: bookieSettings,
