@@ -5,8 +5,8 @@ import type { EntryOffsets } from './entry-batches';
 
 /** Cached "entry before offset o" positions per partition (sequential fetches skip the search). */
 const POSITION_CACHE_SIZE = 256;
-/** Entries read per managed-ledger read while filling a fetch. */
-const READ_BATCH_ENTRIES = 8;
+/** The most entries one managed-ledger read asks for while filling a fetch. */
+const READ_BATCH_ENTRIES_MAX = 8;
 
 /** What one partition's fetch returns: whole batches, their total size. */
 export interface PartitionRead {
@@ -26,6 +26,8 @@ export class PartitionLog {
   private readonly before = new Map<bigint, Position>();
   private watermark: { at: Position; value: bigint } | undefined;
   private start: { at: Position; value: bigint } | undefined;
+  /** A running average of the entries' sizes: how many to read for the bytes a fetch still has room for. */
+  private entryBytesAverage = 0;
 
   constructor(readonly topic: PersistentTopic) {}
 
@@ -81,9 +83,10 @@ export class PartitionLog {
     const result: PartitionRead = { batches: [], bytes: 0 };
     let position = await this.positionOf(offset);
     while (position !== undefined) {
-      const entries = await this.ledger.readEntries(position, READ_BATCH_ENTRIES);
+      const entries = await this.ledger.readEntries(position, this.entriesFor(maxBytes - result.bytes));
       if (entries.length === 0) break;
       for (const entry of entries) {
+        this.entryBytesAverage += (entry.data.length - this.entryBytesAverage) / 8;
         const offsets = entryOffsets(entry.data);
         if (offsets === undefined || offsets.lastOffset < offset) continue;
         const batch = await entryToBatch(offsets);
@@ -99,6 +102,15 @@ export class PartitionLog {
       position = this.ledger.isValidPosition(next) ? next : undefined;
     }
     return result;
+  }
+
+  /**
+   * How many entries to read for `bytesLeft` of room: one when their size is not known yet or one already fills it
+   * (a consumer of large batches must not have eight read for the one it gets), else as many as fit, at most 8.
+   */
+  private entriesFor(bytesLeft: number): number {
+    if (this.entryBytesAverage <= 0) return 1;
+    return Math.max(1, Math.min(READ_BATCH_ENTRIES_MAX, Math.floor(bytesLeft / this.entryBytesAverage)));
   }
 
   /**
