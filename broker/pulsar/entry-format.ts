@@ -54,12 +54,28 @@ function malformed(what: string): PulsarFormatError {
 /** The writer encodeMessage builds metadata in (encoding never awaits, so one serves every call). */
 const metadataWriter = new WireWriter();
 
-/** A client message (from 0x0e01 on): magic, CRC32C, metadata size, metadata, payload. */
+/**
+ * Room encodeMessage leaves before the message it returns, for the BrokerEntryMetadata the topic prepends when it
+ * stores it: magic, size, and two uint64 varints of at most 10 bytes with their keys.
+ */
+const BEM_HEADROOM_BYTES = BEM_HEADER_BYTES + 2 * (1 + 10);
+/**
+ * Messages encodeMessage returned whose headroom is still unused: withBrokerEntryMetadata writes into it once (and
+ * forgets the message), so storing a message costs no second allocation and copy of it.
+ */
+const messagesWithHeadroom = new WeakSet<Uint8Array>();
+
+/**
+ * A client message (from 0x0e01 on): magic, CRC32C, metadata size, metadata, payload. The buffer returned is a
+ * view with room before it for withBrokerEntryMetadata.
+ */
 export function encodeMessage(metadata: MessageMetadata, payload: Uint8Array): Buffer {
   metadataWriter.reset();
   writeMessageMetadata(metadataWriter, metadata);
   const metadataSize = metadataWriter.pos;
-  const out = Buffer.allocUnsafe(MESSAGE_HEADER_BYTES + metadataSize + payload.length);
+  const size = MESSAGE_HEADER_BYTES + metadataSize + payload.length;
+  const out = Buffer.allocUnsafe(BEM_HEADROOM_BYTES + size).subarray(BEM_HEADROOM_BYTES);
+  messagesWithHeadroom.add(out);
   out.writeUInt16BE(MAGIC_CRC32C, 0);
   out.writeUInt32BE(metadataSize, 6);
   metadataWriter.buf.copy(out, MESSAGE_HEADER_BYTES, 0, metadataSize);
@@ -89,7 +105,10 @@ function writeVarint(out: Buffer, offset: number, value: bigint): number {
   return offset;
 }
 
-/** Prepends [0x0e02][u32 size][BrokerEntryMetadata] to a message (one allocation, one copy of the message). */
+/**
+ * Prepends [0x0e02][u32 size][BrokerEntryMetadata] to a message: in the room encodeMessage left before it, the
+ * first time it is given one of encodeMessage's messages; else in one allocation with one copy of the message.
+ */
 export function withBrokerEntryMetadata(
   message: Uint8Array,
   bem: { brokerTimestamp: number; index: bigint },
@@ -97,16 +116,26 @@ export function withBrokerEntryMetadata(
   const timestamp = BigInt.asUintN(64, BigInt(bem.brokerTimestamp));
   const index = BigInt.asUintN(64, bem.index);
   const bemSize = 1 + varintSize(timestamp) + 1 + varintSize(index);
-  const out = Buffer.allocUnsafe(BEM_HEADER_BYTES + bemSize + message.length);
+  const prefix = BEM_HEADER_BYTES + bemSize;
+  if (messagesWithHeadroom.delete(message)) {
+    const out = Buffer.from(message.buffer, message.byteOffset - prefix, prefix + message.length);
+    writeBrokerEntryMetadata(out, bemSize, timestamp, index);
+    return out;
+  }
+  const out = Buffer.allocUnsafe(prefix + message.length);
+  out.set(message, writeBrokerEntryMetadata(out, bemSize, timestamp, index));
+  return out;
+}
+
+/** Writes [0x0e02][u32 size][BrokerEntryMetadata] at the start of `out`; the offset after it. */
+function writeBrokerEntryMetadata(out: Buffer, bemSize: number, timestamp: bigint, index: bigint): number {
   out.writeUInt16BE(MAGIC_BROKER_ENTRY_METADATA, 0);
   out.writeUInt32BE(bemSize, 2);
   let offset = BEM_HEADER_BYTES;
   out[offset++] = BEM_KEY_BROKER_TIMESTAMP;
   offset = writeVarint(out, offset, timestamp);
   out[offset++] = BEM_KEY_INDEX;
-  offset = writeVarint(out, offset, index);
-  out.set(message, offset);
-  return out;
+  return writeVarint(out, offset, index);
 }
 
 function decodeBrokerEntryMetadata(data: Buffer, start: number, end: number): BrokerEntryMetadata {

@@ -94,6 +94,28 @@ describe('broker > pulsar > entry-format', () => {
       expect(readBrokerEntryIndex(entry)).toBe(2n ** 50n + 3n);
     });
 
+    it('prepends broker entry metadata in the room encodeMessage left, once; a second time copies', () => {
+      const metadata = {
+        producerName: 'p',
+        sequenceId: 1n,
+        publishTime: 5,
+        properties: new Map<string, string>(),
+      };
+      const payload = Buffer.alloc(64 * 1024, 7);
+      const message = encodeMessage(metadata, payload);
+      const copy = Buffer.from(message);
+      const first = withBrokerEntryMetadata(message, { brokerTimestamp: 9, index: 2n ** 40n });
+      expect(first.buffer).toBe(message.buffer); // written in place, no copy of the message
+      expect(first.subarray(first.length - message.length)).toEqual(copy);
+      expect(first).toEqual(withBrokerEntryMetadata(copy, { brokerTimestamp: 9, index: 2n ** 40n }));
+      // The same message stored again (a retry) must not overwrite the first entry's metadata in place.
+      const second = withBrokerEntryMetadata(message, { brokerTimestamp: 10, index: 3n });
+      expect(second.buffer).not.toBe(message.buffer);
+      expect(readBrokerEntryIndex(first)).toBe(2n ** 40n);
+      expect(readBrokerEntryIndex(second)).toBe(3n);
+      expect(parseEntry(first).payload).toEqual(payload);
+    });
+
     it('re-encodes decoded metadata to the same bytes', () => {
       const bytes = encodeMessageMetadata(
         plain({ partitionKey: 'k', replicateTo: ['a', 'b'], deliverAtTime: 5 }),
