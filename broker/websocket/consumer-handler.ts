@@ -24,6 +24,10 @@ function entryKey(id: MessageId): string {
   return `${id.ledgerId}:${id.entryId}`;
 }
 
+/** A delivered message's frames, or the reason it cannot be sent. */
+type EncodedMessage =
+  { message: DeliveredMessage; frames: ConsumerFrame[] } | { message: DeliveredMessage; error: unknown };
+
 /**
  * What a session asks of its broker consumer: one Consumer (sessionConsumer), or the consumers of every partition
  * of a partitioned topic seen as one (PartitionedConsumer).
@@ -91,6 +95,8 @@ export class ConsumerHandler implements ConsumerSink {
   /** Running average of the frames' size in bytes (weights 1/16 the newest). */
   private frameBytesAverage = 1024;
   private closing: Promise<void> | undefined;
+  /** The last delivery waiting for a Kafka entry to be decoded; undefined when none is. */
+  private delivering: Promise<void> | undefined;
   private endedByBroker: string | undefined;
   private readonly onWritten = (): void => {
     const ws = this.ws;
@@ -136,10 +142,46 @@ export class ConsumerHandler implements ConsumerSink {
     for (const message of messages) permitsUsed += message.entry.numMessages;
     this.granted = Math.max(0, this.granted - permitsUsed);
     if (ws === undefined || ws.readyState !== ws.OPEN) return; // the consumer's close redelivers them
+    const encoded = messages.map((message) => this.encode(message));
+    if (this.delivering === undefined && !encoded.some((e) => e instanceof Promise)) {
+      this.deliver(encoded as EncodedMessage[]);
+      return;
+    }
+    // A Kafka entry's records are decoded asynchronously: this delivery, and every one after it until the chain
+    // is empty again, waits for the ones before it, so frames leave in the order the broker dispatched them.
+    const delivery = (this.delivering ?? Promise.resolve())
+      .then(async () => this.deliver(await Promise.all(encoded)))
+      .catch((error: unknown) => {
+        this.options.logger.error({ err: error }, 'WebSocket delivery failed');
+      })
+      .finally(() => {
+        if (this.delivering === delivery) this.delivering = undefined;
+      });
+    this.delivering = delivery;
+  }
+
+  /** A message's frames, or why it cannot be sent; a promise for an entry decoded asynchronously (never rejected). */
+  private encode(message: DeliveredMessage): EncodedMessage | Promise<EncodedMessage> {
+    try {
+      const frames = encodeConsumerMessages(message, this.options.payloadBytesMax);
+      if (Array.isArray(frames)) return { message, frames };
+      return frames.then(
+        (decoded) => ({ message, frames: decoded }),
+        (error: unknown) => ({ message, error }),
+      );
+    } catch (error) {
+      return { message, error };
+    }
+  }
+
+  /** Writes one delivery's frames (the socket corked meanwhile), then grants what the window allows. */
+  private deliver(encoded: EncodedMessage[]): void {
+    const ws = this.ws;
+    if (ws === undefined || ws.readyState !== ws.OPEN) return; // the consumer's close redelivers them
     const socket = this.socket;
     socket?.cork();
     try {
-      if (!this.sendFrames(ws, messages)) return;
+      if (!this.sendFrames(ws, encoded)) return;
     } finally {
       socket?.uncork();
     }
@@ -147,25 +189,27 @@ export class ConsumerHandler implements ConsumerSink {
     this.grant();
   }
 
-  /** One frame per message (the socket corked meanwhile); false when a message cannot be sent (the session ends). */
-  private sendFrames(ws: WebSocket, messages: DeliveredMessage[]): boolean {
+  /** One frame per message; false when a message cannot be sent (the session ends). */
+  private sendFrames(ws: WebSocket, encoded: EncodedMessage[]): boolean {
     const track = !this.options.pullMode || this.options.mode === 'reader';
     let last: string | undefined;
-    for (const message of messages) {
-      let frames: ConsumerFrame[];
-      try {
-        frames = encodeConsumerMessages(message, this.options.payloadBytesMax);
-      } catch (error) {
+    for (const item of encoded) {
+      const { message } = item;
+      if ('error' in item) {
         // The message stays stored and unacknowledged; the client is told which one it cannot be given.
         if (last !== undefined) ws.send(last, this.onWritten);
         const id = formatMessageId(message.messageId);
-        this.options.logger.error({ err: error, messageId: id }, 'cannot deliver a message over WebSocket');
+        this.options.logger.error(
+          { err: item.error, messageId: id },
+          'cannot deliver a message over WebSocket',
+        );
         void this.end(
           closeCodeOf(WebSocketError.FailedToSerializeToJSON),
-          `Cannot deliver message ${id}: ${errorMessage(error)}`,
+          `Cannot deliver message ${id}: ${errorMessage(item.error)}`,
         );
         return false;
       }
+      const { frames } = item;
       if (message.entry.metadata.numMessagesInBatch !== undefined) {
         this.batches.set(entryKey(message.messageId), frames.length);
       }

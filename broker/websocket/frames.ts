@@ -1,3 +1,5 @@
+import { KAFKA_ENTRY_FORMAT, KAFKA_ENTRY_FORMAT_PROPERTY } from '../kafka/handler';
+import { decodeBatchAsMessages } from '../kafka/record';
 import { decodeBatchPayload, messageIdToBase64, uncompressPayload } from '../pulsar';
 import type { MessageId } from '../pulsar';
 import type { DeliveredMessage } from '../service';
@@ -202,10 +204,18 @@ function consumerFrame(
  * The pushed frames of one delivered entry: messageId, payload, properties, publishTime, redeliveryCount, eventTime
  * (only if set), key — one frame, or one per message of a batch entry (ids with batchIndex and batchSize, compacted-out
  * messages left out), the payload uncompressed, as Pulsar's client hands messages to the WebSocket proxy.
- * Throws PulsarFormatError for an entry it cannot unpack (unsupported compression, malformed batch).
+ * Synchronous for a Pulsar entry (throws PulsarFormatError for one it cannot unpack: unsupported compression, a
+ * malformed batch); a promise for a Kafka-format entry (encodeKafkaConsumerMessages), whose records may have to be
+ * decompressed first.
  */
-export function encodeConsumerMessages(message: DeliveredMessage, payloadBytesMax: number): ConsumerFrame[] {
+export function encodeConsumerMessages(
+  message: DeliveredMessage,
+  payloadBytesMax: number,
+): ConsumerFrame[] | Promise<ConsumerFrame[]> {
   const { metadata } = message.entry;
+  if (metadata.properties.get(KAFKA_ENTRY_FORMAT_PROPERTY) === KAFKA_ENTRY_FORMAT) {
+    return encodeKafkaConsumerMessages(message, payloadBytesMax);
+  }
   const payload = uncompressPayload(metadata, message.entry.payload, payloadBytesMax);
   const batchSize = metadata.numMessagesInBatch;
   if (batchSize === undefined) {
@@ -236,6 +246,38 @@ export function encodeConsumerMessages(message: DeliveredMessage, payloadBytesMa
     frames.push({ messageId, frame });
   });
   return frames;
+}
+
+/**
+ * The frames of an entry holding one Kafka RecordBatch as its producer sent it (stored by the Kafka listener,
+ * marked `__kafka_entry_format=kafka`): one per record, as a Pulsar batch's messages are — id (ledger, entry,
+ * partition, batchIndex = the record's index, batchSize = the record count), payload = the value (a null value
+ * empty), key = the key as UTF-8 text or, when its bytes are not UTF-8, their base64, properties = the headers
+ * (UTF-8 text, a null value ""), eventTime = the record's timestamp, publishTime = the entry's. The records are
+ * decompressed within `payloadBytesMax`; a batch that does not decode rejects with KafkaRecordError.
+ */
+export async function encodeKafkaConsumerMessages(
+  message: DeliveredMessage,
+  payloadBytesMax: number,
+): Promise<ConsumerFrame[]> {
+  const records = await decodeBatchAsMessages(message.entry.payload, {
+    decompressedBytesMax: payloadBytesMax,
+  });
+  const batchSize = records.length;
+  const { publishTime } = message.entry.metadata;
+  return records.map((record, batchIndex) => {
+    const messageId: MessageId = { ...message.messageId, batchIndex, batchSize };
+    const frame = consumerFrame(
+      messageId,
+      record.value,
+      record.properties,
+      publishTime,
+      message.redeliveryCount,
+      record.timestamp,
+      record.key,
+    );
+    return { messageId, frame };
+  });
 }
 
 /** A consumer's or reader's command frame (ConsumerCommand {type, messageId, permitMessages}). */

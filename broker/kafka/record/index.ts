@@ -36,3 +36,5 @@ export type {
   TimestampType,
   ValidateProducedBatchOptions,
 } from './record-batch';
+export { decodeBatchAsMessages, recordAsMessage } from './record-messages';
+export type { RecordMessage } from './record-messages';

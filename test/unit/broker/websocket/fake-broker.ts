@@ -11,7 +11,10 @@ import type {
   SendRequest,
   SubscribeOptions,
 } from '../../../../broker/service';
-import { encodeBatchPayload } from '../../../../broker/pulsar';
+import { encodeKafkaEntry } from '../../../../broker/kafka/handler';
+import { encodeRecordBatch } from '../../../../broker/kafka/record';
+import type { CompressionCodec } from '../../../../broker/kafka/record';
+import { encodeBatchPayload, parseEntry } from '../../../../broker/pulsar';
 import type { MessageId, ParsedEntry } from '../../../../broker/pulsar';
 
 export interface PendingSend {
@@ -220,7 +223,7 @@ export function delivered(
   };
 }
 
-/** A batch entry of `payloads` (keys `key-<i>`), as a binary-protocol or Kafka producer stores one. */
+/** A batch entry of `payloads` (keys `key-<i>`), as a binary-protocol producer stores one. */
 export function deliveredBatch(entryId: number, payloads: string[]): DeliveredMessage {
   const message = delivered(entryId, '');
   const payload = encodeBatchPayload(
@@ -236,4 +239,31 @@ export function deliveredBatch(entryId: number, payloads: string[]): DeliveredMe
     numMessages: payloads.length,
   };
   return message;
+}
+
+/** An entry holding a Kafka RecordBatch (as the Kafka listener's Produce stores one) of `values`, keys `k<i>`. */
+export async function deliveredKafkaBatch(
+  entryId: number,
+  values: string[],
+  compression: CompressionCodec = 'none',
+): Promise<DeliveredMessage> {
+  const message = delivered(entryId, '');
+  const batch = await encodeRecordBatch(
+    values.map((value, i) => ({
+      timestamp: Date.UTC(2026, 0, 1) + i,
+      key: Buffer.from(`k${i}`),
+      value: Buffer.from(value),
+      headers: [{ key: 'i', value: Buffer.from(`${i}`) }],
+    })),
+    { compression },
+  );
+  const entry = parseEntry(
+    encodeKafkaEntry(batch, {
+      producerName: 'kafka',
+      sequenceId: BigInt(entryId),
+      publishTime: message.entry.metadata.publishTime,
+      recordCount: values.length,
+    }),
+  );
+  return { ...message, entry };
 }

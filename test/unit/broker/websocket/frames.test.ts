@@ -1,6 +1,9 @@
 /** broker > websocket > frames: the JSON frames and query parameters of Pulsar's WebSocket API, socket-free. */
 import fc from 'fast-check';
-import { encodeMessage, messageIdToBase64, parseEntry } from '../../../../broker/pulsar';
+import { encodeKafkaEntry } from '../../../../broker/kafka/handler';
+import { KafkaRecordError, encodeRecordBatch } from '../../../../broker/kafka/record';
+import type { CompressionCodec } from '../../../../broker/kafka/record';
+import { encodeMessage, messageIdFromBase64, messageIdToBase64, parseEntry } from '../../../../broker/pulsar';
 import type { DeliveredMessage } from '../../../../broker/service';
 import { Position } from '../../../../managed-ledger';
 import {
@@ -16,6 +19,7 @@ import {
   parseProducerParams,
   parseReaderParams,
 } from '../../../../broker/websocket/query-params';
+import type { ConsumerFrame } from '../../../../broker/websocket/frames';
 import { parseWebSocketPath } from '../../../../broker/websocket/websocket-path';
 import { closeReason } from '../../../../broker/websocket/websocket-error';
 
@@ -109,6 +113,13 @@ describe('broker > websocket > frames', () => {
       };
     }
 
+    /** A Pulsar entry's frames, which come synchronously. */
+    function pulsarFrames(message: DeliveredMessage): ConsumerFrame[] {
+      const frames = encodeConsumerMessages(message, 1024);
+      if (!Array.isArray(frames)) throw new Error('a Pulsar entry gave a promise');
+      return frames;
+    }
+
     it('writes JSON that parses to every field, with strings from the message escaped', () => {
       const awkward = 'q"uote\\ back\nline é \u0000 \ud83d\ude00';
       const message = delivered(
@@ -125,7 +136,7 @@ describe('broker > websocket > frames', () => {
         },
         Buffer.from('hello'),
       );
-      const [frame] = encodeConsumerMessages(message, 1024);
+      const [frame] = pulsarFrames(message);
       expect(JSON.parse(frame!.frame)).toEqual({
         messageId: messageIdToBase64(message.messageId),
         payload: Buffer.from('hello').toString('base64'),
@@ -139,13 +150,117 @@ describe('broker > websocket > frames', () => {
         { producerName: 'p', sequenceId: 1n, publishTime: 1700000000124, properties: new Map() },
         Buffer.alloc(0),
       );
-      expect(JSON.parse(encodeConsumerMessages(plain, 1024)[0]!.frame)).toEqual({
+      expect(JSON.parse(pulsarFrames(plain)[0]!.frame)).toEqual({
         messageId: messageIdToBase64(plain.messageId),
         payload: '',
         properties: {},
         publishTime: '2023-11-14T22:13:20.124Z',
         redeliveryCount: 1,
       });
+    });
+  });
+
+  describe('consumer messages of a Kafka entry', () => {
+    const publishTime = 1700000000500;
+
+    async function kafkaDelivered(compression: CompressionCodec): Promise<DeliveredMessage> {
+      const batch = await encodeRecordBatch(
+        [
+          {
+            timestamp: 1700000000001,
+            key: Buffer.from('k-é'),
+            value: Buffer.from('v0'),
+            headers: [
+              { key: 'h', value: Buffer.from('x') },
+              { key: 'empty', value: null },
+            ],
+          },
+          { timestamp: 1700000000002, key: null, value: null },
+          { timestamp: 1700000000003, key: Buffer.from([0xff, 0xfe, 0x00]), value: Buffer.from('v2') },
+        ],
+        { baseOffset: 40n, compression },
+      );
+      const data = encodeKafkaEntry(batch, {
+        producerName: 'kafka',
+        sequenceId: 0n,
+        publishTime,
+        recordCount: 3,
+      });
+      return {
+        messageId: { ledgerId: 7n, entryId: 2n, partition: 1, batchIndex: -1 },
+        position: new Position(7n, 2n),
+        redeliveryCount: 0,
+        entry: parseEntry(data),
+        data,
+      };
+    }
+
+    it.each<CompressionCodec>(['none', 'gzip', 'snappy', 'lz4', 'zstd'])(
+      'gives each record of a %s batch its own frame with a batch message id',
+      async (codec) => {
+        const frames = await encodeConsumerMessages(await kafkaDelivered(codec), 1024 * 1024);
+        const parsed = frames.map((f) => JSON.parse(f.frame) as Record<string, unknown>);
+        expect(parsed).toEqual([
+          {
+            messageId: messageIdToBase64({
+              ledgerId: 7n,
+              entryId: 2n,
+              partition: 1,
+              batchIndex: 0,
+              batchSize: 3,
+            }),
+            payload: Buffer.from('v0').toString('base64'),
+            properties: { h: 'x', empty: '' },
+            publishTime: '2023-11-14T22:13:20.500Z',
+            redeliveryCount: 0,
+            eventTime: '2023-11-14T22:13:20.001Z',
+            key: 'k-é',
+          },
+          {
+            messageId: messageIdToBase64({
+              ledgerId: 7n,
+              entryId: 2n,
+              partition: 1,
+              batchIndex: 1,
+              batchSize: 3,
+            }),
+            payload: '',
+            properties: {},
+            publishTime: '2023-11-14T22:13:20.500Z',
+            redeliveryCount: 0,
+            eventTime: '2023-11-14T22:13:20.002Z',
+          },
+          {
+            messageId: messageIdToBase64({
+              ledgerId: 7n,
+              entryId: 2n,
+              partition: 1,
+              batchIndex: 2,
+              batchSize: 3,
+            }),
+            payload: Buffer.from('v2').toString('base64'),
+            properties: {},
+            publishTime: '2023-11-14T22:13:20.500Z',
+            redeliveryCount: 0,
+            eventTime: '2023-11-14T22:13:20.003Z',
+            key: Buffer.from([0xff, 0xfe, 0x00]).toString('base64'),
+          },
+        ]);
+        expect(frames.map((f) => f.messageId)).toEqual(
+          parsed.map((p) => messageIdFromBase64(p.messageId as string)),
+        );
+      },
+    );
+
+    it('rejects with KafkaRecordError for a corrupt batch or records past payloadBytesMax', async () => {
+      const corrupt = await kafkaDelivered('gzip');
+      corrupt.entry.payload[corrupt.entry.payload.length - 3]! ^= 0x40;
+      await expect(encodeConsumerMessages(corrupt, 1024 * 1024)).rejects.toMatchObject({
+        code: 'ChecksumMismatch',
+      });
+      const big = await kafkaDelivered('gzip');
+      await expect(encodeConsumerMessages(big, 30)).rejects.toBeInstanceOf(KafkaRecordError);
+      await expect(encodeConsumerMessages(big, 30)).rejects.toMatchObject({ code: 'DecompressedTooLarge' });
     });
   });
 

@@ -8,7 +8,7 @@ import { connect } from 'node:net';
 import { silentLogger } from '../../../../common';
 import { messageIdFromBase64, messageIdToBase64 } from '../../../../broker/pulsar';
 import { WebSocketService } from '../../../../broker/websocket';
-import { FakeBroker, delivered, deliveredBatch } from './fake-broker';
+import { FakeBroker, delivered, deliveredBatch, deliveredKafkaBatch } from './fake-broker';
 import { TestClient, eventuallyTrue, refusal, startUpgradeServer } from './ws-client';
 
 const FRAME_MAX = 64 * 1024;
@@ -290,6 +290,59 @@ describe('broker > websocket > service', () => {
       client.send({ messageId: frames[1]!.messageId });
       await eventuallyTrue(() => consumer.acks.length === 2);
       expect(consumer.acks[1]).toMatchObject({ entryId: 8n });
+    });
+
+    it('pushes each record of a Kafka entry as a message, in dispatch order, and acks the entry once all are', async () => {
+      const client = await open('/ws/v2/consumer/persistent/public/default/t/s?receiverQueueSize=20');
+      const consumer = broker.topic('t').consumers[0]!;
+      await eventuallyTrue(() => consumer.flows.length === 1);
+      const zstd = await deliveredKafkaBatch(5, ['z0', 'z1'], 'zstd');
+      const plain = await deliveredKafkaBatch(7, ['p0']);
+      // One delivery holding a compressed Kafka entry (decoded asynchronously), then one that could go at once.
+      consumer.publish(delivered(4, 'before'), zstd);
+      consumer.publish(delivered(6, 'between'), plain);
+      const frames = await client.waitFrames(5);
+      expect(frames.map((f) => Buffer.from(f.payload as string, 'base64').toString())).toEqual([
+        'before',
+        'z0',
+        'z1',
+        'between',
+        'p0',
+      ]);
+      expect(frames.slice(1, 3).map((f) => [f.key, f.properties, f.eventTime])).toEqual([
+        ['k0', { i: '0' }, '2026-01-01T00:00:00.000Z'],
+        ['k1', { i: '1' }, '2026-01-01T00:00:00.001Z'],
+      ]);
+      expect(messageIdFromBase64(frames[2]!.messageId as string)).toMatchObject({
+        entryId: 5n,
+        batchIndex: 1,
+        batchSize: 2,
+      });
+      client.send({ messageId: frames[2]!.messageId });
+      client.send({ messageId: frames[4]!.messageId });
+      await eventuallyTrue(() => consumer.acks.length === 1);
+      expect(consumer.acks[0]).toMatchObject({ entryId: 7n });
+      client.send({ messageId: frames[1]!.messageId });
+      await eventuallyTrue(() => consumer.acks.length === 2);
+      expect(consumer.acks[1]).toMatchObject({ entryId: 5n });
+    });
+
+    it('closes with 4004 naming a Kafka entry whose batch does not decode, after the messages before it', async () => {
+      const client = await open('/ws/v2/consumer/persistent/public/default/t/s');
+      const consumer = broker.topic('t').consumers[0]!;
+      await eventuallyTrue(() => consumer.flows.length === 1);
+      const broken = await deliveredKafkaBatch(9, ['x', 'y'], 'gzip');
+      broken.entry.payload[broken.entry.payload.length - 4]! ^= 0x10;
+      consumer.publish(delivered(8, 'fine'), broken, delivered(10, 'never'));
+      const closed = await client.waitClose();
+      expect(closed.code).toBe(4004);
+      expect(closed.reason).toContain('3:9');
+      expect(closed.reason).toContain('CRC-32C');
+      expect(
+        client.frames.map((f) => Buffer.from(JSON.parse(f).payload as string, 'base64').toString()),
+      ).toEqual(['fine']);
+      expect(consumer.acks).toEqual([]);
+      await eventuallyTrue(() => consumer.closed);
     });
 
     it('closes with 4004 naming a message it cannot unpack, leaving it unacknowledged', async () => {

@@ -24,3 +24,21 @@ function checked(error: unknown, code: KafkaRecordErrorCode): KafkaRecordError {
   expect((error as KafkaRecordError).code).toBe(code);
   return error as KafkaRecordError;
 }
+
+/** Runs `fn`: it may return or throw KafkaRecordError, nothing else. */
+export function onlyRecordErrors(fn: () => unknown): void {
+  try {
+    fn();
+  } catch (error) {
+    if (!(error instanceof KafkaRecordError)) throw error;
+  }
+}
+
+/** Awaits `fn()`: it may resolve or reject with KafkaRecordError, nothing else. */
+export async function onlyRecordErrorsAsync(fn: () => Promise<unknown>): Promise<void> {
+  try {
+    await fn();
+  } catch (error) {
+    if (!(error instanceof KafkaRecordError)) throw error;
+  }
+}

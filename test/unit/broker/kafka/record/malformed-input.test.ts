@@ -6,8 +6,6 @@
  */
 import fc from 'fast-check';
 import {
-  KafkaRecordError,
-  computeBatchCrc,
   decodeRecordBatch,
   encodeRecordBatch,
   parseBatchHeader,
@@ -16,6 +14,8 @@ import {
 } from '../../../../../broker/kafka/record';
 import type { CompressionCodec, RecordToEncode } from '../../../../../broker/kafka/record';
 import { testSeed } from '../../../../harness';
+import { mutate, mutation, resealed } from './batch-mutations';
+import { onlyRecordErrors, onlyRecordErrorsAsync } from './expect-record-error';
 
 const SEED = testSeed();
 const CODECS: CompressionCodec[] = ['none', 'gzip', 'snappy', 'lz4', 'zstd'];
@@ -25,22 +25,6 @@ const RECORDS: RecordToEncode[] = Array.from({ length: 6 }, (_, i) => ({
   value: Buffer.from(`value ${i} `.repeat(i + 1)),
   headers: [{ key: `h${i}`, value: i % 2 === 0 ? null : Buffer.from('v') }],
 }));
-
-function onlyRecordErrors(fn: () => unknown): void {
-  try {
-    fn();
-  } catch (error) {
-    if (!(error instanceof KafkaRecordError)) throw error;
-  }
-}
-
-async function onlyRecordErrorsAsync(fn: () => Promise<unknown>): Promise<void> {
-  try {
-    await fn();
-  } catch (error) {
-    if (!(error instanceof KafkaRecordError)) throw error;
-  }
-}
 
 /** Runs every reader of this layer on `bytes`; each may succeed or throw KafkaRecordError, nothing else. */
 async function checkEveryReader(bytes: Buffer): Promise<void> {
@@ -55,63 +39,6 @@ async function checkEveryReader(bytes: Buffer): Promise<void> {
     });
     expect(records).toHaveLength(header.recordCount);
   });
-}
-
-/** The mutated batch with its length field and CRC made right again, so the records parser sees the damage. */
-function resealed(bytes: Buffer): Buffer {
-  if (bytes.length < 61) return bytes;
-  const out = Buffer.from(bytes);
-  out.writeInt32BE(out.length - 12, 8);
-  out[16] = 2;
-  out.writeUInt32BE(computeBatchCrc(out), 17);
-  return out;
-}
-
-type Mutation =
-  | { kind: 'cut'; at: number }
-  | { kind: 'flip'; bit: number }
-  | { kind: 'int32'; at: number; value: number }
-  | { kind: 'splice'; at: number; bytes: Uint8Array }
-  | { kind: 'records'; bytes: Uint8Array };
-
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('cut' as const), at: fc.nat(2000) }),
-  fc.record({ kind: fc.constant('flip' as const), bit: fc.nat(16000) }),
-  fc.record({
-    kind: fc.constant('int32' as const),
-    at: fc.nat(2000),
-    value: fc.oneof(fc.integer({ min: -2, max: 300 }), fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 })),
-  }),
-  fc.record({
-    kind: fc.constant('splice' as const),
-    at: fc.nat(2000),
-    bytes: fc.uint8Array({ maxLength: 40 }),
-  }),
-  fc.record({ kind: fc.constant('records' as const), bytes: fc.uint8Array({ maxLength: 300 }) }),
-);
-
-function mutate(batch: Buffer, m: Mutation): Buffer {
-  const out = Buffer.from(batch);
-  switch (m.kind) {
-    case 'cut':
-      return out.subarray(0, m.at % (out.length + 1));
-    case 'flip': {
-      if (out.length === 0) return out;
-      const bit = m.bit % (out.length * 8);
-      out[bit >> 3] = (out[bit >> 3] as number) ^ (1 << (bit & 7));
-      return out;
-    }
-    case 'int32':
-      if (out.length < 4) return out;
-      out.writeInt32BE(m.value, m.at % (out.length - 3));
-      return out;
-    case 'splice': {
-      const at = m.at % (out.length + 1);
-      return Buffer.concat([out.subarray(0, at), Buffer.from(m.bytes), out.subarray(at)]);
-    }
-    case 'records':
-      return Buffer.concat([out.subarray(0, 61), Buffer.from(m.bytes)]);
-  }
 }
 
 describe('broker > kafka > record > malformed input (property, seeded)', () => {
