@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { KAFKA_ENTRY_FORMAT, KAFKA_ENTRY_FORMAT_PROPERTY } from '../kafka/handler';
 import type { MessageId, ParsedEntry } from '../pulsar';
 import { formatMessageId } from '../pulsar';
 
@@ -6,6 +7,11 @@ import { formatMessageId } from '../pulsar';
  * The reply to a peek (`GET .../subscription/{sub}/position/{n}`), as Pulsar's PersistentTopicsBase writes it:
  * the raw payload as the body (a batch comes back as its batch frame) and the message metadata in X-Pulsar-*
  * headers. Header values outside printable ASCII are percent-encoded, since a header cannot carry them.
+ *
+ * An entry the Kafka listener stored (property `__kafka_entry_format=kafka`) comes back as the RecordBatch its
+ * producer sent, bytes as stored, with that property among the X-Pulsar-Property headers; it gets no batch headers
+ * (X-Pulsar-num-batch-message, X-Pulsar-batch-size), since a Pulsar client would then split the body as a Pulsar
+ * batch, which it is not. Its records are a Kafka client's to read.
  */
 export function sendPeekedMessage(res: ServerResponse, messageId: MessageId, entry: ParsedEntry): void {
   const { metadata, brokerEntryMetadata, payload } = entry;
@@ -22,7 +28,8 @@ export function sendPeekedMessage(res: ServerResponse, messageId: MessageId, ent
   }
   if (metadata.partitionKey !== undefined)
     headers['X-Pulsar-partition-key'] = headerValue(metadata.partitionKey);
-  if (metadata.numMessagesInBatch !== undefined) {
+  const kafkaBatch = metadata.properties.get(KAFKA_ENTRY_FORMAT_PROPERTY) === KAFKA_ENTRY_FORMAT;
+  if (metadata.numMessagesInBatch !== undefined && !kafkaBatch) {
     headers['X-Pulsar-num-batch-message'] = metadata.numMessagesInBatch;
     headers['X-Pulsar-batch-size'] = payload.length;
   }
