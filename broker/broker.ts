@@ -8,6 +8,7 @@ import { BrokerHttpServer } from './http';
 import { DurableOffsetStore, GroupCoordinator } from './kafka/group';
 import {
   KafkaGroupApis,
+  KafkaGroupsAdminView,
   KafkaRequestHandler,
   advertisedKafkaBroker,
   parseKafkaListener,
@@ -15,7 +16,7 @@ import {
 import type { KafkaAdvertisedBroker } from './kafka/handler';
 import { KafkaServer } from './kafka/server';
 import { BrokerMetrics, BrokerService } from './service';
-import type { BrokerConfig } from './service';
+import type { BrokerConfig, KafkaGroupsView } from './service';
 import { WebSocketService } from './websocket';
 
 export interface BrokerStartOptions {
@@ -91,9 +92,12 @@ export class Broker {
         onUpgrade: (req, socket, head) => webSocket.handleUpgrade(req, socket, head),
       });
       const host = advertisedHost(config);
+      // Set once the Kafka listener runs (it starts after the HTTP server): the admin routes read it then.
+      const kafkaGroups: { view?: KafkaGroupsView } = {};
       registerAdminRoutes(http, {
         broker: service,
         webServiceUrl: () => `http://${host}:${http.port}`,
+        kafkaGroups: () => kafkaGroups.view,
       });
       http.route('GET', '/metrics', async ({ res }) => {
         const text = await metrics.registry.metrics();
@@ -108,6 +112,7 @@ export class Broker {
       cleanup.unshift(() => http.close());
       const kafka = await startKafkaListener(config, service, factory, root);
       if (kafka !== undefined) cleanup.unshift(() => kafka.close());
+      if (kafka !== undefined) kafkaGroups.view = kafka.groupsView;
       logger.info(
         { webServicePort: http.port, bindAddress: config.bindAddress, kafkaPort: kafka?.server.port },
         'broker started',
@@ -167,6 +172,8 @@ interface KafkaListener {
   coordinator: GroupCoordinator;
   offsets: DurableOffsetStore;
   advertised: KafkaAdvertisedBroker;
+  /** What the admin REST API shows of the groups. */
+  groupsView: KafkaGroupsAdminView;
   close(): Promise<void>;
 }
 
@@ -257,6 +264,11 @@ async function startKafkaListener(
       coordinator,
       offsets,
       advertised,
+      groupsView: new KafkaGroupsAdminView({
+        coordinator,
+        handler: ready,
+        namespace: `${config.kafkaTenant}/${config.kafkaNamespace}`,
+      }),
       close: async () => {
         ready.close();
         coordinator.close();

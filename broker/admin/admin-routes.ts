@@ -1,8 +1,9 @@
 import type { BrokerHttpServer } from '../http';
 import { sendJson } from '../http';
 import { TopicName } from '../pulsar';
-import type { BrokerService } from '../service';
+import type { BrokerService, KafkaGroupsView } from '../service';
 import { httpStatusOf } from '../service';
+import { registerKafkaGroupRoutes } from './kafka-group-routes';
 import { registerTenantNamespaceRoutes } from './tenant-namespace-routes';
 import { registerTopicRoutes } from './topic-routes';
 
@@ -10,12 +11,19 @@ export interface AdminRoutesOptions {
   broker: BrokerService;
   /** The broker's HTTP URL as clients should use it (lookup answers). */
   webServiceUrl: () => string;
+  /**
+   * The Kafka groups while the Kafka listener runs (broker.ts sets it once the listener is up), undefined
+   * otherwise: the Kafka group routes then answer 412 and topic stats have no `kafkaGroups`.
+   */
+  kafkaGroups?: () => KafkaGroupsView | undefined;
 }
 
 /** Registers Pulsar's /admin/v2 subset on the broker's HTTP server. */
 export function registerAdminRoutes(server: BrokerHttpServer, options: AdminRoutesOptions): void {
   registerTenantNamespaceRoutes(server, options.broker);
-  registerTopicRoutes(server, options.broker);
+  const kafkaGroups = options.kafkaGroups ?? ((): undefined => undefined);
+  registerTopicRoutes(server, options.broker, kafkaGroups);
+  registerKafkaGroupRoutes(server, kafkaGroups);
   registerLookupRoutes(server, options);
 }
 

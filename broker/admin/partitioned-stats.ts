@@ -1,5 +1,5 @@
 import type { TopicName } from '../pulsar';
-import type { SubscriptionStats, TopicStats } from '../service';
+import type { KafkaTopicGroupOffset, SubscriptionStats, TopicStats } from '../service';
 
 const SUMMED = [
   'msgRateIn',
@@ -16,6 +16,9 @@ const SUMMED = [
   'waitingPublishers',
 ] as const;
 
+/** A topic's stats as the admin API shows them: Pulsar's, and the Kafka groups' offsets on a Kafka topic. */
+export type TopicStatsWithKafka = TopicStats & { kafkaGroups?: Record<string, KafkaTopicGroupOffset> };
+
 /** Pulsar's PartitionedTopicStats: the partitions' TopicStats added up, plus `metadata` and `partitions`. */
 export type PartitionedTopicStats = Pick<
   TopicStats,
@@ -23,17 +26,20 @@ export type PartitionedTopicStats = Pick<
 > & {
   metadata: { partitions: number };
   /** Each partition's own stats, by partition topic name; empty unless perPartition=true. */
-  partitions: Record<string, TopicStats>;
+  partitions: Record<string, TopicStatsWithKafka>;
+  /** The Kafka groups' offsets added up over the partitions (present when a partition's stats have them). */
+  kafkaGroups?: Record<string, KafkaTopicGroupOffset>;
 };
 
 /**
  * Adds up the partitions' stats as Pulsar's PartitionedTopicStatsImpl.add does: rates, counters and sizes summed,
  * averageMsgSize the mean of the partitions', publishers listed together, subscriptions of the same name merged
- * (numbers summed, timestamps the latest, consumers listed together, the rest from the first partition).
+ * (numbers summed, timestamps the latest, consumers listed together, the rest from the first partition). The
+ * Kafka groups' committed offsets and lags are summed likewise (a lag unknown on one partition is unknown).
  */
 export function partitionedStats(
   name: TopicName,
-  partitions: TopicStats[],
+  partitions: TopicStatsWithKafka[],
   perPartition: boolean,
 ): PartitionedTopicStats {
   const total: PartitionedTopicStats = {
@@ -63,6 +69,19 @@ export function partitionedStats(
     for (const [subscription, sub] of Object.entries(stats.subscriptions)) {
       const merged = total.subscriptions[subscription];
       total.subscriptions[subscription] = merged === undefined ? { ...sub } : mergeSubscription(merged, sub);
+    }
+    if (stats.kafkaGroups !== undefined) {
+      total.kafkaGroups ??= {};
+      for (const [groupId, offset] of Object.entries(stats.kafkaGroups)) {
+        const merged = total.kafkaGroups[groupId];
+        total.kafkaGroups[groupId] =
+          merged === undefined
+            ? { ...offset }
+            : {
+                committedOffset: merged.committedOffset + offset.committedOffset,
+                lag: merged.lag === null || offset.lag === null ? null : merged.lag + offset.lag,
+              };
+      }
     }
     if (perPartition) total.partitions[name.partition(index).toString()] = stats;
   });

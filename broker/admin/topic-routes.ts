@@ -4,9 +4,10 @@ import { HttpError, readBody, sendJson, sendNoContent } from '../http';
 import type { MessageId } from '../pulsar';
 import { TopicName } from '../pulsar';
 import { BrokerError } from '../service';
-import type { BrokerService, PersistentSubscription, PersistentTopic, TopicStats } from '../service';
+import type { BrokerService, KafkaGroupsView, PersistentSubscription, PersistentTopic } from '../service';
 import { checkedCount, checkedName, messageIdOf, partitionCountOf } from './admin-input';
 import { partitionedStats } from './partitioned-stats';
+import type { TopicStatsWithKafka } from './partitioned-stats';
 import type { MessageIdInput } from './admin-input';
 import { sendPeekedMessage } from './peek-response';
 
@@ -19,9 +20,14 @@ const SUBSCRIPTION = `${TOPIC}/subscription/:subscription`;
 /**
  * Pulsar's /admin/v2/persistent topic and subscription endpoints (pulsar.md §5). A topic must exist (404
  * otherwise) except for PUT, which creates it. Subscription positions — the cursor/offset storage service — are
- * read through stats/internalStats and set through resetcursor, skip and skip_all.
+ * read through stats/internalStats and set through resetcursor, skip and skip_all. While a Kafka listener runs
+ * (`kafkaGroups()` defined), a Kafka topic's stats also show the Kafka groups' committed offsets and lag.
  */
-export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerService): void {
+export function registerTopicRoutes(
+  server: BrokerHttpServer,
+  broker: BrokerService,
+  kafkaGroups: () => KafkaGroupsView | undefined = () => undefined,
+): void {
   const namespaceOf = (params: Params): string =>
     `${checkedName('tenant', params.tenant)}/${checkedName('namespace', params.namespace)}`;
 
@@ -30,6 +36,13 @@ export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerServ
     const local = params.topic ?? '';
     if (local === '' || local.includes('/')) throw new HttpError(412, `Invalid topic name: ${local}`);
     return TopicName.parse(`persistent://${namespace}/${local}`);
+  };
+
+  /** Pulsar's TopicStats, with `kafkaGroups` beside `subscriptions` for a Kafka topic. */
+  const statsOf = async (topic: PersistentTopic): Promise<TopicStatsWithKafka> => {
+    const stats: TopicStatsWithKafka = topic.getStats();
+    const groups = await kafkaGroups()?.topicGroups(topic.name);
+    return groups === undefined ? stats : { ...stats, kafkaGroups: groups };
   };
 
   const existingTopic = (params: Params): Promise<PersistentTopic> =>
@@ -144,14 +157,14 @@ export function registerTopicRoutes(server: BrokerHttpServer, broker: BrokerServ
     const partitions = await broker.getPartitionCount(name);
     if (partitions === 0)
       throw new BrokerError('TopicNotFound', `Partitioned topic does not exist: ${name.toString()}`);
-    const stats: TopicStats[] = [];
+    const stats: TopicStatsWithKafka[] = [];
     for (let i = 0; i < partitions; i++) {
-      stats.push((await broker.getTopic(name.partition(i), { createIfMissing: false })).getStats());
+      stats.push(await statsOf(await broker.getTopic(name.partition(i), { createIfMissing: false })));
     }
     sendJson(res, 200, partitionedStats(name, stats, query.get('perPartition') === 'true'));
   });
   server.route('GET', `${TOPIC}/stats`, async ({ res, params }) => {
-    sendJson(res, 200, (await existingTopic(params)).getStats());
+    sendJson(res, 200, await statsOf(await existingTopic(params)));
   });
   server.route('GET', `${TOPIC}/internalStats`, async ({ res, params }) => {
     sendJson(res, 200, (await existingTopic(params)).getInternalStats());

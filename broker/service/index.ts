@@ -49,3 +49,13 @@ export type {
   SubscriptionStats,
   SubscriptionType,
 } from './subscription';
+export type {
+  KafkaAssignedPartitions,
+  KafkaCommittedOffsetView,
+  KafkaGroupDescription,
+  KafkaGroupListing,
+  KafkaGroupMemberView,
+  KafkaGroupState,
+  KafkaGroupsView,
+  KafkaTopicGroupOffset,
+} from './kafka-groups-view';

@@ -13,3 +13,5 @@ export { advertisedKafkaBroker, kafkaNodeId, parseKafkaListener } from './listen
 export type { KafkaAdvertisedBroker, KafkaEndpoint } from './listeners';
 export { KafkaGroupApis } from './group-apis';
 export type { AdvertisedNode, KafkaGroupApisOptions } from './group-apis';
+export { KafkaGroupsAdminView } from './kafka-groups-admin-view';
+export type { KafkaGroupsAdminViewOptions } from './kafka-groups-admin-view';

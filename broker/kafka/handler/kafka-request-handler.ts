@@ -1,5 +1,5 @@
 import type { Logger } from '../../../common';
-import type { BrokerService } from '../../service';
+import type { BrokerService, PersistentTopic } from '../../service';
 import { ApiKey, KafkaErrorCode, apiVersionsBody } from '../protocol';
 import type { KafkaRequest, RequestBody, ResponseBody, SupportedApiKey } from '../protocol';
 import type { KafkaConnectionInfo, KafkaRequestHandler as ConnectionRequestHandler } from '../server';
@@ -55,6 +55,11 @@ export class KafkaRequestHandler implements ConnectionRequestHandler {
     this.topics = new KafkaTopics(options.broker, config.kafkaTenant, config.kafkaNamespace);
     this.produceApi = new ProduceApi(this.topics, this.logger);
     this.fetchApi = new FetchApi(this.topics, this.logger);
+  }
+
+  /** A Kafka partition's log-end offset (its high watermark), read as Fetch and ListOffsets read it. */
+  logEndOffset(partition: PersistentTopic): Promise<bigint> {
+    return this.fetchApi.logOf(partition).highWatermark();
   }
 
   /** Ends waiting Fetches (the broker is closing). */
