@@ -231,10 +231,14 @@ describe('broker > admin > kafka groups (standalone process, kafkajs)', () => {
     expect(afterRestart.kafkaGroups).toEqual({ [GROUP]: { committedOffset: 16, lag: 4 } });
   }, 150_000);
 
-  it('refuses an unknown group with 404 and bad group names with a reason', async () => {
+  it('refuses an unknown group with 404 and bad group names with a reason; groups/ is the list', async () => {
     const unknown = await admin(`${GROUPS}/no-such-group`);
     expect(unknown.status).toBe(404);
     expect(unknown.json).toEqual({ reason: 'Kafka group not found: no-such-group' });
+    // No name after groups/ is the list (the trailing slash is ignored), not a group called ''.
+    const empty = await admin(`${GROUPS}/`);
+    expect(empty.status).toBe(200);
+    expect(empty.json).toContainEqual(expect.objectContaining({ groupId: GROUP }));
     // A group id is any string: spaces and non-ASCII are names like any other.
     expect((await admin(`${GROUPS}/${encodeURIComponent('spaced é group')}`)).status).toBe(404);
     const overLong = await admin(`${GROUPS}/${'g'.repeat(2000)}`);
