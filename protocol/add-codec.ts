@@ -59,9 +59,36 @@ export function encodeAddRequestFrame(
   add: AddRequest,
   maxFrameSizeBytes?: number,
 ): Buffer {
+  return encodeAdd(header, add, add.body, undefined, maxFrameSizeBytes)[0]!;
+}
+
+/**
+ * A framed Request { header, addRequest } whose body is `bodyHead` followed by `bodyTail` (a packed entry as
+ * DigestManager.packEntryParts gives it), as buffers to write in order: the frame up to the body's end of
+ * `bodyHead`, then `bodyTail` itself (never copied: a large entry goes to every bookie of its write set from the
+ * caller's buffer), then the fields after the body when there are any. `add.body` is not read.
+ */
+export function encodeAddRequestFrameParts(
+  header: BKPacketHeader,
+  add: AddRequest,
+  bodyHead: Buffer,
+  bodyTail: Buffer,
+  maxFrameSizeBytes?: number,
+): Buffer[] {
+  return encodeAdd(header, add, bodyHead, bodyTail, maxFrameSizeBytes);
+}
+
+function encodeAdd(
+  header: BKPacketHeader,
+  add: AddRequest,
+  bodyHead: Buffer,
+  bodyTail: Buffer | undefined,
+  maxFrameSizeBytes: number | undefined,
+): Buffer[] {
   const hSize = headerSize(header);
   const keyBytes = add.masterKey.length;
-  const bodyBytes = add.body.length;
+  const tailBytes = bodyTail === undefined ? 0 : bodyTail.length;
+  const bodyBytes = bodyHead.length + tailBytes;
   let aSize =
     1 +
     varint64Size(add.ledgerId) +
@@ -73,11 +100,14 @@ export function encodeAddRequestFrame(
     1 +
     varintSize(bodyBytes) +
     bodyBytes;
-  if (present(add.writeFlags)) aSize += 1 + int32Size(add.writeFlags);
-  if (present(add.flag)) aSize += 2 + int32Size(add.flag);
+  let afterBody = 0;
+  if (present(add.writeFlags)) afterBody += 1 + int32Size(add.writeFlags);
+  if (present(add.flag)) afterBody += 2 + int32Size(add.flag);
+  aSize += afterBody;
   const size = 1 + varintSize(hSize) + hSize + 2 + varintSize(aSize) + aSize;
   checkFrameLength(size, maxFrameSizeBytes);
-  const buf = Buffer.allocUnsafe(FRAME_LENGTH_BYTES + size);
+  // One allocation holds every byte but the tail's; with a tail, the fields after the body are its last bytes.
+  const buf = Buffer.allocUnsafe(FRAME_LENGTH_BYTES + size - tailBytes);
   buf.writeUInt32BE(size, 0);
   let pos = writeHeader(buf, FRAME_LENGTH_BYTES, header, hSize);
   buf[pos++] = KEY_ADD_LO;
@@ -92,7 +122,8 @@ export function encodeAddRequestFrame(
   pos += add.masterKey.copy(buf, pos);
   buf[pos++] = 0x22;
   pos = writeVarint(buf, pos, bodyBytes);
-  pos += add.body.copy(buf, pos);
+  pos += bodyHead.copy(buf, pos);
+  const bodyEnd = pos;
   if (present(add.writeFlags)) {
     buf[pos++] = 0x28;
     pos = writeInt32(buf, pos, add.writeFlags);
@@ -103,7 +134,9 @@ export function encodeAddRequestFrame(
     pos = writeInt32(buf, pos, add.flag);
   }
   if (pos !== buf.length) throw new Error(`AddRequest frame: wrote ${pos} of ${buf.length} bytes`);
-  return buf;
+  if (bodyTail === undefined) return [buf];
+  if (afterBody === 0) return [buf, bodyTail];
+  return [buf.subarray(0, bodyEnd), bodyTail, buf.subarray(bodyEnd)];
 }
 
 /** A framed Response { header, status, addResponse }. */

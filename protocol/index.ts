@@ -70,7 +70,7 @@ export {
   encodePacketHeader,
   decodePacketHeader,
 } from './codec';
-export { encodeAddRequestFrame, encodeAddResponseFrame } from './add-codec';
+export { encodeAddRequestFrame, encodeAddRequestFrameParts, encodeAddResponseFrame } from './add-codec';
 export { referenceCodec } from './reference-codec';
 export { PROTOCOL_PROTO_PATH, protocolSchema } from './schema';
 

@@ -7,6 +7,7 @@ import {
   ProtocolVersion,
   ReadRequestFlag,
   WriteFlag,
+  encodeAddRequestFrameParts,
   encodeRequestFrame,
 } from '../../protocol';
 import type { AddRequest, BKPacketHeader, ReadRequest, Request, Response, StatusCode } from '../../protocol';
@@ -24,7 +25,7 @@ import type {
   TransportError,
 } from './bookie-client';
 import { BookieConnection, PendingRequest } from './bookie-connection';
-import type { ConnectionSettings } from './bookie-connection';
+import type { ConnectionSettings, OutgoingFrame } from './bookie-connection';
 import type { BookieTransportError } from './transport-error';
 
 /**
@@ -166,9 +167,13 @@ export class BookieClientPool implements BookieClient {
     add.body = request.body;
     add.flag = request.recoveryAdd ? AddRequestFlag.RECOVERY_ADD : undefined;
     add.writeFlags = request.deferredSync ? WriteFlag.DEFERRED_SYNC : undefined;
-    let frame: Buffer;
+    let frame: OutgoingFrame;
     try {
-      frame = encodeRequestFrame(this.addMessage, this.settings.maxFrameSizeBytes);
+      const max = this.settings.maxFrameSizeBytes;
+      frame =
+        request.payload === undefined
+          ? encodeRequestFrame(this.addMessage, max)
+          : encodeAddRequestFrameParts(header, add, request.body, request.payload, max);
     } catch (error) {
       throw this.unsendable(
         `add of entry ${entryId} of ledger ${ledgerId}`,

@@ -24,8 +24,16 @@ export interface AddEntryRequest {
   ledgerId: bigint;
   entryId: bigint;
   masterKey: Buffer;
-  /** The packed entry (DigestManager.packEntry / packEntryParts output), sent as is. */
+  /**
+   * The packed entry (DigestManager.packEntry), sent as is; with `payload`, only its header and digest
+   * (DigestManager.packEntryParts).
+   */
   body: Buffer;
+  /**
+   * The rest of the packed entry after `body` (the caller's payload, packEntryParts): written to every bookie from
+   * this buffer, never copied, so it must not change until the add completes.
+   */
+  payload?: Buffer;
   recoveryAdd?: boolean;
   deferredSync?: boolean;
   /** Milliseconds; the pool's default (addEntryTimeoutSec) when absent. */

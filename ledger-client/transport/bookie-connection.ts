@@ -23,10 +23,13 @@ import { BookieTransportError } from './transport-error';
  * connection is not a failed connect: the next request reconnects at once.
  */
 
+/** A request's encoded frame: one buffer, or a large add's parts to write in order (encodeAddRequestFrameParts). */
+export type OutgoingFrame = Buffer | readonly Buffer[];
+
 /** One request sent (or about to be sent) on a connection; the pool's request kinds extend it. */
 export abstract class PendingRequest {
   /** The encoded frame, held only while the request waits for the connection to open. */
-  frame: Buffer | undefined = undefined;
+  frame: OutgoingFrame | undefined = undefined;
 
   constructor(
     readonly txnId: number,
@@ -147,7 +150,7 @@ export class BookieConnection {
    * Sends one request, connecting first if needed. Never throws: a request that cannot be sent fails on the
    * next tick with its reason.
    */
-  send(request: PendingRequest, frame: Buffer, now: number): void {
+  send(request: PendingRequest, frame: OutgoingFrame, now: number): void {
     if (this.state === STATE_CLOSED) {
       this.failSoon(request, request.error('client-closed', 'the client is closed'));
       return;
@@ -392,10 +395,18 @@ export class BookieConnection {
    * the next tick, and every WRITE_BATCH_FRAMES_MAX frames or WRITE_BATCH_BYTES_MAX bytes in a long run so the
    * bookie starts on the first while the rest are encoded; a large frame is written as it is.
    */
-  private write(socket: Socket, frame: Buffer): void {
+  private write(socket: Socket, frame: OutgoingFrame): void {
     if (socket !== this.batchSocket) {
       this.flush();
       this.batchSocket = socket;
+    }
+    if (!Buffer.isBuffer(frame)) {
+      // A large entry's frame in parts (its payload not copied): after the batch before it, written as it is.
+      this.flush();
+      socket.cork();
+      for (const part of frame) socket.write(part);
+      socket.uncork();
+      return;
     }
     if (frame.length >= WRITE_BATCH_BYTES_MAX) {
       this.flush();

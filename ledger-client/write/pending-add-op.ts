@@ -17,8 +17,10 @@ export class PendingAddOp implements AddEntryRequest {
   ledgerId = 0n;
   entryId = 0n;
   masterKey: Buffer = NO_BODY;
-  /** The packed entry. */
+  /** The packed entry; for a large entry only its header and digest, the payload following in `payload`. */
   body: Buffer = NO_BODY;
+  /** A large entry's payload (the caller's buffer, not copied); undefined when `body` is the whole entry. */
+  payload: Buffer | undefined = undefined;
   recoveryAdd = false;
   deferredSync = false;
   /** Ensemble index of the first bookie of the write set: entryId mod ensembleSize. */

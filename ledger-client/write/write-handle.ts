@@ -7,7 +7,10 @@ import { ExplicitLacFlusher } from './explicit-lac-flusher';
 import type { LedgerWriter } from './ledger-writer';
 import { closeLedgerMetadata } from './metadata-updates';
 
-/** What an append takes: bytes, or a string sent as UTF-8. */
+/**
+ * What an append takes: bytes, or a string sent as UTF-8. Bytes of 64 KiB or more are sent from the caller's
+ * buffer, not copied (as Node's socket.write): they must not change until the append settles.
+ */
 export type EntryData = Buffer | Uint8Array | string;
 
 export interface WriteHandleInit {

@@ -185,6 +185,15 @@ describe('ledger-client > write > a bookie of the ensemble dies', () => {
   let bk: BookKeeper;
   clusterWithClient(3, {}, (started) => ({ cluster, bk } = started));
 
+  /** A spare bookie added, then a 3/2/2 ledger; `victim` is the cluster index of its ensemble's bookie `position`. */
+  async function spareBookieAndLedger(position: number) {
+    await cluster.addBookie();
+    const options = { ensembleSize: 3, writeQuorumSize: 2, ackQuorumSize: 2, password: PASSWORD };
+    const handle = await bk.createLedger(options);
+    const ensemble = handle.getLedgerMetadata().ensembles[0]!.ensemble;
+    return { handle, ensemble, victim: cluster.bookieIds.indexOf(ensemble[position]!) };
+  }
+
   test('with no spare bookie, the appends waiting on it fail with NotEnoughBookiesException', async () => {
     const handle = await bk.createLedger({ ensembleSize: 3, writeQuorumSize: 3, ackQuorumSize: 3 });
     await appendWindowed(handle, 50, 10);
@@ -203,15 +212,7 @@ describe('ledger-client > write > a bookie of the ensemble dies', () => {
   });
 
   test('SIGKILL mid-stream with a 4th bookie available: ensemble change, every append confirmed, two segments', async () => {
-    await cluster.addBookie();
-    const handle = await bk.createLedger({
-      ensembleSize: 3,
-      writeQuorumSize: 2,
-      ackQuorumSize: 2,
-      password: PASSWORD,
-    });
-    const ensemble = handle.getLedgerMetadata().ensembles[0]!.ensemble;
-    const victim = cluster.bookieIds.indexOf(ensemble[1]!);
+    const { handle, ensemble, victim } = await spareBookieAndLedger(1);
     let killed: Promise<void> | undefined;
     const confirmed = await appendWindowed(handle, 1500, 100, (n) => {
       if (n === 400) killed = cluster.kill(victim);
@@ -236,6 +237,24 @@ describe('ledger-client > write > a bookie of the ensemble dies', () => {
     const entries = await reader.read(0n, 1499n);
     expect(entries.map((e) => e.entryId)).toEqual(range(1500));
     entries.forEach((entry, i) => expect(entry.data).toEqual(payload(i)));
+    await reader.close();
+  });
+
+  test('large entries (sent from the caller buffer, not copied) survive an ensemble change and read back whole', async () => {
+    const { handle, victim } = await spareBookieAndLedger(2);
+    // Sizes on both sides of the 64 KiB zero-copy threshold; each entry's bytes tell it apart.
+    const big = (i: number): Buffer => Buffer.alloc(i % 3 === 0 ? 1000 : 64 * 1024 + i * 997, `big ${i}|`);
+    const appends: Array<Promise<bigint>> = [];
+    for (let i = 0; i < 60; i++) {
+      appends.push(handle.append(big(i)));
+      if (i === 20) await cluster.kill(victim);
+    }
+    expect(await Promise.all(appends)).toEqual(range(60));
+    await handle.close();
+    expect((await bk.getLedgerMetadata(handle.ledgerId)).ensembles.length).toBeGreaterThanOrEqual(2);
+    const reader = await bk.openLedger({ ledgerId: handle.ledgerId, password: PASSWORD });
+    const entries = await reader.read(0n, 59n);
+    entries.forEach((entry, i) => expect(entry.data.equals(big(i))).toBe(true));
     await reader.close();
   });
 });

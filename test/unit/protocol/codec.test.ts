@@ -23,6 +23,7 @@ import {
   decodeRequest,
   decodeResponse,
   encodeAddRequest,
+  encodeAddRequestFrameParts,
   encodeAddResponse,
   encodeAuthMessage,
   encodeFrame,
@@ -243,6 +244,20 @@ describe('protocol > codec > add frames (the fast path of add-codec.ts)', () => 
         const ours = encodeResponseFrame(response);
         expect(ours).toEqual(frame(referenceCodec.encodeResponse(response)));
         expect(decodeResponse(ours.subarray(4))).toEqual(response);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('an add frame in parts (body head + tail) is, joined, the frame of the whole body, the tail never copied', () => {
+    fc.assert(
+      fc.property(arb.header, arb.addRequest, fc.integer({ min: 0, max: 48 }), (header, addRequest, cut) => {
+        const at = Math.min(cut, addRequest.body.length);
+        const head = addRequest.body.subarray(0, at);
+        const tail = addRequest.body.subarray(at);
+        const parts = encodeAddRequestFrameParts(header, addRequest, head, tail);
+        expect(parts).toContain(tail);
+        expect(Buffer.concat(parts)).toEqual(encodeRequestFrame({ header, addRequest }));
       }),
       { numRuns: 500 },
     );
