@@ -152,7 +152,9 @@ export class ConsumerHandler implements ConsumerSink {
     const delivery = (this.delivering ?? Promise.resolve())
       .then(async () => this.deliver(await Promise.all(encoded)))
       .catch((error: unknown) => {
+        // Nothing of it is acknowledged: ending the session gives it back to the broker for redelivery.
         this.options.logger.error({ err: error }, 'WebSocket delivery failed');
+        void this.end(closeCodeOf(WebSocketError.UnknownError), `Delivery failed: ${errorMessage(error)}`);
       })
       .finally(() => {
         if (this.delivering === delivery) this.delivering = undefined;
