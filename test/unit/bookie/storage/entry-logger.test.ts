@@ -90,7 +90,8 @@ describe('bookie > storage > entry logger', () => {
     }
     await expectReadable(logger, entries, locations, 200);
     await logger.close();
-  });
+    // 600 appends, rotations and 600 reads through the file: ~3 s alone, past jest's 5 s default on a loaded machine.
+  }, 30_000);
 
   test('after a clean close, reopening reads each log from its ledgers map and continues with a new log id', async () => {
     let logger = await open(64 * KIB);
