@@ -1,4 +1,5 @@
 import type { TopicName } from '../../pulsar';
+import { isBrokerError } from '../../service';
 import type {
   KafkaAssignedPartitions,
   KafkaCommittedOffsetView,
@@ -115,9 +116,18 @@ export class KafkaGroupsAdminView implements KafkaGroupsView {
     }
   }
 
-  /** The partition's log-end offset; null when the partition does not exist (deleted, never created). */
+  /**
+   * The partition's log-end offset; null when the partition does not exist (deleted, never created, or named in a
+   * namespace that does not exist: a client may commit offsets for any name).
+   */
   private async logEndOffsetOf(topic: TopicName, partition: number): Promise<bigint | null> {
-    const found = await this.handler.topics.partition(topic, partition);
+    let found;
+    try {
+      found = await this.handler.topics.partition(topic, partition);
+    } catch (error) {
+      if (isBrokerError(error, 'NamespaceNotFound')) return null;
+      throw error;
+    }
     return found === undefined ? null : this.handler.logEndOffset(found);
   }
 }

@@ -3,6 +3,7 @@ import type { JoinGroupRequest, Scheduler } from '../../../../broker/kafka/group
 import { KafkaGroupsAdminView, KafkaTopicError } from '../../../../broker/kafka/handler';
 import type { KafkaRequestHandler } from '../../../../broker/kafka/handler';
 import { TopicName } from '../../../../broker/pulsar';
+import { BrokerError } from '../../../../broker/service';
 import type { PersistentTopic } from '../../../../broker/service';
 
 /*
@@ -21,7 +22,7 @@ const zeroDelayOnly: Scheduler = {
   },
 };
 
-/** Kafka topic `t` (2 partitions, log-end offsets 14 and 6) and `solo` (not partitioned, 3); `gone` has none. */
+/** Kafka topic `t` (2 partitions, log-end offsets 14 and 6) and `solo` (not partitioned, 3); `gone` and anything outside public/default have none. */
 const LOG_END: Record<string, bigint> = {
   'persistent://public/default/t-partition-0': 14n,
   'persistent://public/default/t-partition-1': 6n,
@@ -32,9 +33,13 @@ const handler = {
   topics: {
     topicName: (name: string): TopicName => {
       if (name.includes('!')) throw new KafkaTopicError(17, `'${name}' is not a legal topic name`);
+      if (name.includes('/')) return TopicName.parse(name);
       return TopicName.get('persistent', 'public', 'default', name);
     },
     partition: (topic: TopicName, partition: number): Promise<PersistentTopic | undefined> => {
+      if (topic.namespace !== 'public/default') {
+        return Promise.reject(new BrokerError('NamespaceNotFound', `Namespace ${topic.namespace} not found`));
+      }
       const name = topic.localName === 'solo' ? topic : topic.partition(partition);
       if (topic.localName === 'solo' && partition !== 0) return Promise.resolve(undefined);
       return Promise.resolve(
@@ -154,6 +159,7 @@ describe('broker > admin > kafka groups view', () => {
     await commit(coordinator, 'g', 'gone', 0, 5n);
     await commit(coordinator, 'g', 'bad!name', 0, 1n);
     await commit(coordinator, 'g', 'solo', 0, -1n);
+    await commit(coordinator, 'g', 'nowhere/ns/t', 0, 7n);
     const described = await view.describeGroup('g');
     expect(described).toMatchObject({ state: 'Empty', protocolType: '', protocolName: null, members: [] });
     expect(described?.offsets).toEqual([
@@ -170,6 +176,15 @@ describe('broker > admin > kafka groups view', () => {
         topic: 'gone',
         partition: 0,
         committedOffset: 5n,
+        metadata: 'md',
+        commitTimestamp: 1234,
+        logEndOffset: null,
+        lag: null,
+      },
+      {
+        topic: 'nowhere/ns/t',
+        partition: 0,
+        committedOffset: 7n,
         metadata: 'md',
         commitTimestamp: 1234,
         logEndOffset: null,
