@@ -1,8 +1,9 @@
 /**
  * Goal: one topic, both protocols (issue 7). Records that Kafka clients produce — kafkajs uncompressed and with
- * gzip, snappy, lz4 and zstd (codecs registered as its users do), kcat — reach WebSocket consumers and readers one message per record, with the key,
- * headers (as properties) and timestamp (as eventTime) of the record and batch message ids that ack like a Pulsar
- * batch's; and a WebSocket producer's message is read by kcat as a record.
+ * gzip, snappy, lz4 and zstd (codecs registered as its users do), and kcat — reach WebSocket consumers and readers
+ * one message per record, with the key, headers (as properties) and timestamp (as eventTime) of the record and
+ * batch message ids that ack like a Pulsar batch's (on a 2-partition topic too, each id naming its partition);
+ * and a WebSocket producer's message is read by kcat as a record.
  * Method: `ledgerline standalone` as a child process (standalone-fixture.ts) with its Kafka listener on a free
  * port; kafkajs in the test, Debian's kcat as a child process, WebSocket clients (ws) on the standalone's HTTP
  * port, the admin REST stats for the subscriptions' backlog.
@@ -110,11 +111,12 @@ async function quiet(client: TestClient, count: number, ms = 1500): Promise<void
   expect(client.closed).toBeUndefined();
 }
 
-async function backlog(subscription: string): Promise<number> {
-  const stats = (await http('GET', `${adminBase}/${TOPIC}/stats`)).json as {
+/** A subscription's backlog in the admin stats (`partitioned-stats` for a partitioned topic's name). */
+async function backlog(subscription: string, topic = TOPIC, stats = 'stats'): Promise<number> {
+  const reply = (await http('GET', `${adminBase}/${topic}/${stats}`)).json as {
     subscriptions: Record<string, { msgBacklog: number }>;
   };
-  return stats.subscriptions[subscription]!.msgBacklog;
+  return reply.subscriptions[subscription]!.msgBacklog;
 }
 
 function matchesExpected(got: Received[]): void {
@@ -132,6 +134,10 @@ function matchesExpected(got: Received[]): void {
     expect(message.batchIndex).toBeLessThan(message.batchSize!);
   });
   expect(new Set(got.map((m) => m.messageId)).size).toBe(got.length);
+}
+
+function kafka(): Kafka {
+  return new Kafka({ brokers: [bootstrap], clientId: 'kafka-websocket-test', logLevel: logLevel.NOTHING });
 }
 
 /**
@@ -154,12 +160,7 @@ function registerKafkajsCodecs(): void {
  */
 async function produceWithKafkajs(): Promise<void> {
   registerKafkajsCodecs();
-  const kafka = new Kafka({
-    brokers: [bootstrap],
-    clientId: 'kafka-websocket-test',
-    logLevel: logLevel.NOTHING,
-  });
-  const producer = kafka.producer();
+  const producer = kafka().producer();
   await producer.connect();
   const base = Date.now() - 60_000;
   const plain = [0, 1, 2].map((i) => ({
@@ -322,6 +323,46 @@ describe('broker > kafka > WebSocket (Kafka records to WebSocket consumers, and 
     const last = await open(consumerPath('shared'));
     await quiet(last, 0);
     expect(await backlog('shared')).toBe(0);
+  });
+
+  it("a consumer on a 2-partition topic that kafkajs created gets both partitions' records and acks them there", async () => {
+    const topic = 'kafka-partitioned';
+    const admin = kafka().admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+    await admin.disconnect();
+    const path = `/ws/v2/consumer/persistent/public/default/${topic}/both?subscriptionType=Shared`;
+    await closed(await open(path)); // the subscription, on every partition, before the records
+    const producer = kafka().producer();
+    await producer.connect();
+    await producer.send({
+      topic,
+      compression: CompressionTypes.GZIP,
+      messages: [
+        { partition: 0, key: 'a', value: 'p0-a' },
+        { partition: 0, key: 'b', value: 'p0-b' },
+        { partition: 1, key: 'c', value: 'p1-c' },
+        { partition: 1, key: 'd', value: 'p1-d' },
+      ],
+    });
+    await producer.disconnect();
+
+    const client = await open(path);
+    const got = await receive(client, 4);
+    const partitionOf = (m: Received): number => messageIdFromBase64(m.messageId).partition;
+    expect(got.map((m) => [m.value, m.key, partitionOf(m), m.batchIndex, m.batchSize]).sort()).toEqual([
+      ['p0-a', 'a', 0, 0, 2],
+      ['p0-b', 'b', 0, 1, 2],
+      ['p1-c', 'c', 1, 0, 2],
+      ['p1-d', 'd', 1, 1, 2],
+    ]);
+    for (const message of got) client.send({ messageId: message.messageId });
+    await eventually('both partitions acked', async () =>
+      (await backlog('both', topic, 'partitioned-stats')) === 0 ? true : undefined,
+    );
+    await closed(client);
+    const again = await open(path);
+    await quiet(again, 0);
   });
 
   it('a reader from earliest sees every record in order', async () => {
