@@ -111,8 +111,10 @@ export class Broker {
       await http.listen(config.webServicePort, config.bindAddress);
       cleanup.unshift(() => http.close());
       const kafka = await startKafkaListener(config, service, factory, root);
-      if (kafka !== undefined) cleanup.unshift(() => kafka.close());
-      if (kafka !== undefined) kafkaGroups.view = kafka.groupsView;
+      if (kafka !== undefined) {
+        cleanup.unshift(() => kafka.close());
+        kafkaGroups.view = kafka.groupsView;
+      }
       logger.info(
         { webServicePort: http.port, bindAddress: config.bindAddress, kafkaPort: kafka?.server.port },
         'broker started',
