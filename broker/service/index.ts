@@ -40,7 +40,7 @@ export type {
 export { DEDUPLICATION_CURSOR, MessageDeduplication } from './message-deduplication';
 export type { DeduplicationStatus, MessageDeduplicationOptions } from './message-deduplication';
 export { Producer } from './producer';
-export type { ProducerOptions, PublisherStats, SendRequest, SendResult } from './producer';
+export type { ProducerOptions, PublisherStats, SendEntryOptions, SendRequest, SendResult } from './producer';
 export { Consumer, PersistentSubscription } from './subscription';
 export type {
   ConsumerSink,

@@ -9,7 +9,7 @@ import { DEDUPLICATION_CURSOR, MessageDeduplication } from './message-deduplicat
 import type { TopicMetricsSample } from './metrics';
 import type { BacklogQuota } from './namespace-store';
 import { Producer } from './producer';
-import type { ProducerOptions, PublisherStats, SendResult } from './producer';
+import type { ProducerOptions, PublisherStats, SendEntryOptions, SendResult } from './producer';
 import { Consumer, PersistentSubscription, RateMeter } from './subscription';
 import type { ConsumerSink, SubscribeOptions, SubscriptionStats, SubscriptionTopic } from './subscription';
 
@@ -383,13 +383,18 @@ export class PersistentTopic implements SubscriptionTopic {
   }
 
   /** Producer.sendEntry: a message built elsewhere; checked (format, checksum) before it is stored. */
-  publishEntry(producer: Producer, message: Buffer, numMessages: number): Promise<SendResult> {
+  publishEntry(
+    producer: Producer,
+    message: Buffer,
+    numMessages: number,
+    options?: SendEntryOptions,
+  ): Promise<SendResult> {
     const refusal = this.publishRefusal(producer, message);
     if (refusal !== undefined) return Promise.reject(refusal);
     let sequenceId: bigint;
     let highestSequenceId: bigint;
     try {
-      const { metadata } = parseEntry(message);
+      const { metadata } = parseEntry(message, options);
       sequenceId = metadata.sequenceId;
       const highest = metadata.highestSequenceId;
       highestSequenceId = highest !== undefined && highest > sequenceId ? highest : sequenceId;

@@ -4,6 +4,16 @@ import { RateMeter } from './subscription';
 import { BrokerError } from './errors';
 
 /** One message as a transport hands it to a producer. */
+/** How Producer.sendEntry treats the message it is given. */
+export interface SendEntryOptions {
+  /**
+   * false when the caller built the message itself with encodeMessage (its checksum is right by construction):
+   * the 1 MB CRC-32C of a Kafka batch's message is not computed twice. Default true: a message from a client is
+   * checked.
+   */
+  verifyChecksum?: boolean;
+}
+
 export interface SendRequest {
   payload: Buffer;
   properties?: Map<string, string>;
@@ -43,7 +53,12 @@ export interface ProducerTopic {
     numMessages: number,
     sequenceId: bigint,
   ): Promise<SendResult>;
-  publishEntry(producer: Producer, message: Buffer, numMessages: number): Promise<SendResult>;
+  publishEntry(
+    producer: Producer,
+    message: Buffer,
+    numMessages: number,
+    options?: SendEntryOptions,
+  ): Promise<SendResult>;
   removeProducer(producer: Producer): void;
 }
 
@@ -131,7 +146,7 @@ export class Producer {
    * returns, or what a binary or Kafka client sent), adding only the BrokerEntryMetadata. `numMessages` is the
    * number of messages in it (a batch).
    */
-  sendEntry(message: Buffer, numMessages: number): Promise<SendResult> {
+  sendEntry(message: Buffer, numMessages: number, options?: SendEntryOptions): Promise<SendResult> {
     if (this.closed) return Promise.reject(this.closedError());
     if (!Buffer.isBuffer(message) || !Number.isSafeInteger(numMessages) || numMessages < 1) {
       return Promise.reject(
@@ -141,7 +156,7 @@ export class Producer {
         ),
       );
     }
-    return this.topic.publishEntry(this, message, numMessages);
+    return this.topic.publishEntry(this, message, numMessages, options);
   }
 
   /** Detaches from the topic; sends still in flight complete. Idempotent. */
