@@ -1,6 +1,6 @@
 /*
  * The Kafka benchmarks' server: `ledgerline standalone` (the built bin/ledgerline.js, one bookie, fsync before
- * ack, as `npm start` runs it) in a child process on a fresh data dir, free HTTP and Kafka ports, loopback only —
+ * ack, with npm start's node flags) in a child process on a fresh data dir, free HTTP and Kafka ports, loopback only —
  * or, with `--bootstrap host:port`, a broker someone started. `--profile DIR` makes the standalone write a V8 CPU
  * profile there (on SIGTERM).
  */
@@ -37,7 +37,9 @@ export async function startKafkaTarget(): Promise<KafkaTarget> {
     };
   }
   const profileDir = argValue('profile', '');
-  const nodeArgs = profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  // As `npm start` runs it (package.json): V8's GC on the main thread only.
+  const nodeArgs = ['--single-threaded-gc'];
+  if (profileDir !== '') nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
     process.execPath,
     [

@@ -1,7 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --single-threaded-gc
 'use strict';
 // The `ledgerline` command. The TypeScript sources are compiled to dist/ by `npm run build`
-// (npm start and npm test build first).
+// (npm start and npm test build first). V8 collects garbage on the main thread only (--single-threaded-gc, here
+// and in `npm start`): its concurrent GC threads otherwise compete with the broker and bookies for the cores
+// (Kafka produce on two cores: ~25% less CPU per message, bench/kafka-clients).
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
