@@ -32,7 +32,11 @@ export class BookieChild {
 
   static async start(options: BookieChildOptions): Promise<BookieChild> {
     const profileDir = options.profileDir ?? '';
-    const nodeArgs = profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+    // --single-threaded-gc as the ledgerline command runs (bin/ledgerline.js): the bookie under test as deployed.
+    const nodeArgs = [
+      '--single-threaded-gc',
+      ...(profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
+    ];
     const settings = Object.entries(options.settings ?? {}).map(([key, value]) => `${key}=${value}`);
     const started = performance.now();
     const child = spawn(
