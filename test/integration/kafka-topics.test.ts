@@ -276,6 +276,40 @@ describe('broker > kafka > topics (standalone process)', () => {
     expect(values((await fetchRecords(client, topic, 0, 2n)).records)).toEqual(['from-websocket', 'kafka-3']);
   });
 
+  it('a consumer of large batches gets each batch once per fetch, in order, also after jumping back or into a batch', async () => {
+    // 24 batches of 8 records of 24 KiB (~192 KiB each) and a 256 KiB partition limit: one batch per fetch, so
+    // the broker reads as much as fits and, while the consumer handles it, the next batch ahead.
+    const client = await raw();
+    const topic = 'large-batches';
+    await client.request(ApiKey.Metadata, { topics: [{ name: topic }], allowAutoTopicCreation: true });
+    const value = (b: number, r: number): Buffer => Buffer.alloc(24 * 1024, `${b}.${r}|`);
+    for (let b = 0; b < 24; b++) {
+      const batch = await encodeRecordBatch(
+        Array.from({ length: 8 }, (_, r) => ({ timestamp: Date.now(), key: null, value: value(b, r) })),
+      );
+      expect((await produceRaw(client, topic, 0, batch)).errorCode).toBe(KafkaErrorCode.NONE);
+    }
+    const limits = { partitionMaxBytes: 256 * 1024 };
+    const readFrom = async (offset: bigint) => {
+      const got = await fetchRecords(client, topic, 0, offset, limits);
+      expect(got.errorCode).toBe(KafkaErrorCode.NONE);
+      expect(got.batches).toBe(1);
+      return got.records;
+    };
+    let offset = 0n;
+    for (let b = 0; b < 24; b++) {
+      const records = await readFrom(offset);
+      expect(records.map((r) => r.offset)).toEqual(Array.from({ length: 8 }, (_, r) => offset + BigInt(r)));
+      records.forEach((record, r) => expect(record.value!.equals(value(b, r))).toBe(true));
+      offset += 8n;
+      // Jumps the read ahead did not expect: back to an earlier batch, and into the middle of one.
+      if (b === 10) expect((await readFrom(0n))[0]!.value!.equals(value(0, 0))).toBe(true);
+      if (b === 15) expect((await readFrom(8n * 3n + 5n))[0]!.offset).toBe(24n);
+    }
+    const end = await fetchRecords(client, topic, 0, offset, limits);
+    expect(end).toMatchObject({ errorCode: KafkaErrorCode.NONE, highWatermark: 192n, batches: 0 });
+  });
+
   it('a corrupt batch gets CORRUPT_MESSAGE and nothing is stored; offsets out of range; ListOffsets', async () => {
     const topic = 'strict';
     const client = await raw();

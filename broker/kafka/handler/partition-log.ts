@@ -5,6 +5,8 @@ import type { EntryOffsets } from './entry-batches';
 
 /** Cached "entry before offset o" positions per partition (sequential fetches skip the search). */
 const POSITION_CACHE_SIZE = 256;
+/** A read ahead nobody fetched within this long is dropped (its entries released). */
+const READ_AHEAD_TTL_MS = 5_000;
 /** The most entries one managed-ledger read asks for while filling a fetch. */
 const READ_BATCH_ENTRIES_MAX = 8;
 
@@ -28,6 +30,12 @@ export class PartitionLog {
   private start: { at: Position; value: bigint } | undefined;
   /** A running average of the entries' sizes: how many to read for the bytes a fetch still has room for. */
   private entryBytesAverage = 0;
+  /**
+   * The entries after the last fetch's, being read while the consumer handles that fetch (a consumer reading a
+   * backlog asks for them next): one per partition, at most a fetch's worth, dropped after READ_AHEAD_TTL_MS.
+   * Entries never change once written, so what it holds is always right for its position.
+   */
+  private ahead: { from: Position; entries: Promise<Entry[] | undefined>; timer: NodeJS.Timeout } | undefined;
 
   constructor(readonly topic: PersistentTopic) {}
 
@@ -64,6 +72,14 @@ export class PartitionLog {
    * from the cache, else by binary search.
    */
   async positionOf(offset: bigint): Promise<Position | undefined> {
+    // A consumer from the beginning (offset 0 or auto.offset.reset=earliest): the first entry, with no search.
+    if (
+      this.start !== undefined &&
+      offset === this.start.value &&
+      this.ledger.isValidPosition(this.start.at)
+    ) {
+      return this.start.at;
+    }
     const cached = this.before.get(offset);
     if (cached !== undefined && this.ledger.isValidPosition(cached)) {
       const next = this.ledger.getNextValidPosition(cached);
@@ -82,8 +98,9 @@ export class PartitionLog {
   async read(offset: bigint, maxBytes: number, atLeastOne: boolean): Promise<PartitionRead> {
     const result: PartitionRead = { batches: [], bytes: 0 };
     let position = await this.positionOf(offset);
-    while (position !== undefined) {
-      const entries = await this.ledger.readEntries(position, this.entriesFor(maxBytes - result.bytes));
+    let after: Position | undefined;
+    reading: while (position !== undefined) {
+      const entries = await this.entriesAt(position, this.entriesFor(maxBytes - result.bytes));
       if (entries.length === 0) break;
       for (const entry of entries) {
         this.entryBytesAverage += (entry.data.length - this.entryBytesAverage) / 8;
@@ -91,7 +108,8 @@ export class PartitionLog {
         if (offsets === undefined || offsets.lastOffset < offset) continue;
         const batch = await entryToBatch(offsets);
         if (result.bytes + batch.length > maxBytes && !(atLeastOne && result.batches.length === 0)) {
-          return result;
+          after = entry.position;
+          break reading;
         }
         result.batches.push(batch);
         result.bytes += batch.length;
@@ -100,8 +118,40 @@ export class PartitionLog {
       const last = entries[entries.length - 1]!.position;
       const next = this.ledger.getNextValidPosition(last);
       position = this.ledger.isValidPosition(next) ? next : undefined;
+      after = position;
     }
+    if (result.batches.length > 0 && after !== undefined) this.readAhead(after, maxBytes);
     return result;
+  }
+
+  /** Entries from `position`: the read ahead when it started there and found some, else a read now. */
+  private async entriesAt(position: Position, count: number): Promise<Entry[]> {
+    const ahead = this.ahead;
+    if (ahead !== undefined && ahead.from.equals(position)) {
+      this.dropReadAhead();
+      const entries = await ahead.entries;
+      // Empty (the consumer had caught up when it was read) or failed: read again now.
+      if (entries !== undefined && entries.length > 0) return entries.slice(0, count);
+    }
+    return this.ledger.readEntries(position, count);
+  }
+
+  /** Starts reading a fetch's worth of entries from `from` (a stored entry) for the consumer's next fetch. */
+  private readAhead(from: Position, maxBytes: number): void {
+    this.dropReadAhead();
+    if (!this.ledger.isValidPosition(from)) return;
+    const entries = this.ledger.readEntries(from, this.entriesFor(maxBytes)).catch(() => undefined);
+    const timer = setTimeout(() => {
+      if (this.ahead?.entries === entries) this.ahead = undefined;
+    }, READ_AHEAD_TTL_MS);
+    timer.unref();
+    this.ahead = { from, entries, timer };
+  }
+
+  private dropReadAhead(): void {
+    if (this.ahead === undefined) return;
+    clearTimeout(this.ahead.timer);
+    this.ahead = undefined;
   }
 
   /**
