@@ -21,6 +21,7 @@ export {
 export { EmbeddedMetadataStore } from './embedded-metadata-store';
 export type { EmbeddedMetadataStoreOptions } from './embedded-metadata-store';
 export { EtcdMetadataStore } from './etcd-metadata-store';
+export { PortMetadataStore, serveMetadataStore } from './port-metadata-store';
 export type { EtcdMetadataStoreOptions } from './etcd-metadata-store';
 export { parseMetadataServiceUri, createMetadataStore, DEFAULT_SCOPE } from './metadata-service-uri';
 export type { MetadataServiceUri, CreateMetadataStoreOptions } from './metadata-service-uri';

@@ -14,6 +14,8 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { MessageChannel } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import { Etcd3 } from 'etcd3';
 import { silentLogger } from '../../common';
 import {
@@ -21,6 +23,8 @@ import {
   EmbeddedMetadataStore,
   EtcdMetadataStore,
   MetadataUnavailableError,
+  PortMetadataStore,
+  serveMetadataStore,
   NoSuchKeyError,
   SessionLostError,
   createMetadataStore,
@@ -35,7 +39,7 @@ const SESSION_HOLDER = join(ROOT, 'test', 'fixtures', 'session-holder.js');
 const DIST_METADATA = join(ROOT, 'dist', 'metadata', 'index.js');
 
 interface Implementation {
-  name: 'etcd' | 'embedded';
+  name: 'etcd' | 'embedded' | 'port';
   /** Opens a client on the implementation's shared backing store (a fresh one per test for embedded). */
   open(): Promise<MetadataStore>;
   /**
@@ -43,12 +47,15 @@ interface Implementation {
    * holds, the same client shared by concurrent callers.
    */
   writers(store: MetadataStore, count: number): Promise<MetadataStore[]>;
+  /** Another client after the test's closed: a new store on the same data (for port, on the same served store). */
+  reopen(): Promise<MetadataStore>;
 }
 
 let etcd: EtcdServer;
 const tempDirs = new TempDirs();
 let embeddedDir: string;
 const opened: MetadataStore[] = [];
+const ports: MessagePort[] = [];
 let prefixCounter = 0;
 
 beforeAll(async () => {
@@ -66,11 +73,23 @@ beforeEach(() => {
 
 afterEach(async () => {
   for (const store of opened.splice(0).reverse()) await store.close();
+  for (const port of ports.splice(0)) port.close();
 });
 
 function track<T extends MetadataStore>(store: T): T {
   opened.push(store);
   return store;
+}
+
+/** The store the port implementation's clients reach, opened with the test's client. */
+let served: EmbeddedMetadataStore | undefined;
+
+/** A PortMetadataStore served by `store` across a new MessageChannel (closed before it: `opened` closes in reverse). */
+function portClient(store: MetadataStore): MetadataStore {
+  const channel = new MessageChannel();
+  serveMetadataStore(store, channel.port1);
+  ports.push(channel.port1, channel.port2);
+  return track(new PortMetadataStore(channel.port2));
 }
 
 const implementations: Implementation[] = [
@@ -89,11 +108,23 @@ const implementations: Implementation[] = [
       store,
       ...(await Promise.all(Array.from({ length: count - 1 }, () => implementations[0]!.open()))),
     ],
+    reopen: () => implementations[0]!.open(),
   },
   {
     name: 'embedded',
     open: async () => track(await EmbeddedMetadataStore.open({ dir: embeddedDir, logger: silentLogger() })),
     writers: async (store, count) => Array.from({ length: count }, () => store),
+    reopen: () => implementations[1]!.open(),
+  },
+  {
+    // What a standalone bookie thread uses: the embedded store served across a MessagePort.
+    name: 'port',
+    open: async () => {
+      served = track(await EmbeddedMetadataStore.open({ dir: embeddedDir, logger: silentLogger() }));
+      return portClient(served);
+    },
+    writers: async (store, count) => Array.from({ length: count }, () => store),
+    reopen: async () => portClient(served!),
   },
 ];
 
@@ -508,7 +539,7 @@ describe('metadata store', () => {
         if (impl.name === 'etcd')
           expect((await store.get(`${prefix}eph`))?.stat.ephemeralOwner).toBe(session.id);
         await holder.close();
-        const reader = impl.name === 'etcd' ? store : await impl.open();
+        const reader = impl.name === 'etcd' ? store : await impl.reopen();
         expect(await reader.get(`${prefix}eph`)).toBeUndefined();
       });
     });
