@@ -10,10 +10,14 @@ import { Broker } from '../broker';
 import { BookKeeper } from '../ledger-client';
 import { createMetadataStore, initNewCluster } from '../metadata';
 import type { MetadataStore } from '../metadata';
+import { BookieThread } from './bookie-thread';
 import { displayHost, untilSignal } from './broker-command';
 import { CommandError } from './command-error';
 import { standaloneConfigSchema, standaloneKafkaListeners, standaloneQuorums } from './standalone-config';
 import type { StandaloneConfig } from './standalone-config';
+
+/** A bookie of the standalone: on the main thread (BookieService) or in its own thread (bookieThreads). */
+type StandaloneBookie = Pick<BookieService, 'bookieId' | 'stop'>;
 
 interface StandaloneOptions {
   conf?: string;
@@ -30,7 +34,8 @@ interface StandaloneOptions {
  * state under dataDir —
  *
  *   embedded metadata store (<dataDir>/metadata, cluster initialized on first start)
- *   → N bookies (BookieService, dirs <dataDir>/bookie-<i>, ports bookiePort + i, sharing the one store)
+ *   → N bookies (BookieService sharing the one store; with bookieThreads each in its own worker thread,
+ *     BookieThread, reaching the store through a MessagePort; dirs <dataDir>/bookie-<i>, ports bookiePort + i)
  *   → a BookKeeper client → the Broker (tenant public, namespace public/default) on webServicePort, with its Kafka
  *     listener on bindAddress:kafkaPort (9092; 0 a free port, -1 none) unless kafkaListeners names one.
  *
@@ -79,7 +84,7 @@ async function runStandalone(config: StandaloneConfig, logger: Logger): Promise<
   const dataDir = resolve(config.dataDir);
   const metadataServiceUri = `embedded:${join(dataDir, 'metadata')}`;
   const { store, scope } = await createMetadataStore(metadataServiceUri, { logger });
-  const bookies: BookieService[] = [];
+  const bookies: StandaloneBookie[] = [];
   let bookKeeper: BookKeeper | undefined;
   let broker: Broker | undefined;
   let fatal: Error | undefined;
@@ -88,18 +93,17 @@ async function runStandalone(config: StandaloneConfig, logger: Logger): Promise<
   try {
     const cluster = await initNewCluster(store, scope, { logger });
     const ports = await bookiePorts(dataDir, config, logger);
+    const onFatal = (error: Error): void => {
+      fatal = error;
+      wakeOnFatal();
+    };
     const started = await Promise.allSettled(
-      ports.map((port, index) =>
-        BookieService.start({
-          config: bookieConfigOf(dataDir, index, port, metadataServiceUri),
-          logger,
-          metadata: { store, scope },
-          onFatal: (error) => {
-            fatal = error;
-            wakeOnFatal();
-          },
-        }),
-      ),
+      ports.map((port, index): Promise<StandaloneBookie> => {
+        const settings = bookieSettingsOf(dataDir, index, port, metadataServiceUri);
+        if (config.bookieThreads) return BookieThread.start({ settings, store, scope, onFatal });
+        const bookieConfig = bookieConfigSchema.parse(settings);
+        return BookieService.start({ config: bookieConfig, logger, metadata: { store, scope }, onFatal });
+      }),
     );
     for (const outcome of started) if (outcome.status === 'fulfilled') bookies.push(outcome.value);
     const failed = started.find((outcome) => outcome.status === 'rejected');
@@ -147,7 +151,7 @@ async function runStandalone(config: StandaloneConfig, logger: Logger): Promise<
 async function shutdown(
   logger: Logger,
   store: MetadataStore,
-  bookies: BookieService[],
+  bookies: StandaloneBookie[],
   bookKeeper: BookKeeper | undefined,
   broker: Broker | undefined,
 ): Promise<void> {
@@ -167,9 +171,15 @@ async function shutdown(
   logger.info('standalone stopped');
 }
 
-function bookieConfigOf(dataDir: string, index: number, port: number, metadataServiceUri: string) {
+/** A standalone bookie's bookie.conf settings (its thread parses them; checked here first, for a clear error). */
+function bookieSettingsOf(
+  dataDir: string,
+  index: number,
+  port: number,
+  metadataServiceUri: string,
+): Record<string, string> {
   const dir = join(dataDir, `bookie-${index}`);
-  return bookieConfigSchema.parse({
+  const settings = {
     bookiePort: String(port),
     listeningInterface: '127.0.0.1',
     journalDirectories: join(dir, 'journal'),
@@ -178,7 +188,9 @@ function bookieConfigOf(dataDir: string, index: number, port: number, metadataSe
     // One process, one port for HTTP: the broker's. Bookie metrics and admin are not served in standalone.
     httpServerEnabled: 'false',
     journalPreAllocSizeMB: '4',
-  });
+  };
+  bookieConfigSchema.parse(settings);
+  return settings;
 }
 
 /**

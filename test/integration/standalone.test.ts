@@ -157,6 +157,33 @@ describe('standalone > lifecycle', () => {
     }
   });
 
+  it('bookieThreads=true: three bookies in worker threads replicate; after a SIGKILL every acknowledged message is delivered', async () => {
+    const dataDir = temp.make('ledgerline-standalone-');
+    const env = { bookieThreads: 'true' };
+    const sent = Array.from({ length: 30 }, (_, i) => `t${i}`);
+    const first = await startStandalone(dataDir, ['--bookies', '3'], { env });
+    try {
+      expect(first.stdout()).toMatch(/ensemble 3, write quorum 3, ack quorum 2/);
+      const admin = `${first.url}/admin/v2/persistent/public/default/threads`;
+      expect((await http('PUT', admin)).status).toBe(204);
+      expect((await http('PUT', `${admin}/subscription/s`, { ledgerId: -1, entryId: -1 })).status).toBe(204);
+      await produce(
+        first.url,
+        'public/default/threads',
+        sent.map((payload) => ({ payload })),
+      );
+    } finally {
+      await first.stop('SIGKILL');
+    }
+    const second = await startStandalone(dataDir, ['--bookies', '3'], { env });
+    try {
+      expect(await consume(second.url, 'public/default/threads', 's', sent.length)).toEqual(sent);
+    } finally {
+      // A clean stop ends the bookie threads too (the process exits 0, nothing left running).
+      expect(await second.stop('SIGTERM')).toBe(0);
+    }
+  });
+
   it('fails at once with a clear message on a bad setting', async () => {
     const bad = startBrokerProcess(['standalone', '--data-dir', temp.make(), '--bookies', 'many']);
     await expect(bad).rejects.toThrow(/numBookies="many": expected an integer/);
