@@ -59,7 +59,7 @@ export function encodeAddRequestFrame(
   add: AddRequest,
   maxFrameSizeBytes?: number,
 ): Buffer {
-  return encodeAdd(header, add, add.body, undefined, maxFrameSizeBytes)[0]!;
+  return encodeAdd(header, add, add.body, 0, maxFrameSizeBytes);
 }
 
 /**
@@ -75,21 +75,36 @@ export function encodeAddRequestFrameParts(
   bodyTail: Buffer,
   maxFrameSizeBytes?: number,
 ): Buffer[] {
-  return encodeAdd(header, add, bodyHead, bodyTail, maxFrameSizeBytes);
+  const buf = encodeAdd(header, add, bodyHead, bodyTail.length, maxFrameSizeBytes);
+  // The fields after the body are the buffer's last bytes: the tail goes between them and the rest.
+  const bodyEnd = buf.length - afterBodySize(add);
+  if (bodyEnd === buf.length) return [buf, bodyTail];
+  return [buf.subarray(0, bodyEnd), bodyTail, buf.subarray(bodyEnd)];
 }
 
+/** The bytes of the AddRequest fields written after its body: writeFlags and flag when present. */
+function afterBodySize(add: AddRequest): number {
+  let size = 0;
+  if (present(add.writeFlags)) size += 1 + int32Size(add.writeFlags);
+  if (present(add.flag)) size += 2 + int32Size(add.flag);
+  return size;
+}
+
+/**
+ * The frame of an AddRequest whose body is `bodyHead` followed by `tailBytes` more bytes, in one buffer holding
+ * every byte but those (none for a whole body).
+ */
 function encodeAdd(
   header: BKPacketHeader,
   add: AddRequest,
   bodyHead: Buffer,
-  bodyTail: Buffer | undefined,
+  tailBytes: number,
   maxFrameSizeBytes: number | undefined,
-): Buffer[] {
+): Buffer {
   const hSize = headerSize(header);
   const keyBytes = add.masterKey.length;
-  const tailBytes = bodyTail === undefined ? 0 : bodyTail.length;
   const bodyBytes = bodyHead.length + tailBytes;
-  let aSize =
+  const aSize =
     1 +
     varint64Size(add.ledgerId) +
     1 +
@@ -99,14 +114,10 @@ function encodeAdd(
     keyBytes +
     1 +
     varintSize(bodyBytes) +
-    bodyBytes;
-  let afterBody = 0;
-  if (present(add.writeFlags)) afterBody += 1 + int32Size(add.writeFlags);
-  if (present(add.flag)) afterBody += 2 + int32Size(add.flag);
-  aSize += afterBody;
+    bodyBytes +
+    afterBodySize(add);
   const size = 1 + varintSize(hSize) + hSize + 2 + varintSize(aSize) + aSize;
   checkFrameLength(size, maxFrameSizeBytes);
-  // One allocation holds every byte but the tail's; with a tail, the fields after the body are its last bytes.
   const buf = Buffer.allocUnsafe(FRAME_LENGTH_BYTES + size - tailBytes);
   buf.writeUInt32BE(size, 0);
   let pos = writeHeader(buf, FRAME_LENGTH_BYTES, header, hSize);
@@ -123,7 +134,6 @@ function encodeAdd(
   buf[pos++] = 0x22;
   pos = writeVarint(buf, pos, bodyBytes);
   pos += bodyHead.copy(buf, pos);
-  const bodyEnd = pos;
   if (present(add.writeFlags)) {
     buf[pos++] = 0x28;
     pos = writeInt32(buf, pos, add.writeFlags);
@@ -134,9 +144,7 @@ function encodeAdd(
     pos = writeInt32(buf, pos, add.flag);
   }
   if (pos !== buf.length) throw new Error(`AddRequest frame: wrote ${pos} of ${buf.length} bytes`);
-  if (bodyTail === undefined) return [buf];
-  if (afterBody === 0) return [buf, bodyTail];
-  return [buf.subarray(0, bodyEnd), bodyTail, buf.subarray(bodyEnd)];
+  return buf;
 }
 
 /** A framed Response { header, status, addResponse }. */
