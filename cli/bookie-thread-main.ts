@@ -1,9 +1,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { MessagePort } from 'node:worker_threads';
 import { BookieService, bookieConfigSchema } from '../bookie';
-import { createRootLogger } from '../common';
+import { createRootLogger, sendError } from '../common';
 import { PortMetadataStore } from '../metadata';
-import { sendError } from './bookie-thread';
+import { BOOKIE_THREAD_FAILED } from './bookie-thread';
 import type { BookieThreadCommand, BookieThreadData, BookieThreadMessage } from './bookie-thread';
 
 /*
@@ -24,10 +24,10 @@ async function main(): Promise<void> {
       config: bookieConfigSchema.parse(data.settings),
       logger,
       metadata: { store, scope: data.scope },
-      onFatal: (error) => post({ type: 'fatal', error: sendError(error) }),
+      onFatal: (error) => post({ type: 'fatal', error: sendError(error, BOOKIE_THREAD_FAILED) }),
     });
   } catch (error) {
-    post({ type: 'failed', error: sendError(error) });
+    post({ type: 'failed', error: sendError(error, BOOKIE_THREAD_FAILED) });
     await store.close();
     data.metadataPort.close();
     port.close();

@@ -1,6 +1,7 @@
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { join } from 'node:path';
 import { LedgerlineError } from '../common';
+import type { SentError } from '../common';
 import type { MetadataStore } from '../metadata';
 import { serveMetadataStore } from '../metadata';
 
@@ -26,21 +27,12 @@ export type BookieThreadMessage =
 /** What the main side posts to the thread. */
 export type BookieThreadCommand = { type: 'stop' };
 
-export interface SentError {
-  name: string;
-  message: string;
-  code?: string;
-}
-
-export function sendError(error: unknown): SentError {
-  if (error instanceof LedgerlineError) return { name: error.name, message: error.message, code: error.code };
-  if (error instanceof Error) return { name: error.name, message: error.message };
-  return { name: 'Error', message: String(error) };
-}
+/** The code of a bookie thread failure that was not a LedgerlineError. */
+export const BOOKIE_THREAD_FAILED = 'BookieThreadFailed';
 
 export class BookieThreadError extends LedgerlineError {
   constructor(sent: SentError) {
-    super(sent.code ?? 'BookieThreadFailed', sent.message);
+    super(sent.code, sent.message);
   }
 }
 

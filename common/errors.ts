@@ -23,3 +23,21 @@ export class ConfigError extends LedgerlineError {
     super('BadConfig', message, options);
   }
 }
+
+/** An error as it crosses a thread boundary (structured clone keeps no class): what rebuilding it needs. */
+export interface SentError {
+  name: string;
+  code: string;
+  message: string;
+  retriable: boolean;
+}
+
+/** `error` as a SentError; anything that is not a LedgerlineError gets `fallbackCode`. */
+export function sendError(error: unknown, fallbackCode: string): SentError {
+  if (error instanceof LedgerlineError) {
+    return { name: error.name, code: error.code, message: error.message, retriable: error.retriable };
+  }
+  const name = error instanceof Error ? error.name : 'Error';
+  const message = error instanceof Error ? error.message : String(error);
+  return { name, code: fallbackCode, message, retriable: false };
+}

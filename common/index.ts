@@ -1,4 +1,5 @@
-export { LedgerlineError, ConfigError } from './errors';
+export { LedgerlineError, ConfigError, sendError } from './errors';
+export type { SentError } from './errors';
 export { RequestBodyTooLargeError, readRequestBody } from './http-body';
 export { parseConfText, readConfFile, environmentOverrides, loadConfig } from './config';
 export type { LoadConfigOptions } from './config';

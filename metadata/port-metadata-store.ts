@@ -1,5 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
-import { LedgerlineError } from '../common';
+import { sendError } from '../common';
+import type { SentError } from '../common';
 import * as bookkeeperErrors from './bookkeeper-errors';
 import * as storeErrors from './errors';
 import { MetadataError, MetadataUnavailableError } from './errors';
@@ -42,18 +43,14 @@ type Call =
   | { id: number; op: 'closeSession'; session: string }
   | { id: number; op: 'close' };
 
-interface SentError {
-  name: string;
-  code: string;
-  message: string;
-  retriable: boolean;
-}
-
 type Reply =
   | { kind: 'result'; id: number; value: unknown }
   | { kind: 'error'; id: number; error: SentError }
   | { kind: 'watchEvent'; watch: number; event: WatchEvent }
   | { kind: 'sessionLost'; session: string; error: SentError };
+
+/** The code of a failure that was not a LedgerlineError. */
+const METADATA_FAILED = 'MetadataFailed';
 
 const ERROR_CLASSES: ReadonlyMap<string, { prototype: object }> = new Map(
   Object.values({ ...storeErrors, ...bookkeeperErrors })
@@ -61,20 +58,14 @@ const ERROR_CLASSES: ReadonlyMap<string, { prototype: object }> = new Map(
     .map((errorClass) => [errorClass.name, errorClass]),
 );
 
-function sendError(error: unknown): SentError {
-  if (error instanceof LedgerlineError) {
-    return { name: error.name, code: error.code, message: error.message, retriable: error.retriable };
-  }
-  const message = error instanceof Error ? error.message : String(error);
-  return { name: 'MetadataError', code: 'MetadataFailed', message, retriable: false };
-}
-
 /** The error as the store threw it: its own class when it is one of the module's, else a MetadataError. */
 function receivedError(sent: SentError): Error {
   const error = new MetadataError(sent.code, sent.message, { retriable: sent.retriable });
   const errorClass = ERROR_CLASSES.get(sent.name);
-  if (errorClass !== undefined) Object.setPrototypeOf(error, errorClass.prototype);
-  error.name = sent.name;
+  if (errorClass !== undefined) {
+    Object.setPrototypeOf(error, errorClass.prototype);
+    error.name = sent.name;
+  }
   return error;
 }
 
@@ -142,7 +133,7 @@ export function serveMetadataStore(store: MetadataStore, port: MessagePort): voi
         sessions.set(session.id, session);
         session.onLost((cause) => {
           sessions.delete(session.id);
-          post({ kind: 'sessionLost', session: session.id, error: sendError(cause) });
+          post({ kind: 'sessionLost', session: session.id, error: sendError(cause, METADATA_FAILED) });
         });
         return { id: session.id, ttlSeconds: session.ttlSeconds };
       }
@@ -160,7 +151,7 @@ export function serveMetadataStore(store: MetadataStore, port: MessagePort): voi
   port.on('message', (call: Call) => {
     run(call).then(
       (value) => post({ kind: 'result', id: call.id, value }),
-      (error: unknown) => post({ kind: 'error', id: call.id, error: sendError(error) }),
+      (error: unknown) => post({ kind: 'error', id: call.id, error: sendError(error, METADATA_FAILED) }),
     );
   });
   port.on('close', () => void closeAll());
