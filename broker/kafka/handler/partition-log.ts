@@ -141,9 +141,8 @@ export class PartitionLog {
     this.dropReadAhead();
     if (!this.ledger.isValidPosition(from)) return;
     const entries = this.ledger.readEntries(from, this.entriesFor(maxBytes)).catch(() => undefined);
-    const timer = setTimeout(() => {
-      if (this.ahead?.entries === entries) this.ahead = undefined;
-    }, READ_AHEAD_TTL_MS);
+    // dropReadAhead clears the timer of any read ahead it replaces: a timer that fires is the current one's.
+    const timer = setTimeout(() => (this.ahead = undefined), READ_AHEAD_TTL_MS);
     timer.unref();
     this.ahead = { from, entries, timer };
   }
