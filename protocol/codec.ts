@@ -178,6 +178,17 @@ type Message = Record<string, unknown>;
 const nestedSizes: number[] = [];
 let nestedSizesRead = 0;
 
+/**
+ * Parts mode (encodeResponseFrameInto): bytes fields of at least `largeBytesMin` bytes are left out of the
+ * encoded buffer, which then holds every other byte; they are listed here with the offsets they belong at.
+ * Infinity outside parts mode, so writeValue copies everything.
+ */
+let largeBytesMin = Infinity;
+const largeBytes: Buffer[] = [];
+const largeBytesAt: number[] = [];
+/** The bytes of those fields, summed by the sizing pass. */
+let largeBytesSkipped = 0;
+
 function sizeOfValue(field: FieldSpec, value: unknown): number {
   switch (field.kind) {
     case KIND_INT64:
@@ -189,6 +200,7 @@ function sizeOfValue(field: FieldSpec, value: unknown): number {
       return varintSize(value as number);
     case KIND_BYTES: {
       const length = (value as Buffer).length;
+      if (length >= largeBytesMin) largeBytesSkipped += length;
       return varintSize(length) + length;
     }
     case KIND_STRING: {
@@ -224,6 +236,12 @@ function writeValue(buf: Buffer, pos: number, field: FieldSpec, value: unknown):
     case KIND_BYTES: {
       const bytes = value as Buffer;
       pos = writeVarint(buf, pos, bytes.length);
+      if (bytes.length >= largeBytesMin) {
+        // Parts mode: the frame goes out as [buf up to here, bytes, buf from here], with no copy of `bytes`.
+        largeBytes.push(bytes);
+        largeBytesAt.push(pos);
+        return pos;
+      }
       bytes.copy(buf, pos);
       return pos + bytes.length;
     }
@@ -312,9 +330,10 @@ function encodeMessage(
 ): Buffer {
   nestedSizes.length = 0;
   nestedSizesRead = 0;
+  largeBytesSkipped = 0;
   const size = sizeOfMessage(spec, message);
   if (prefixBytes > 0) checkFrameLength(size, maxFrameSizeBytes);
-  const buf = Buffer.allocUnsafe(prefixBytes + size);
+  const buf = Buffer.allocUnsafe(prefixBytes + size - largeBytesSkipped);
   if (prefixBytes > 0) buf.writeUInt32BE(size, 0);
   const end = writeMessage(buf, prefixBytes, spec, message);
   assert.equal(end, buf.length, `${spec.name}: encoded size differs from computed size`);
@@ -511,6 +530,51 @@ export function encodeResponseFrame(response: Response, maxFrameSizeBytes?: numb
     return encodeAddResponseFrame(response.header, response.status, response.addResponse, maxFrameSizeBytes);
   }
   return encodeMessage(RESPONSE, response as unknown as Message, FRAME_LENGTH_BYTES, maxFrameSizeBytes);
+}
+
+/**
+ * Encodes a framed Response as buffers to write in order, appended to `out`; returns how many bytes they
+ * hold. Bytes fields of at least `largeBytesMinBytes` bytes (a read entry's body) are not copied into the frame:
+ * they go to `out` themselves, between the frame's other bytes, so they must not change until written.
+ */
+export function encodeResponseFrameInto(
+  response: Response,
+  out: Buffer[],
+  largeBytesMinBytes: number,
+  maxFrameSizeBytes?: number,
+): number {
+  if (isPlainAddResponse(response)) {
+    const frame = encodeAddResponseFrame(
+      response.header,
+      response.status,
+      response.addResponse,
+      maxFrameSizeBytes,
+    );
+    out.push(frame);
+    return frame.length;
+  }
+  largeBytesMin = largeBytesMinBytes;
+  largeBytes.length = 0;
+  largeBytesAt.length = 0;
+  let frame: Buffer;
+  try {
+    frame = encodeMessage(RESPONSE, response as unknown as Message, FRAME_LENGTH_BYTES, maxFrameSizeBytes);
+  } finally {
+    largeBytesMin = Infinity;
+  }
+  let from = 0;
+  let total = frame.length;
+  for (let i = 0; i < largeBytes.length; i++) {
+    const at = largeBytesAt[i]!;
+    if (at > from) out.push(frame.subarray(from, at));
+    out.push(largeBytes[i]!);
+    total += largeBytes[i]!.length;
+    from = at;
+  }
+  if (from < frame.length) out.push(frame.subarray(from));
+  largeBytes.length = 0;
+  largeBytesAt.length = 0;
+  return total;
 }
 
 /** A Request holding a header and an AddRequest only: add-codec.ts writes it. */

@@ -57,6 +57,7 @@ export {
   decodeResponse,
   encodeRequestFrame,
   encodeResponseFrame,
+  encodeResponseFrameInto,
   encodeAddRequest,
   decodeAddRequest,
   encodeAddResponse,

@@ -1,6 +1,13 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../../common';
-import { FrameDecoder, OperationType, StatusCode, decodeRequest, encodeResponseFrame } from '../../protocol';
+import {
+  FrameDecoder,
+  OperationType,
+  StatusCode,
+  decodeRequest,
+  encodeResponseFrame,
+  encodeResponseFrameInto,
+} from '../../protocol';
 import type { Request, Response } from '../../protocol';
 import { errorResponse, isLongPoll } from './request-processor';
 import type { RequestProcessor } from './request-processor';
@@ -30,6 +37,9 @@ export interface ConnectionLimits {
   /** Response bytes not yet taken by the client at which dispatching pauses. */
   writeBufferHighBytes: number;
 }
+
+/** Read bodies at least this large are written from storage's buffer rather than copied into the frame. */
+const ZERO_COPY_BODY_BYTES = 64 * 1024;
 
 export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   inFlightHigh: 4096,
@@ -192,16 +202,18 @@ export class BookieConnection {
 
   private onResponse(response: Response): void {
     if (this.closed) return;
-    let frame: Buffer;
+    let bytes: number;
     try {
-      frame = encodeResponseFrame(response, this.maxFrameSizeBytes);
+      // A large entry's body is written from the buffer storage gave (its own, never changed), not copied.
+      bytes = encodeResponseFrameInto(response, this.outgoing, ZERO_COPY_BODY_BYTES, this.maxFrameSizeBytes);
     } catch (error) {
       // Only a response larger than a frame can get here (an entry at the frame limit plus its envelope).
       this.logger.error({ err: error, operation: response.header.operation }, 'response cannot be encoded');
-      frame = encodeResponseFrame(errorResponse({ header: response.header }, StatusCode.EIO));
+      const frame = encodeResponseFrame(errorResponse({ header: response.header }, StatusCode.EIO));
+      this.outgoing.push(frame);
+      bytes = frame.length;
     }
-    this.outgoing.push(frame);
-    this.outgoingBytes += frame.length;
+    this.outgoingBytes += bytes;
     if (!this.flushScheduled) {
       // Right after the callback that completed this response (a journal group commit completes all of its
       // adds in one): the acks leave at once, not after the next poll phase has read and handled more requests.

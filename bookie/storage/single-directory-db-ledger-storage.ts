@@ -44,6 +44,8 @@ const READ_AHEAD_BYTES_MAX = 4 * 1024 * 1024;
 const READ_AHEAD_TAIL_BYTES = 4096;
 /** Largest packed entry an entry log record may hold (a write cache holds at most 64 MiB entries too). */
 const ENTRY_BYTES_MAX = 64 * 1024 * 1024;
+/** An entry read in a block this large is handed out as a view of the block. */
+const ZERO_COPY_ENTRY_BYTES = 64 * 1024;
 /** Reads that find their entry log deleted by compaction look the location up again, this many times. */
 const READ_ATTEMPTS = 3;
 
@@ -273,7 +275,10 @@ export class SingleDirectoryDbLedgerStorage {
         if (at !== undefined) this.readCache.put(ledgerId, entry.entryId, block, at.start, at.length);
       }
     }
-    return Buffer.from(block.subarray(found.start, found.start + found.length));
+    const entry = block.subarray(found.start, found.start + found.length);
+    // A small entry is copied out so that it does not hold the whole block; a large one shares it, as the read
+    // cache's views of the block's other large entries do.
+    return found.length >= ZERO_COPY_ENTRY_BYTES ? entry : Buffer.from(entry);
   }
 
   // ---- ledgers ----

@@ -24,6 +24,7 @@ import {
   decodeResponse,
   encodeAddRequest,
   encodeAddRequestFrameParts,
+  encodeResponseFrameInto,
   encodeAddResponse,
   encodeAuthMessage,
   encodeFrame,
@@ -269,6 +270,53 @@ describe('protocol > codec > add frames (the fast path of add-codec.ts)', () => 
       addRequest: { ledgerId: 1n, entryId: 0n, masterKey: Buffer.alloc(20), body: Buffer.alloc(4096) },
     };
     expect(captureError(() => encodeRequestFrame(request, 1024))).toMatchObject({ name: 'FrameError' });
+  });
+});
+
+describe('protocol > codec > response frames in parts (large bytes fields not copied)', () => {
+  it('any response: the parts joined are the whole frame, and every bytes field at the threshold is a part itself', () => {
+    fc.assert(
+      fc.property(arb.response, fc.integer({ min: 0, max: 64 }), (response, threshold) => {
+        const parts: Buffer[] = [];
+        const bytes = encodeResponseFrameInto(response, parts, threshold);
+        const whole = encodeResponseFrame(response);
+        expect(bytes).toBe(whole.length);
+        expect(Buffer.concat(parts)).toEqual(whole);
+        const body = response.readResponse?.body;
+        if (body !== undefined && body !== null && body.length >= threshold)
+          expect(parts.some((part) => part === body)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it('a read of a large entry goes out as [envelope, the entry itself, the fields after it]', () => {
+    const body = Buffer.alloc(100_000, 3);
+    const response: Response = {
+      header: { version: ProtocolVersion.VERSION_THREE, operation: OperationType.READ_ENTRY, txnId: 9n },
+      status: StatusCode.EOK,
+      readResponse: { status: StatusCode.EOK, ledgerId: 1n, entryId: 2n, body, maxLAC: 2n },
+    };
+    const parts: Buffer[] = [Buffer.from('already queued')];
+    encodeResponseFrameInto(response, parts, 64 * 1024);
+    expect(parts).toHaveLength(4);
+    expect(parts[2]).toBe(body);
+    expect(decodeResponse(Buffer.concat(parts.slice(1)).subarray(4))).toEqual(response);
+    // The copying encoder is unaffected afterwards.
+    expect(encodeResponseFrame(response).includes(body)).toBe(true);
+  });
+
+  it('a response over the frame limit is refused before anything is queued', () => {
+    const response: Response = {
+      header: { version: ProtocolVersion.VERSION_THREE, operation: OperationType.READ_ENTRY, txnId: 9n },
+      status: StatusCode.EOK,
+      readResponse: { status: StatusCode.EOK, ledgerId: 1n, entryId: 2n, body: Buffer.alloc(4096) },
+    };
+    const parts: Buffer[] = [];
+    expect(captureError(() => encodeResponseFrameInto(response, parts, 1024, 1024))).toBeInstanceOf(
+      FrameError,
+    );
+    expect(parts).toEqual([]);
   });
 });
 
