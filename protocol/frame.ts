@@ -88,6 +88,8 @@ export class FrameDecoder {
   /** Slices of a payload split across chunks, and their total size. */
   private parts: Buffer[] = [];
   private partsBytes = 0;
+  /** pushBorrowed: the payload being gathered, of its full length; partsBytes of it are filled. */
+  private gathering: Buffer | undefined;
   private failure: FrameError | undefined;
 
   constructor(onFrame: (payload: Buffer) => void, options: FrameDecoderOptions = {}) {
@@ -121,14 +123,8 @@ export class FrameDecoder {
           this.startPayload(chunk.readInt32BE(pos));
           pos += FRAME_LENGTH_BYTES;
         } else {
-          this.lengthValue = ((this.lengthValue << 8) | chunk[pos]!) >>> 0;
-          pos++;
-          if (++this.lengthBytesSeen === FRAME_LENGTH_BYTES) {
-            const length = this.lengthValue | 0; // read as signed, like a Java int
-            this.lengthBytesSeen = 0;
-            this.lengthValue = 0;
-            this.startPayload(length);
-          }
+          const length = this.lengthByte(chunk[pos++]!);
+          if (length !== undefined) this.startPayload(length);
         }
         continue;
       }
@@ -154,6 +150,76 @@ export class FrameDecoder {
         pos = end;
       }
     }
+  }
+
+  /**
+   * Consumes a chunk the decoder may not keep: a socket's read buffer that is reused for the next read (`onread`).
+   * The frames whole within it are copied out together (one allocation for all of them) and emitted as slices of
+   * that copy; a frame split across chunks is gathered straight into a buffer of its full length, allocated once
+   * its length is known — so, unlike push(), up to maxFrameSizeBytes may be held for a partial frame. That spares
+   * a large frame a buffer per read plus the copy joining them. Use one of push() and pushBorrowed() per decoder.
+   */
+  pushBorrowed(chunk: Buffer): void {
+    if (this.failure !== undefined) throw this.failure;
+    let pos = 0;
+    const end = chunk.length;
+    while (pos < end) {
+      if (this.state === STATE_PAYLOAD) {
+        const payload = this.gathering!;
+        const copied = chunk.copy(
+          payload,
+          this.partsBytes,
+          pos,
+          Math.min(end, pos + this.frameLengthBytes - this.partsBytes),
+        );
+        pos += copied;
+        this.partsBytes += copied;
+        if (this.partsBytes === this.frameLengthBytes) {
+          this.gathering = undefined;
+          this.partsBytes = 0;
+          this.state = STATE_LENGTH;
+          this.onFrame(payload);
+        }
+        continue;
+      }
+      if (this.lengthBytesSeen > 0 || end - pos < FRAME_LENGTH_BYTES) {
+        // A length prefix split across chunks: byte by byte.
+        const length = this.lengthByte(chunk[pos++]!);
+        if (length !== undefined) this.startGathering(length);
+        continue;
+      }
+      let wholeEnd = pos;
+      while (end - wholeEnd >= FRAME_LENGTH_BYTES) {
+        const length = chunk.readInt32BE(wholeEnd);
+        if (length < 0 || length > this.maxFrameSizeBytes || end - wholeEnd - FRAME_LENGTH_BYTES < length)
+          break;
+        wholeEnd += FRAME_LENGTH_BYTES + length;
+      }
+      if (wholeEnd > pos) {
+        this.push(Buffer.from(chunk.subarray(pos, wholeEnd)));
+        pos = wholeEnd;
+      } else {
+        // A frame that does not end in this chunk, or a bad length (startGathering throws).
+        this.startGathering(chunk.readInt32BE(pos));
+        pos += FRAME_LENGTH_BYTES;
+      }
+    }
+  }
+
+  /** Takes one byte of a length prefix split across chunks: the length once its fourth byte is in. */
+  private lengthByte(byte: number): number | undefined {
+    this.lengthValue = ((this.lengthValue << 8) | byte) >>> 0;
+    if (++this.lengthBytesSeen < FRAME_LENGTH_BYTES) return undefined;
+    const length = this.lengthValue | 0; // read as signed, like a Java int
+    this.lengthBytesSeen = 0;
+    this.lengthValue = 0;
+    return length;
+  }
+
+  /** pushBorrowed's start of a payload: the buffer it is gathered into, of its full length. */
+  private startGathering(length: number): void {
+    this.startPayload(length);
+    if (this.state === STATE_PAYLOAD) this.gathering = Buffer.allocUnsafe(length);
   }
 
   private startPayload(length: number): void {

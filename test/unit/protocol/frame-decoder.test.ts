@@ -29,6 +29,24 @@ function splitAt(bytes: Buffer, cuts: number[]): Buffer[] {
   return chunks;
 }
 
+/** Random frames cut into random chunks, fed by `feed`: the decoder emits exactly the frames, holding nothing after. */
+function anyChunking(feed: (decoder: FrameDecoder, chunks: Buffer[]) => void): void {
+  fc.assert(
+    fc.property(
+      fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }),
+      fc.array(fc.nat(), { maxLength: 12 }),
+      (payloads, cuts) => {
+        const stream = Buffer.concat(payloads.map((p) => encodeFrame(Buffer.from(p))));
+        const { decoder, frames } = recorder();
+        feed(decoder, splitAt(stream, cuts));
+        expect(frames).toEqual(payloads.map((p) => Buffer.from(p)));
+        expect(decoder.bufferedBytes).toBe(0);
+      },
+    ),
+    { numRuns: 500 },
+  );
+}
+
 describe('protocol > frame decoder > splitting', () => {
   it('emits every frame packed in one chunk, in order, as slices of that chunk', () => {
     const payloads = [Buffer.from('a'), Buffer.from('bb'), Buffer.alloc(1000, 7)];
@@ -68,20 +86,9 @@ describe('protocol > frame decoder > splitting', () => {
   });
 
   it('split anywhere: any chunking of a stream yields the same frames', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 8 }),
-        fc.array(fc.nat(), { maxLength: 12 }),
-        (payloads, cuts) => {
-          const stream = Buffer.concat(payloads.map((p) => encodeFrame(Buffer.from(p))));
-          const { decoder, frames } = recorder();
-          for (const chunk of splitAt(stream, cuts)) decoder.push(chunk);
-          expect(frames).toEqual(payloads.map((p) => Buffer.from(p)));
-          expect(decoder.bufferedBytes).toBe(0);
-        },
-      ),
-      { numRuns: 500 },
-    );
+    anyChunking((decoder, chunks) => {
+      for (const chunk of chunks) decoder.push(chunk);
+    });
   });
 });
 
@@ -174,5 +181,52 @@ describe('protocol > frame decoder > limits', () => {
     );
     expect(sizes.filter((size) => size > 1000)).toEqual([]);
     expect(decoder.bufferedBytes).toBe(14);
+  });
+});
+
+describe('protocol > frame decoder > borrowed chunks (a reused read buffer)', () => {
+  /** Feeds `chunks` through one reused buffer, scribbled over after each push, as a socket's onread buffer is. */
+  function feedBorrowed(
+    decoder: FrameDecoder,
+    chunks: Buffer[],
+    reused = Buffer.alloc(Math.max(1, ...chunks.map((chunk) => chunk.length))),
+  ): void {
+    for (const chunk of chunks) {
+      chunk.copy(reused);
+      decoder.pushBorrowed(reused.subarray(0, chunk.length));
+      reused.fill(0xee);
+    }
+  }
+
+  it('any chunking yields the same frames, none of them sharing the reused buffer', () => {
+    anyChunking((decoder, chunks) => feedBorrowed(decoder, chunks));
+  });
+
+  it('gathers a frame split over many reads in one buffer of its length', () => {
+    const payload = Buffer.alloc(200_000, 7);
+    const stream = encodeFrame(payload);
+    const { decoder, frames } = recorder();
+    const chunks = splitAt(stream, [3, 65_536, 131_072, 196_608]);
+    const reused = Buffer.alloc(65_536);
+    const sizes = allocationsDuring(() => feedBorrowed(decoder, chunks, reused));
+    expect(frames).toEqual([payload]);
+    expect(sizes.filter((size) => size > 1000)).toEqual([200_000]);
+  });
+
+  it('emits the whole frames before a bad length, then stays failed', () => {
+    const { decoder, frames } = recorder({ maxFrameSizeBytes: 8 });
+    const stream = Buffer.concat([encodeFrame(Buffer.from('ok'), 8), Buffer.from([0, 0, 0, 9, 1, 2])]);
+    expect(() => decoder.pushBorrowed(stream)).toThrow(expect.objectContaining({ code: 'FrameTooLarge' }));
+    expect(frames).toEqual([Buffer.from('ok')]);
+    expect(() => decoder.pushBorrowed(encodeFrame(Buffer.from('x'), 8))).toThrow(FrameError);
+    expect(frames).toHaveLength(1);
+  });
+
+  it('a negative length split across reads is refused once its 4 bytes are in', () => {
+    const { decoder } = recorder();
+    decoder.pushBorrowed(Buffer.from([0xff, 0xff]));
+    expect(() => decoder.pushBorrowed(Buffer.from([0xff, 0xfe]))).toThrow(
+      expect.objectContaining({ code: 'NegativeFrameLength', frameLengthBytes: -2 }),
+    );
   });
 });
