@@ -59,12 +59,23 @@ export class RecordReader {
 
   /** A view of the next `length` bytes (no copy). */
   readBytes(length: number, what: string): Buffer {
+    const start = this.pos;
+    this.skipBytes(length, what);
+    return this.buf.subarray(start, this.pos);
+  }
+
+  /** Steps over the next `length` bytes, checked as readBytes checks them. */
+  skipBytes(length: number, what: string): void {
     if (length < 0 || length > this.remaining) {
       throw malformedBatch(`${what} of ${length} bytes does not fit in the ${this.remaining} left`);
     }
-    const view = this.buf.subarray(this.pos, this.pos + length);
     this.pos += length;
-    return view;
+  }
+
+  /** Steps over a varint length and that many bytes (-1: null), checked as readNullableBytes checks them. */
+  skipNullableBytes(what: string): void {
+    const length = this.readVarint();
+    if (length !== -1) this.skipBytes(length, what);
   }
 
   /** A varint length then that many bytes; -1 is null, anything below is malformed. */

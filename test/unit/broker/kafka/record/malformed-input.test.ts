@@ -10,6 +10,7 @@ import {
   encodeRecordBatch,
   parseBatchHeader,
   splitBatches,
+  validateProducedBatch,
   verifyBatch,
 } from '../../../../../broker/kafka/record';
 import type { CompressionCodec, RecordToEncode } from '../../../../../broker/kafka/record';
@@ -39,6 +40,25 @@ async function checkEveryReader(bytes: Buffer): Promise<void> {
     });
     expect(records).toHaveLength(header.recordCount);
   });
+  // The produce check walks the records without building them: it must accept exactly what decoding accepts
+  // (with offset deltas 0, 1, 2, ... and the batch-level rules), never more.
+  const decoded = await decodeRecordBatch(bytes).catch(() => undefined);
+  const accepted = await validateProducedBatch(bytes).then(
+    () => true,
+    (error: unknown) => {
+      onlyRecordErrors(() => {
+        throw error;
+      });
+      return false;
+    },
+  );
+  const valid =
+    decoded !== undefined &&
+    !decoded.header.control &&
+    decoded.records.length > 0 &&
+    decoded.header.recordCount === decoded.header.lastOffsetDelta + 1 &&
+    decoded.records.every((record, i) => record.offset === decoded.header.baseOffset + BigInt(i));
+  expect(accepted).toBe(valid);
 }
 
 describe('broker > kafka > record > malformed input (property, seeded)', () => {
