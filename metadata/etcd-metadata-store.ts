@@ -1,15 +1,16 @@
 import assert from 'node:assert';
 import { ExponentialBackoff, noop as noopPolicy } from 'cockatiel';
-import {
-  CompareResult,
-  CompareTarget,
+import type * as Etcd3Module from 'etcd3';
+import type {
   Etcd3,
-  EtcdLeaseInvalidError,
-  SortOrder,
-  SortTarget,
-  isRecoverableError,
+  ICompare,
+  IKeyValue,
+  IRequestOp,
+  ITxnResponse,
+  IWatchResponse,
+  Lease,
+  Watcher,
 } from 'etcd3';
-import type { ICompare, IKeyValue, IRequestOp, ITxnResponse, IWatchResponse, Lease, Watcher } from 'etcd3';
 import type { Logger } from '../common';
 import {
   BadVersionError,
@@ -30,6 +31,16 @@ import type {
   Watch,
   WatchEvent,
 } from './metadata-store';
+
+/**
+ * etcd3, and gRPC under it, is loaded on first use: some 6 MB of heap that a standalone on its embedded store
+ * never needs, and that every full GC of the broker would otherwise mark.
+ */
+let etcd3Module: typeof Etcd3Module | undefined;
+function etcd3(): typeof Etcd3Module {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (etcd3Module ??= require('etcd3') as typeof Etcd3Module);
+}
 
 /*
  * The etcd metadata store, on the etcd3 client (1.1.2).
@@ -91,7 +102,7 @@ function isObject(value: unknown): value is object {
 
 /** True when etcd3 classifies the error as a transport fault (unavailable, deadline, cancelled, internal). */
 function isTransportError(err: unknown): boolean {
-  return isObject(err) && isRecoverableError(err as Error);
+  return isObject(err) && etcd3().isRecoverableError(err as Error);
 }
 
 /** UNAVAILABLE before the request was sent: the channel had no connection. Safe to retry any call. */
@@ -247,7 +258,7 @@ export class EtcdMetadataStore implements MetadataStore {
     assert(requestTimeoutMs > 0, 'requestTimeoutMs must be positive');
     assert(options.listPageSize === undefined || options.listPageSize > 0, 'listPageSize must be positive');
     const logger = options.logger.child({ component: 'etcd-metadata-store', endpoints: options.endpoints });
-    const client = new Etcd3({
+    const client = new (etcd3().Etcd3)({
       hosts: [...options.endpoints],
       defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
       faultHandling: {
@@ -307,7 +318,7 @@ export class EtcdMetadataStore implements MetadataStore {
       if (
         session !== undefined &&
         err instanceof MetadataError &&
-        err.cause instanceof EtcdLeaseInvalidError
+        err.cause instanceof etcd3().EtcdLeaseInvalidError
       ) {
         (session as EtcdSession).markLost(err.cause);
         throw new SessionLostError(session.id, { cause: err.cause });
@@ -370,8 +381,8 @@ export class EtcdMetadataStore implements MetadataStore {
           key: pageStart,
           range_end: end,
           limit: pageSize,
-          sort_order: SortOrder.Ascend,
-          sort_target: SortTarget.Key,
+          sort_order: etcd3().SortOrder.Ascend,
+          sort_target: etcd3().SortTarget.Key,
           keys_only: options.keysOnly === true,
           ...(revision === undefined ? {} : { revision }),
         }),
@@ -545,12 +556,28 @@ export class EtcdMetadataStore implements MetadataStore {
 function compareFor(key: Buffer, expected: ExpectedVersion | 'exists'): ICompare[] {
   if (expected === 'any') return [];
   if (expected === 'absent') {
-    return [{ key, target: CompareTarget.Create, result: CompareResult.Equal, create_revision: 0 }];
+    return [
+      { key, target: etcd3().CompareTarget.Create, result: etcd3().CompareResult.Equal, create_revision: 0 },
+    ];
   }
   if (expected === 'exists') {
-    return [{ key, target: CompareTarget.Create, result: CompareResult.Greater, create_revision: 0 }];
+    return [
+      {
+        key,
+        target: etcd3().CompareTarget.Create,
+        result: etcd3().CompareResult.Greater,
+        create_revision: 0,
+      },
+    ];
   }
-  return [{ key, target: CompareTarget.Mod, result: CompareResult.Equal, mod_revision: expected.toString() }];
+  return [
+    {
+      key,
+      target: etcd3().CompareTarget.Mod,
+      result: etcd3().CompareResult.Equal,
+      mod_revision: expected.toString(),
+    },
+  ];
 }
 
 function describeExpected(expected: ExpectedVersion): string {
