@@ -99,16 +99,24 @@ export class PartitionLog {
     const result: PartitionRead = { batches: [], bytes: 0 };
     let position = await this.positionOf(offset);
     let after: Position | undefined;
+    // Entries read that did not fit: the start of the next fetch, kept for it rather than read a second time.
+    let unsent: Entry[] = [];
     reading: while (position !== undefined) {
+      if (result.batches.length > 0 && maxBytes - result.bytes < this.entryBytesAverage) {
+        // The next entry would most likely not fit: the consumer does not wait for it, it is read ahead.
+        after = position;
+        break;
+      }
       const entries = await this.entriesAt(position, this.entriesFor(maxBytes - result.bytes));
       if (entries.length === 0) break;
-      for (const entry of entries) {
+      for (const [i, entry] of entries.entries()) {
         this.entryBytesAverage += (entry.data.length - this.entryBytesAverage) / 8;
         const offsets = entryOffsets(entry.data);
         if (offsets === undefined || offsets.lastOffset < offset) continue;
         const batch = await entryToBatch(offsets);
         if (result.bytes + batch.length > maxBytes && !(atLeastOne && result.batches.length === 0)) {
           after = entry.position;
+          unsent = entries.slice(i);
           break reading;
         }
         result.batches.push(batch);
@@ -120,7 +128,7 @@ export class PartitionLog {
       position = this.ledger.isValidPosition(next) ? next : undefined;
       after = position;
     }
-    if (result.batches.length > 0 && after !== undefined) this.readAhead(after, maxBytes);
+    if (result.batches.length > 0 && after !== undefined) this.readAhead(after, maxBytes, unsent);
     return result;
   }
 
@@ -136,11 +144,24 @@ export class PartitionLog {
     return this.ledger.readEntries(position, count);
   }
 
-  /** Starts reading a fetch's worth of entries from `from` (a stored entry) for the consumer's next fetch. */
-  private readAhead(from: Position, maxBytes: number): void {
+  /**
+   * Starts reading a fetch's worth of entries from `from` (a stored entry) for the consumer's next fetch; `have`
+   * are the first of them when the last fetch read them already (entries from `from` on, in order).
+   */
+  private readAhead(from: Position, maxBytes: number, have: Entry[]): void {
     this.dropReadAhead();
-    if (!this.ledger.isValidPosition(from)) return;
-    const entries = this.ledger.readEntries(from, this.entriesFor(maxBytes)).catch(() => undefined);
+    const wanted = this.entriesFor(maxBytes);
+    const next = have.length === 0 ? from : this.ledger.getNextValidPosition(have[have.length - 1]!.position);
+    let entries: Promise<Entry[] | undefined>;
+    if (have.length >= wanted || !this.ledger.isValidPosition(next)) {
+      if (have.length === 0) return;
+      entries = Promise.resolve(have);
+    } else {
+      entries = this.ledger.readEntries(next, wanted - have.length).then(
+        (more) => (have.length === 0 ? more : [...have, ...more]),
+        () => (have.length === 0 ? undefined : have),
+      );
+    }
     // dropReadAhead clears the timer of any read ahead it replaces: a timer that fires is the current one's.
     const timer = setTimeout(() => (this.ahead = undefined), READ_AHEAD_TTL_MS);
     timer.unref();
