@@ -56,10 +56,20 @@ export class RawKafka {
   async request<K extends Served>(apiKey: K, body: RequestInput<K>): Promise<ResponseValue<K>> {
     this.send(apiKey, body);
     const correlationId = this.correlationId;
-    const frame = await this.nextFrame();
-    const decoded = decodeResponse(apiKey, VERSIONS[apiKey], frame);
+    const decoded = await this.receive(apiKey);
     expect(decoded.correlationId).toBe(correlationId);
     return decoded.body;
+  }
+
+  /** The correlation id of the last request sent. */
+  get lastCorrelationId(): number {
+    return this.correlationId;
+  }
+
+  /** The next response on the connection, decoded as `apiKey`'s (for requests sent ahead with send()). */
+  async receive<K extends Served>(apiKey: K): Promise<{ correlationId: number; body: ResponseValue<K> }> {
+    const decoded = decodeResponse(apiKey, VERSIONS[apiKey], await this.nextFrame());
+    return { correlationId: decoded.correlationId, body: decoded.body };
   }
 
   private async nextFrame(): Promise<Buffer> {

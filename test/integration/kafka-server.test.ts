@@ -1,7 +1,8 @@
 /**
  * Goal: the Kafka listener's connection layer behaves as Kafka clients need, before any topic is served: kafkajs
  * (unmodified) completes its ApiVersions handshake and a Metadata request; responses leave strictly in request
- * order even when the handler finishes them out of order; acks=0-style requests (no response) do not hold later
+ * order even when the handler finishes them out of order, and a request starts before the one before it is answered
+ * only once the handler says that one is ordered (at most 16 at once); acks=0-style requests (no response) do not hold later
  * ones; ApiVersions of a version above ours is answered with error 35 and the table, on a connection that stays
  * open; an unknown api key, an unsupported version, garbage, a 2^31-1 or negative size prefix, or a handler that
  * throws close that connection only, and the listener keeps serving others.
@@ -37,9 +38,28 @@ class TestHandler implements KafkaRequestHandler {
   /** Client ids whose requests make the handler throw. */
   failFor = new Set<string>();
   handled = 0;
+  /** Whether the handler says each request is ordered as soon as it starts (as Produce does once its batches are sent). */
+  orderedAtStart = false;
+  /** Requests being handled at once, and the most seen. */
+  concurrent = 0;
+  concurrentMax = 0;
 
-  async handle(request: KafkaRequest): Promise<ResponseBody<SupportedApiKey> | undefined> {
+  async handle(
+    request: KafkaRequest,
+    _connection: unknown,
+    ordered?: () => void,
+  ): Promise<ResponseBody<SupportedApiKey> | undefined> {
     this.handled++;
+    this.concurrentMax = Math.max(this.concurrentMax, ++this.concurrent);
+    if (this.orderedAtStart) ordered?.();
+    try {
+      return await this.answer(request);
+    } finally {
+      this.concurrent--;
+    }
+  }
+
+  private async answer(request: KafkaRequest): Promise<ResponseBody<SupportedApiKey> | undefined> {
     const delay = this.delayMs(request);
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     if (request.clientId !== null && this.failFor.has(request.clientId)) throw new Error('handler failure');
@@ -98,6 +118,8 @@ describe('broker > kafka > server', () => {
     handler.delayMs = () => 0;
     handler.silent.clear();
     handler.failFor.clear();
+    handler.orderedAtStart = false;
+    handler.concurrentMax = 0;
   });
 
   afterAll(async () => {
@@ -144,7 +166,40 @@ describe('broker > kafka > server', () => {
     expect(client.frames.map(correlationIdOf)).toEqual(ids);
     const body = decodeResponse(ApiKey.Metadata, 4, client.frames[0]!).body;
     expect(body.brokers).toEqual([{ nodeId: 0, host: '127.0.0.1', port: server.port, rack: null }]);
+    // The handler never said a request was ordered: each started only after the one before was answered.
+    expect(handler.concurrentMax).toBe(1);
     client.socket.destroy();
+  });
+
+  it('starts a request once the one before is ordered, at most 16 at once, and still answers in request order', async () => {
+    handler.orderedAtStart = true;
+    handler.delayMs = (request) => 40 - (request.correlationId % 40);
+    const client = await rawClient(server.port);
+    const ids = Array.from({ length: 60 }, (_, i) => i + 300);
+    client.socket.write(Buffer.concat(ids.map((id) => metadataRequest(id))));
+    await eventually('60 responses', () => (client.frames.length === ids.length ? true : undefined), 20000);
+    expect(client.frames.map(correlationIdOf)).toEqual(ids);
+    expect(handler.concurrentMax).toBeGreaterThan(1);
+    expect(handler.concurrentMax).toBeLessThanOrEqual(16);
+    client.socket.destroy();
+  });
+
+  it('closes the connection when a request ordered early then fails, answering only what came before it', async () => {
+    handler.orderedAtStart = true;
+    handler.failFor.add('doomed');
+    handler.delayMs = (request) => (request.clientId === 'doomed' ? 30 : 5);
+    const client = await rawClient(server.port);
+    client.socket.write(
+      Buffer.concat([
+        metadataRequest(1),
+        metadataRequest(2, 'doomed'),
+        metadataRequest(3),
+        metadataRequest(4),
+      ]),
+    );
+    expect(await closesWithin(client.closed, 5000)).toBe(true);
+    expect(client.frames.map(correlationIdOf)).toEqual([1]);
+    await stillServes();
   });
 
   it('sends nothing for a request its handler leaves unanswered, and answers the next one', async () => {

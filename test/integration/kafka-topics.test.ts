@@ -397,6 +397,43 @@ describe('broker > kafka > topics (standalone process)', () => {
     expect(metadata.topics[0]!.partitions).toHaveLength(3);
   });
 
+  it('produce requests pipelined on one connection land in request order, with contiguous offsets, answered in order', async () => {
+    const topic = 'pipelined';
+    const client = await raw();
+    await client.request(ApiKey.Metadata, { topics: [{ name: topic }], allowAutoTopicCreation: true });
+    const sent = Array.from({ length: 40 }, (_, i) =>
+      Array.from({ length: 1 + (i % 3) }, (_, r) => `${i}-${r}`),
+    );
+    const batches = await Promise.all(
+      sent.map((batch) =>
+        encodeRecordBatch(batch.map((value) => ({ timestamp: 1_000, key: null, value: Buffer.from(value) }))),
+      ),
+    );
+    const firstId = client.lastCorrelationId + 1;
+    for (const records of batches) {
+      client.send(ApiKey.Produce, {
+        transactionalId: null,
+        acks: -1,
+        timeoutMs: 10_000,
+        topicData: [{ name: topic, partitionData: [{ index: 0, records }] }],
+      });
+    }
+    const answers = [];
+    for (let i = 0; i < batches.length; i++) answers.push(await client.receive(ApiKey.Produce));
+    expect(answers.map((answer) => answer.correlationId)).toEqual(sent.map((_, i) => firstId + i));
+    let next = 0n;
+    for (const [i, answer] of answers.entries()) {
+      expect(answer.body.responses[0]!.partitionResponses[0]).toMatchObject({
+        errorCode: 0,
+        baseOffset: next,
+      });
+      next += BigInt(sent[i]!.length);
+    }
+    const fetched = await fetchRecords(client, topic, 0, 0n);
+    expect(values(fetched.records)).toEqual(sent.flat());
+    expect(fetched.records.map((record) => record.offset)).toEqual(sent.flat().map((_, i) => BigInt(i)));
+  });
+
   it('Metadata auto-creation follows the request; CreateTopics and DeleteTopics answer Kafka errors', async () => {
     const client = await raw();
     const refused = await client.request(ApiKey.Metadata, {

@@ -70,6 +70,7 @@ export class KafkaRequestHandler implements ConnectionRequestHandler {
   async handle(
     request: KafkaRequest,
     connection: KafkaConnectionInfo,
+    ordered?: () => void,
   ): Promise<ResponseBody<SupportedApiKey> | undefined> {
     switch (request.apiKey) {
       case ApiKey.ApiVersions:
@@ -77,7 +78,7 @@ export class KafkaRequestHandler implements ConnectionRequestHandler {
       case ApiKey.Metadata:
         return this.metadata(request.body, request.apiVersion);
       case ApiKey.Produce: {
-        const response = await this.produceApi.handle(request.body);
+        const response = await this.produceApi.handle(request.body, ordered);
         return request.body.acks === 0 ? undefined : response;
       }
       case ApiKey.Fetch:

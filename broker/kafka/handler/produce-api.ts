@@ -28,13 +28,22 @@ export class ProduceApi {
     private readonly logger: Logger,
   ) {}
 
-  async handle(request: ProduceRequest): Promise<ProduceResponse> {
+  /**
+   * Produces every partition's batch; calls `ordered` once each batch has been handed to its partition's log (or
+   * refused), before they are durable: a request after this one may then start, and its batches land after these.
+   */
+  async handle(request: ProduceRequest, ordered?: () => void): Promise<ProduceResponse> {
+    let unordered = request.topicData.reduce((sum, topicData) => sum + topicData.partitionData.length, 0);
+    const sent = (): void => {
+      if (--unordered === 0) ordered?.();
+    };
+    if (unordered === 0) ordered?.();
     const responses = await Promise.all(
       request.topicData.map(async (topicData) => ({
         name: topicData.name,
         partitionResponses: await Promise.all(
           topicData.partitionData.map((partition) =>
-            this.producePartition(topicData.name, partition.index, partition.records, request.acks),
+            this.producePartition(topicData.name, partition.index, partition.records, request.acks, sent),
           ),
         ),
       })),
@@ -42,11 +51,33 @@ export class ProduceApi {
     return { responses, throttleTimeMs: 0 };
   }
 
+  /** One partition's batch; `sent` is called exactly once, when it is handed to the log or refused. */
   private async producePartition(
     topicName: string,
     index: number,
     records: Buffer | null,
     acks: number,
+    sent: () => void,
+  ): Promise<PartitionResponse> {
+    let handedOver = false;
+    const handOver = (): void => {
+      if (handedOver) return;
+      handedOver = true;
+      sent();
+    };
+    try {
+      return await this.producePartitionOnce(topicName, index, records, acks, handOver);
+    } finally {
+      handOver();
+    }
+  }
+
+  private async producePartitionOnce(
+    topicName: string,
+    index: number,
+    records: Buffer | null,
+    acks: number,
+    handOver: () => void,
   ): Promise<PartitionResponse> {
     const refuse = (errorCode: number): PartitionResponse => ({ index, errorCode, baseOffset: -1n });
     if (acks !== 0 && acks !== 1 && acks !== -1) return refuse(KafkaErrorCode.INVALID_REQUIRED_ACKS);
@@ -68,7 +99,9 @@ export class ProduceApi {
         recordCount: header.recordCount,
       });
       // The batch's CRC-32C was checked above and encodeKafkaEntry computed the message's: no third pass over it.
-      const result = await producer.sendEntry(message, header.recordCount, { verifyChecksum: false });
+      const sending = producer.sendEntry(message, header.recordCount, { verifyChecksum: false });
+      handOver();
+      const result = await sending;
       if (result.duplicate) return { index, errorCode: KafkaErrorCode.NONE, baseOffset: -1n };
       return { index, errorCode: KafkaErrorCode.NONE, baseOffset };
     } catch (error) {

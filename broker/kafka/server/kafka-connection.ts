@@ -16,11 +16,16 @@ import type { KafkaRequest, ResponseBody, SupportedApiKey } from '../protocol';
  * What answers the requests of a connection: a response body for the request's api and version, or undefined for
  * a request that gets no response (a Produce with acks=0). Throwing closes the connection: use an error code in
  * the body for anything the client should see.
+ *
+ * `ordered`, when the handler calls it, says that what the request does is now in order with what later requests
+ * will do (a Produce: every batch handed to its partition's log), so the connection may start the next request
+ * while this one waits (for durability). A handler that never calls it has the next request wait for its answer.
  */
 export interface KafkaRequestHandler {
   handle(
     request: KafkaRequest,
     connection: KafkaConnectionInfo,
+    ordered?: () => void,
   ): Promise<ResponseBody<SupportedApiKey> | undefined>;
 }
 
@@ -41,14 +46,19 @@ export interface KafkaConnectionOptions {
 }
 
 const QUEUED_REQUESTS_MAX_DEFAULT = 64;
+/** Requests handled at once on one connection: started once the one before is ordered, answered in turn. */
+const REQUESTS_IN_FLIGHT_MAX = 16;
 
 /**
  * One client connection of the Kafka listener. Frames are cut from the stream by their size prefix (capped before
- * allocation), decoded, and handled one at a time in arrival order, so responses leave in request order, which
- * kafka-python and the Java client insist on (kafka.md §1, §7); a long-polling Fetch therefore holds the requests
- * behind it, as it does in Kafka. While `queuedRequestsMax` requests wait, the socket is paused (what Kafka's
- * muting does for one). An unknown api key, an unsupported version (except ApiVersions, answered with error 35 and
- * the full table), a malformed frame or a handler that throws closes the connection, and only it.
+ * allocation), decoded, and handled in arrival order; responses leave in request order, which kafka-python and the
+ * Java client insist on (kafka.md §1, §7). A request starts once the one before it is answered or, for a Produce,
+ * once its batches are handed to their logs in order (KoP pipelines requests the same way): a producer with many
+ * requests in flight has them durable together, in one journal sync, instead of one sync each. A long-polling
+ * Fetch holds the requests behind it, as it does in Kafka. While `queuedRequestsMax` requests wait, the socket is
+ * paused (what Kafka's muting does for one). An unknown api key, an unsupported version (except ApiVersions,
+ * answered with error 35 and the full table), a malformed frame or a handler that throws closes the connection,
+ * and only it.
  */
 export class KafkaConnection {
   private readonly splitter: FrameSplitter;
@@ -56,6 +66,8 @@ export class KafkaConnection {
   private readonly queuedRequestsMax: number;
   private processing = false;
   private closed = false;
+  /** Requests started and not yet answered, oldest first: each resolves once its response is written. */
+  private readonly inFlight: Promise<void>[] = [];
   private readonly info: KafkaConnectionInfo;
 
   constructor(
@@ -122,7 +134,10 @@ export class KafkaConnection {
     void this.drain();
   }
 
-  /** Handles queued requests one by one, writing each response before the next request starts. */
+  /**
+   * Starts queued requests in order, each once the one before is ordered (or answered), at most
+   * REQUESTS_IN_FLIGHT_MAX at a time; their responses are written in the same order.
+   */
   private async drain(): Promise<void> {
     if (this.processing) return;
     this.processing = true;
@@ -131,36 +146,70 @@ export class KafkaConnection {
         const request = this.queue.shift();
         if (request === undefined) break;
         if (this.queue.length < this.queuedRequestsMax && this.socket.isPaused()) this.socket.resume();
-        await this.answer(request);
+        if (this.inFlight.length >= REQUESTS_IN_FLIGHT_MAX) await this.inFlight[0];
+        await this.start(request);
       }
     } finally {
       this.processing = false;
     }
   }
 
-  private async answer(request: KafkaRequest | UnsupportedApiVersions): Promise<void> {
-    if (request instanceof UnsupportedApiVersions) {
-      this.socket.write(encodeApiVersionsUnsupported(request.correlationId));
-      return;
-    }
-    let body: ResponseBody<SupportedApiKey> | undefined;
+  /**
+   * Starts handling `request`; resolves once the next request may start: when the handler says the request is
+   * ordered, or when it is answered. Its response is written after the one of the request before.
+   */
+  private start(request: KafkaRequest | UnsupportedApiVersions): Promise<void> {
+    let ordered!: () => void;
+    const mayContinue = new Promise<void>((resolve) => (ordered = resolve));
+    const body = request instanceof UnsupportedApiVersions ? undefined : this.handle(request, ordered);
+    const previous = this.inFlight[this.inFlight.length - 1];
+    // Never rejects (handle() turns a failure into a closed connection), so the next response's wait cannot either.
+    const written = (async () => {
+      if (previous !== undefined) await previous;
+      if (request instanceof UnsupportedApiVersions) {
+        if (!this.closed) this.socket.write(encodeApiVersionsUnsupported(request.correlationId));
+      } else {
+        this.write(request, await body);
+      }
+    })();
+    this.inFlight.push(written);
+    void written.finally(() => {
+      this.inFlight.splice(this.inFlight.indexOf(written), 1);
+      ordered();
+    });
+    return mayContinue;
+  }
+
+  /** The handler's answer; undefined (and the connection closed) when it throws. */
+  private async handle(
+    request: KafkaRequest,
+    ordered: () => void,
+  ): Promise<ResponseBody<SupportedApiKey> | undefined> {
     try {
-      body = await this.handler.handle(request, this.info);
+      return await this.handler.handle(request, this.info, ordered);
     } catch (err) {
       this.logger.warn(
         { err, connection: this.info.id, api: apiName(request.apiKey), version: request.apiVersion },
         'kafka request failed; closing the connection',
       );
       this.close();
+      return undefined;
+    }
+  }
+
+  private write(request: KafkaRequest, body: ResponseBody<SupportedApiKey> | undefined): void {
+    if (body === undefined || this.closed) return;
+    let chunks: Buffer[];
+    try {
+      chunks = encodeResponseChunks(request.apiKey, request.apiVersion, request.correlationId, body as never);
+    } catch (err) {
+      this.logger.error(
+        { err, connection: this.info.id, api: apiName(request.apiKey), version: request.apiVersion },
+        'kafka response cannot be encoded; closing the connection',
+      );
+      this.close();
       return;
     }
-    if (body === undefined || this.closed) return;
-    const chunks = encodeResponseChunks(
-      request.apiKey,
-      request.apiVersion,
-      request.correlationId,
-      body as never,
-    );
     this.socket.cork();
     for (const chunk of chunks) this.socket.write(chunk);
     this.socket.uncork();
