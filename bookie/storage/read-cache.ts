@@ -6,10 +6,8 @@
  * (offset, length), looked up newest first so a newer copy shadows an older one.
  *
  * A large entry (VIEW_BYTES_MIN and up) is not copied in or out: the segment keeps a view of the buffer it was
- * read into, which never changes, and hands that view out, once: a sequential reader reads each entry once, and
- * a view kept after it would keep the whole block it was read in alive until the segment's turn came, long
- * enough for the GC to move it to the old generation and collect it only in a full GC. It counts against the
- * segment's budget all the same until the segment is reused.
+ * read into, which never changes, and hands that view out. It counts against the segment's budget all the same,
+ * so it is evicted with the segment.
  */
 
 const SEGMENT_BYTES_MAX = 16 * 1024 * 1024;
@@ -74,20 +72,14 @@ export class ReadCache {
     segment.position += length;
   }
 
-  /**
-   * The cached entry: a copy, or for a large one the cached view, which no one may change and which is then no
-   * longer cached; undefined when not cached.
-   */
+  /** The cached entry (a copy, or for a large one the cached view, which no one may change), or undefined. */
   get(ledgerId: bigint, entryId: number): Buffer | undefined {
     const count = this.segments.length;
     for (let i = 0; i < count; i++) {
       const segment = this.segments[(this.current - i + count) % count]!;
       const packed = segment.index.get(ledgerId)?.get(entryId);
       if (packed === undefined) continue;
-      if (typeof packed !== 'number') {
-        segment.index.get(ledgerId)!.delete(entryId);
-        return packed;
-      }
+      if (typeof packed !== 'number') return packed;
       const offset = Math.floor(packed / LENGTH_SPAN);
       const length = packed % LENGTH_SPAN;
       const copy = Buffer.allocUnsafe(length);

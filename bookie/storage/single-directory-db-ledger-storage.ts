@@ -257,7 +257,7 @@ export class SingleDirectoryDbLedgerStorage {
     }
     if (runEnd === 1) {
       const entry = await this.entryLogger.readEntry(first.location, ledgerId, first.entryId);
-      if (this.indexGeneration === generation && entry.length < ZERO_COPY_ENTRY_BYTES)
+      if (this.indexGeneration === generation)
         this.readCache.put(ledgerId, first.entryId, entry, 0, entry.length);
       return entry;
     }
@@ -267,10 +267,8 @@ export class SingleDirectoryDbLedgerStorage {
     // Anything odd about the requested entry: let the plain read report it precisely.
     if (found === undefined) return this.entryLogger.readEntry(first.location, ledgerId, first.entryId);
     if (this.indexGeneration === generation) {
-      // The requested entry too, unless large (the cache hands a large entry out once, and it is being handed out
-      // now): a reader going over the ledger again finds all of it cached.
-      if (found.length < ZERO_COPY_ENTRY_BYTES)
-        this.readCache.put(ledgerId, first.entryId, block, found.start, found.length);
+      // The requested entry too: a reader going over the ledger again finds all of it cached.
+      this.readCache.put(ledgerId, first.entryId, block, found.start, found.length);
       for (let i = 1; i < runEnd; i++) {
         const entry = indexed[i]!;
         const at = entryInBlock(block, blockStart, ledgerId, entry);
