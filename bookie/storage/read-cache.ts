@@ -14,8 +14,11 @@ const SEGMENT_BYTES_MAX = 16 * 1024 * 1024;
 const SEGMENTS_MIN = 2;
 /** offset * 2^25 + length: both stay below 2^25 since a segment is at most 16 MiB. */
 const LENGTH_SPAN = 2 ** 25;
-/** Entries this large are kept as views of their source buffer (copying them cost more than reading them). */
-const VIEW_BYTES_MIN = 64 * 1024;
+/**
+ * Entries this large are kept as views of their source buffer (copying them cost more than reading them); storage
+ * hands such an entry out as a view of its block too, since the block is kept alive for it anyway.
+ */
+export const VIEW_BYTES_MIN = 64 * 1024;
 
 class Segment {
   bytes: Buffer | undefined;

@@ -23,7 +23,7 @@ import { WriteCacheFullError } from './ledger-storage-api';
 import type { LedgerInfo } from './ledger-storage-api';
 import { PACKED_ENTRY_IDS_BYTES, readEntryIdNumber, storableEntryId } from './packed-entry-ids';
 import { ReadAheadsInFlight } from './read-aheads-in-flight';
-import { ReadCache } from './read-cache';
+import { ReadCache, VIEW_BYTES_MIN } from './read-cache';
 import { SerialLock } from './serial-lock';
 import { CorruptEntryError, InvalidEntryError, StorageClosedError } from './storage-errors';
 import { WriteCache } from './write-cache';
@@ -44,8 +44,6 @@ const READ_AHEAD_BYTES_MAX = 4 * 1024 * 1024;
 const READ_AHEAD_TAIL_BYTES = 4096;
 /** Largest packed entry an entry log record may hold (a write cache holds at most 64 MiB entries too). */
 const ENTRY_BYTES_MAX = 64 * 1024 * 1024;
-/** An entry read in a block this large is handed out as a view of the block. */
-const ZERO_COPY_ENTRY_BYTES = 64 * 1024;
 /** Reads that find their entry log deleted by compaction look the location up again, this many times. */
 const READ_ATTEMPTS = 3;
 
@@ -277,8 +275,8 @@ export class SingleDirectoryDbLedgerStorage {
     }
     const entry = block.subarray(found.start, found.start + found.length);
     // A small entry is copied out so that it does not hold the whole block; a large one shares it, as the read
-    // cache's views of the block's other large entries do.
-    return found.length >= ZERO_COPY_ENTRY_BYTES ? entry : Buffer.from(entry);
+    // cache's view of it does.
+    return found.length >= VIEW_BYTES_MIN ? entry : Buffer.from(entry);
   }
 
   // ---- ledgers ----
