@@ -331,26 +331,34 @@ function readRecord(reader: RecordReader, header: RecordBatchHeader, index: numb
   const offsetDelta = reader.readVarint();
   const key = reader.readNullableBytes(`record ${index} key`);
   const value = reader.readNullableBytes(`record ${index} value`);
-  const headerCount = reader.readVarint();
-  if (headerCount < 0 || headerCount > reader.remaining / 2) {
-    throw malformedBatch(
-      `record ${index} header count ${headerCount} does not fit in ${reader.remaining} bytes`,
-    );
-  }
+  const headerCount = readHeaderCount(reader, index);
   const headers: RecordHeader[] = new Array<RecordHeader>(headerCount);
   for (let h = 0; h < headerCount; h++) {
     const keyLength = reader.readVarint();
     const headerKey = reader.readBytes(keyLength, `record ${index} header key`).toString('utf8');
     headers[h] = { key: headerKey, value: reader.readNullableBytes(`record ${index} header value`) };
   }
-  let timestamp: number;
-  if (header.timestampType === 'LogAppendTime') {
-    timestamp = header.maxTimestamp;
-  } else {
-    timestamp = header.baseTimestamp + timestampDelta;
-    if (!Number.isSafeInteger(timestamp)) throw malformedBatch(`record ${index} timestamp is out of range`);
-  }
+  const timestamp = recordTimestamp(header, timestampDelta, index);
   return { offset: header.baseOffset + BigInt(offsetDelta), timestamp, key, value, headers };
+}
+
+/** A record's header count, checked against the bytes left (each header takes at least two). */
+function readHeaderCount(reader: RecordReader, index: number): number {
+  const headerCount = reader.readVarint();
+  if (headerCount < 0 || headerCount > reader.remaining / 2) {
+    throw malformedBatch(
+      `record ${index} header count ${headerCount} does not fit in ${reader.remaining} bytes`,
+    );
+  }
+  return headerCount;
+}
+
+/** A record's timestamp: the batch's max for LogAppendTime, else base + delta, which must be a safe integer. */
+function recordTimestamp(header: RecordBatchHeader, timestampDelta: number, index: number): number {
+  if (header.timestampType === 'LogAppendTime') return header.maxTimestamp;
+  const timestamp = header.baseTimestamp + timestampDelta;
+  if (!Number.isSafeInteger(timestamp)) throw malformedBatch(`record ${index} timestamp is out of range`);
+  return timestamp;
 }
 
 /** Steps over one record as readRecord reads it, with the same checks; its offset delta. */
@@ -360,21 +368,12 @@ function skipRecord(reader: RecordReader, header: RecordBatchHeader, index: numb
   const offsetDelta = reader.readVarint();
   reader.skipNullableBytes('a record key');
   reader.skipNullableBytes('a record value');
-  const headerCount = reader.readVarint();
-  if (headerCount < 0 || headerCount > reader.remaining / 2) {
-    throw malformedBatch(
-      `record ${index} header count ${headerCount} does not fit in ${reader.remaining} bytes`,
-    );
-  }
+  const headerCount = readHeaderCount(reader, index);
   for (let h = 0; h < headerCount; h++) {
     reader.skipBytes(reader.readVarint(), 'a record header key');
     reader.skipNullableBytes('a record header value');
   }
-  if (
-    header.timestampType !== 'LogAppendTime' &&
-    !Number.isSafeInteger(header.baseTimestamp + timestampDelta)
-  )
-    throw malformedBatch(`record ${index} timestamp is out of range`);
+  recordTimestamp(header, timestampDelta, index);
   return offsetDelta;
 }
 
