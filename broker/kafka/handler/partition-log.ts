@@ -158,7 +158,7 @@ export class PartitionLog {
       entries = Promise.resolve(have);
     } else {
       entries = this.ledger.readEntries(next, wanted - have.length).then(
-        (more) => (have.length === 0 ? more : [...have, ...more]),
+        (more) => have.concat(more),
         () => (have.length === 0 ? undefined : have),
       );
     }

@@ -34,50 +34,43 @@ export class ProduceApi {
    */
   async handle(request: ProduceRequest, ordered?: () => void): Promise<ProduceResponse> {
     let unordered = request.topicData.reduce((sum, topicData) => sum + topicData.partitionData.length, 0);
-    const sent = (): void => {
-      if (--unordered === 0) ordered?.();
-    };
     if (unordered === 0) ordered?.();
+    /** A partition's hand-over: counted once, however often it is called. */
+    const handOver = (): (() => void) => {
+      let done = false;
+      return () => {
+        if (done) return;
+        done = true;
+        if (--unordered === 0) ordered?.();
+      };
+    };
     const responses = await Promise.all(
       request.topicData.map(async (topicData) => ({
         name: topicData.name,
         partitionResponses: await Promise.all(
-          topicData.partitionData.map((partition) =>
-            this.producePartition(topicData.name, partition.index, partition.records, request.acks, sent),
-          ),
+          topicData.partitionData.map((partition) => {
+            const handedOver = handOver();
+            return this.producePartition(
+              topicData.name,
+              partition.index,
+              partition.records,
+              request.acks,
+              handedOver,
+            ).finally(handedOver);
+          }),
         ),
       })),
     );
     return { responses, throttleTimeMs: 0 };
   }
 
-  /** One partition's batch; `sent` is called exactly once, when it is handed to the log or refused. */
+  /** One partition's batch; `handedOver` is called once it is handed to the log (a refusal is counted by the caller). */
   private async producePartition(
     topicName: string,
     index: number,
     records: Buffer | null,
     acks: number,
-    sent: () => void,
-  ): Promise<PartitionResponse> {
-    let handedOver = false;
-    const handOver = (): void => {
-      if (handedOver) return;
-      handedOver = true;
-      sent();
-    };
-    try {
-      return await this.producePartitionOnce(topicName, index, records, acks, handOver);
-    } finally {
-      handOver();
-    }
-  }
-
-  private async producePartitionOnce(
-    topicName: string,
-    index: number,
-    records: Buffer | null,
-    acks: number,
-    handOver: () => void,
+    handedOver: () => void,
   ): Promise<PartitionResponse> {
     const refuse = (errorCode: number): PartitionResponse => ({ index, errorCode, baseOffset: -1n });
     if (acks !== 0 && acks !== 1 && acks !== -1) return refuse(KafkaErrorCode.INVALID_REQUIRED_ACKS);
@@ -100,7 +93,7 @@ export class ProduceApi {
       });
       // The batch's CRC-32C was checked above and encodeKafkaEntry computed the message's: no third pass over it.
       const sending = producer.sendEntry(message, header.recordCount, { verifyChecksum: false });
-      handOver();
+      handedOver();
       const result = await sending;
       if (result.duplicate) return { index, errorCode: KafkaErrorCode.NONE, baseOffset: -1n };
       return { index, errorCode: KafkaErrorCode.NONE, baseOffset };
