@@ -28,8 +28,14 @@ export class LocationBatch {
 
   constructor(private readonly batch: RocksBatch) {}
 
+  /** The ledger whose id the key holds: a flush puts a ledger's entries one after another. */
+  private keyLedgerId: bigint | undefined;
+
   put(ledgerId: bigint, entryId: number, location: EntryLocation): void {
-    this.key.writeBigUInt64BE(ledgerId, 0);
+    if (ledgerId !== this.keyLedgerId) {
+      this.key.writeBigUInt64BE(ledgerId, 0);
+      this.keyLedgerId = ledgerId;
+    }
     writeEntryIdNumber(this.key, entryId, 8);
     writeLocation(this.value, location);
     this.batch.put(this.key, this.value);

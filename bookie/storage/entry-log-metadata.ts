@@ -10,6 +10,12 @@ export class EntryLogMetadata {
   private readonly live = new Map<bigint, number>();
   private total = 0;
   private remaining = 0;
+  /**
+   * Bytes added to one ledger since the maps were last brought up to date: a flush appends a ledger's entries
+   * one after another, so the two bigint-keyed maps are updated once per run of a ledger, not once per entry.
+   */
+  private runLedgerId: bigint | undefined;
+  private runBytes = 0;
 
   constructor(readonly logId: number) {}
 
@@ -20,14 +26,28 @@ export class EntryLogMetadata {
   }
 
   add(ledgerId: bigint, bytes: number): void {
-    this.appended.set(ledgerId, (this.appended.get(ledgerId) ?? 0) + bytes);
-    this.live.set(ledgerId, (this.live.get(ledgerId) ?? 0) + bytes);
+    if (ledgerId !== this.runLedgerId) {
+      this.settleRun();
+      this.runLedgerId = ledgerId;
+    }
+    this.runBytes += bytes;
     this.total += bytes;
     this.remaining += bytes;
   }
 
+  /** Adds the current run's bytes to the per-ledger maps; every reader of the maps calls it first. */
+  private settleRun(): void {
+    const ledgerId = this.runLedgerId;
+    if (ledgerId === undefined) return;
+    this.appended.set(ledgerId, (this.appended.get(ledgerId) ?? 0) + this.runBytes);
+    this.live.set(ledgerId, (this.live.get(ledgerId) ?? 0) + this.runBytes);
+    this.runLedgerId = undefined;
+    this.runBytes = 0;
+  }
+
   /** Forgets a deleted ledger: its bytes become garbage. */
   removeLedger(ledgerId: bigint): void {
+    this.settleRun();
     const bytes = this.live.get(ledgerId);
     if (bytes === undefined) return;
     this.live.delete(ledgerId);
@@ -36,6 +56,7 @@ export class EntryLogMetadata {
 
   /** Keeps only the ledgers `exists` accepts (at open: drop what the ledgers index does not know). */
   retainLedgers(exists: (ledgerId: bigint) => boolean): void {
+    this.settleRun();
     for (const ledgerId of [...this.live.keys()]) if (!exists(ledgerId)) this.removeLedger(ledgerId);
   }
 
@@ -53,15 +74,18 @@ export class EntryLogMetadata {
 
   /** Ledgers that still exist and have bytes here. */
   get liveLedgerCount(): number {
+    this.settleRun();
     return this.live.size;
   }
 
   hasLiveLedger(ledgerId: bigint): boolean {
+    this.settleRun();
     return this.live.has(ledgerId);
   }
 
   /** Every ledger appended -> bytes, for the ledgers map written at rotation. */
   get appendedLedgers(): ReadonlyMap<bigint, number> {
+    this.settleRun();
     return this.appended;
   }
 }

@@ -26,6 +26,7 @@ export {
 // Building blocks, for tools that read entry logs offline (readlog, readlogmetadata) and for their own tests.
 export { EntryLogger } from './entry-logger';
 export { EntryLogMissingError } from './entry-log-readers';
+export { EntryLogMetadata } from './entry-log-metadata';
 export type { EntryLoggerOptions, EntryLogStatus, ScannedChunk, ScannedEntry } from './entry-logger';
 export {
   ENTRY_LOG_HEADER_BYTES,
