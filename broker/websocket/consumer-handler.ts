@@ -92,6 +92,14 @@ export class ConsumerHandler implements ConsumerSink {
   /** Push mode and readers: deliveries not yet acked or nacked, by message id ("L:E:P:B"), with their count. */
   private readonly pending = new Map<string, number>();
   private socketFull = false;
+  /**
+   * Acks received and not yet passed to the broker consumer: the acks that arrive in one turn of the event loop
+   * (typically one socket read of many frames) go as one acknowledge call at its end, as Pulsar's client groups
+   * acks before they reach the broker. Flushed before anything that must see them (a nack, unsubscribe, close).
+   */
+  private acksQueued: MessageId[] = [];
+  /** The end of the turn in which frames arrived: queued acks go to the broker, freed credit becomes permits. */
+  private turnEnd: NodeJS.Immediate | undefined;
   /** Running average of the frames' size in bytes (weights 1/16 the newest). */
   private frameBytesAverage = 1024;
   private closing: Promise<void> | undefined;
@@ -239,6 +247,8 @@ export class ConsumerHandler implements ConsumerSink {
   /** The connection went away: the broker consumer is closed and its unacked messages go back for redelivery. */
   detach(): Promise<void> {
     this.closing ??= (async () => {
+      // Acks the client sent before it went away count: only what is still unacked comes back.
+      this.flushAcks();
       if (this.endedByBroker === undefined) {
         await this.consumer?.close().catch((error: unknown) => {
           this.options.logger.warn({ err: error }, 'closing a WebSocket consumer failed');
@@ -286,7 +296,7 @@ export class ConsumerHandler implements ConsumerSink {
     if (count === undefined) return;
     this.pending.delete(key);
     this.credit += count;
-    this.grant();
+    this.scheduleTurnEnd();
   }
 
   private onFrame(text: string): void {
@@ -315,8 +325,9 @@ export class ConsumerHandler implements ConsumerSink {
           return;
         }
         if (this.options.mode === 'consumer') {
-          if (command.type === 'ack') this.acknowledge(consumer, messageId);
+          if (command.type === 'ack') this.acknowledge(messageId);
           else {
+            this.flushAcks();
             this.batches.delete(entryKey(messageId)); // the whole batch comes again
             consumer.negativeAcknowledge([messageId]);
           }
@@ -333,12 +344,13 @@ export class ConsumerHandler implements ConsumerSink {
         this.ws?.send(encodeEndOfTopic(consumer.isEndOfTopic()));
         return;
       case 'unsubscribe':
+        this.flushAcks();
         void this.unsubscribe(consumer);
         return;
     }
   }
 
-  private acknowledge(consumer: SessionConsumer, messageId: MessageId): void {
+  private acknowledge(messageId: MessageId): void {
     if (messageId.batchIndex >= 0) {
       const key = entryKey(messageId);
       const remaining = this.batches.get(key);
@@ -350,8 +362,36 @@ export class ConsumerHandler implements ConsumerSink {
         this.batches.delete(key);
       }
     }
-    consumer.acknowledge([messageId]).catch((error: unknown) => {
-      this.options.logger.warn({ err: error, messageId: formatMessageId(messageId) }, 'ack failed');
+    this.acksQueued.push(messageId);
+    this.scheduleTurnEnd();
+  }
+
+  private scheduleTurnEnd(): void {
+    this.turnEnd ??= setImmediate(() => {
+      this.turnEnd = undefined;
+      this.flushAcks();
+      this.grant();
+    });
+  }
+
+  /** Passes the queued acks to the broker consumer in one call. */
+  private flushAcks(): void {
+    const ids = this.acksQueued;
+    const consumer = this.consumer;
+    if (ids.length === 0 || consumer === undefined) return;
+    this.acksQueued = [];
+    consumer.acknowledge(ids).catch((error: unknown) => {
+      if (ids.length === 1) {
+        this.options.logger.warn({ err: error, messageId: formatMessageId(ids[0]!) }, 'ack failed');
+        return;
+      }
+      // One id the broker refuses (no such entry, say) refuses the whole call: each one again on its own, so
+      // that only the bad ones fail, as when every ack went alone.
+      for (const id of ids) {
+        consumer.acknowledge([id]).catch((single: unknown) => {
+          this.options.logger.warn({ err: single, messageId: formatMessageId(id) }, 'ack failed');
+        });
+      }
     });
   }
 

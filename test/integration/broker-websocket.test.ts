@@ -6,6 +6,8 @@
  * Method: a BrokerService over real bookie processes on a real etcd, the WebSocket service on a node:http server
  * on 127.0.0.1, real `ws` client connections (broker-websocket-fixture.ts).
  */
+import type { Socket } from 'node:net';
+import { messageIdFromBase64, messageIdToBase64 } from '../../broker/pulsar';
 import { TestClient, eventuallyTrue, refusal } from '../unit/broker/websocket/ws-client';
 import { wsBroker } from './broker-websocket-fixture';
 import type { WsBroker } from './broker-websocket-fixture';
@@ -71,6 +73,32 @@ describe('broker > websocket (end to end)', () => {
     const again = await connect(`consumer/${topic}/sub`);
     const redelivered = await again.waitFrames(10);
     expect(redelivered.map(text)).toEqual(Array.from({ length: 10 }, (_, i) => `m${i + 10}`));
+  });
+
+  it('acks sent together stick even beside an ack the broker refuses, and acks sent just before a close stick', async () => {
+    const topic = topicPath();
+    const consumer = await connect(`consumer/${topic}/sub?subscriptionType=Exclusive`);
+    const producer = await connect(`producer/${topic}`);
+    await produce(producer, 10);
+    const frames = await consumer.waitFrames(10);
+    // An id of an entry that was never written: the cursor refuses it, and only it.
+    const real = messageIdFromBase64(frames[0]!.messageId as string);
+    const bogus = messageIdToBase64({ ...real, entryId: real.entryId + 1_000_000n });
+    // All in one TCP write, the connection dropped right after it: the broker reads the acks and the end of the
+    // connection together.
+    const socket = (consumer.ws as unknown as { _socket: Socket })._socket;
+    socket.cork();
+    for (const frame of frames.slice(0, 5)) consumer.send({ messageId: frame.messageId });
+    consumer.send({ messageId: bogus });
+    for (const frame of frames.slice(5, 8)) consumer.send({ messageId: frame.messageId });
+    socket.uncork();
+    socket.end();
+    await consumer.waitClose();
+    const again = await connect(`consumer/${topic}/sub`);
+    const redelivered = await again.waitFrames(2);
+    expect(redelivered.map(text)).toEqual(['m8', 'm9']);
+    again.send({ type: 'isEndOfTopic' });
+    expect((await again.waitFrames(3))[2]).toEqual({ endOfTopic: false });
   });
 
   it('redelivers a negatively acknowledged message with its redeliveryCount', async () => {
