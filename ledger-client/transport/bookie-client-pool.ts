@@ -107,6 +107,36 @@ class PendingCall<T> extends PendingRequest {
   }
 }
 
+/** An encoded add and what it was encoded from (see BookieClientPool.lastAdd). */
+interface LastAdd {
+  readonly request: AddEntryRequest;
+  readonly ledgerId: bigint;
+  readonly entryId: bigint;
+  readonly masterKey: Buffer;
+  readonly body: Buffer;
+  readonly payload: Buffer | undefined;
+  readonly recoveryAdd: boolean | undefined;
+  readonly deferredSync: boolean | undefined;
+  readonly txnId: number;
+  readonly frame: OutgoingFrame;
+  /** The bookies it went to: a bookie never gets one txnId twice. */
+  readonly bookieIds: string[];
+}
+
+/** True when `request` would encode to the same frame as `last` (every field the frame carries is the same). */
+function sameAdd(last: LastAdd, request: AddEntryRequest): boolean {
+  return (
+    last.request === request &&
+    last.ledgerId === request.ledgerId &&
+    last.entryId === request.entryId &&
+    last.masterKey === request.masterKey &&
+    last.body === request.body &&
+    last.payload === request.payload &&
+    last.recoveryAdd === request.recoveryAdd &&
+    last.deferredSync === request.deferredSync
+  );
+}
+
 export class BookieClientPool implements BookieClient {
   private readonly logger: Logger;
   private readonly settings: ConnectionSettings;
@@ -133,6 +163,17 @@ export class BookieClientPool implements BookieClient {
     writeFlags: undefined,
   };
   private readonly addMessage: Request = { header: this.addHeader, addRequest: this.addBody };
+  /**
+   * The last add encoded, kept for the next bookie of its write set: a writer sends the same request to each
+   * bookie of the write set one after another, and one frame (with one txnId, unique across connections) serves
+   * them all, so an entry is encoded (its body copied) once, not Qw times. Reused only for the identical request
+   * (same object, same fields) and never twice on one bookie; dropped when anything else is encoded and at the
+   * end of the turn (so that it keeps no entry alive).
+   */
+  private lastAdd: LastAdd | undefined;
+  private readonly forgetLastAdd = (): void => {
+    this.lastAdd = undefined;
+  };
 
   constructor(options: BookieClientPoolOptions) {
     const { config } = options;
@@ -155,7 +196,41 @@ export class BookieClientPool implements BookieClient {
 
   addEntry(bookieId: string, request: AddEntryRequest, callback: AddEntryCallback): void {
     const { ledgerId, entryId } = request;
-    const txnId = this.nextTxnId++;
+    const last = this.lastAdd;
+    let txnId: number;
+    let frame: OutgoingFrame;
+    if (last !== undefined && sameAdd(last, request) && !last.bookieIds.includes(bookieId)) {
+      txnId = last.txnId;
+      frame = last.frame;
+      last.bookieIds.push(bookieId);
+    } else {
+      if (last === undefined) queueMicrotask(this.forgetLastAdd);
+      this.lastAdd = undefined;
+      txnId = this.nextTxnId++;
+      frame = this.encodeAdd(bookieId, request, txnId);
+      this.lastAdd = {
+        request,
+        ledgerId,
+        entryId,
+        masterKey: request.masterKey,
+        body: request.body,
+        payload: request.payload,
+        recoveryAdd: request.recoveryAdd,
+        deferredSync: request.deferredSync,
+        txnId,
+        frame,
+        bookieIds: [bookieId],
+      };
+    }
+    const timeoutMs = request.timeoutMs ?? this.addTimeoutMs;
+    const now = performance.now();
+    const pending = new PendingAdd(txnId, bookieId, ledgerId, entryId, timeoutMs, now + timeoutMs, callback);
+    this.connection(bookieId).send(pending, frame, now);
+  }
+
+  /** The ADD_ENTRY frame of `request` with `txnId`; throws what unsendable() makes of an encoding failure. */
+  private encodeAdd(bookieId: string, request: AddEntryRequest, txnId: number): OutgoingFrame {
+    const { ledgerId, entryId } = request;
     const header = this.addHeader;
     const add = this.addBody;
     header.txnId = BigInt(txnId);
@@ -167,13 +242,11 @@ export class BookieClientPool implements BookieClient {
     add.body = request.body;
     add.flag = request.recoveryAdd ? AddRequestFlag.RECOVERY_ADD : undefined;
     add.writeFlags = request.deferredSync ? WriteFlag.DEFERRED_SYNC : undefined;
-    let frame: OutgoingFrame;
     try {
       const max = this.settings.maxFrameSizeBytes;
-      frame =
-        request.payload === undefined
-          ? encodeRequestFrame(this.addMessage, max)
-          : encodeAddRequestFrameParts(header, add, request.body, request.payload, max);
+      return request.payload === undefined
+        ? encodeRequestFrame(this.addMessage, max)
+        : encodeAddRequestFrameParts(header, add, request.body, request.payload, max);
     } catch (error) {
       throw this.unsendable(
         `add of entry ${entryId} of ledger ${ledgerId}`,
@@ -187,10 +260,6 @@ export class BookieClientPool implements BookieClient {
       add.masterKey = EMPTY;
       add.body = EMPTY;
     }
-    const timeoutMs = request.timeoutMs ?? this.addTimeoutMs;
-    const now = performance.now();
-    const pending = new PendingAdd(txnId, bookieId, ledgerId, entryId, timeoutMs, now + timeoutMs, callback);
-    this.connection(bookieId).send(pending, frame, now);
   }
 
   readEntry(bookieId: string, request: ReadEntryRequest): Promise<Outcome<ReadEntryResult>> {

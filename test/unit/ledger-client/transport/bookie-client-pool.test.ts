@@ -133,6 +133,50 @@ describe('ledger-client > transport > BookieClientPool', () => {
       expect(new Set(txnIds).size).toBe(21);
     });
 
+    test('one add sent to each bookie of a write set reaches each with its own answer; a bookie never gets one txnId twice', async () => {
+      const [a, b, c] = [await fake(), await fake(), await fake()];
+      b.onRequest = (received) => received.answer(StatusCode.EFENCED);
+      const client = pool();
+      const request: AddEntryRequest = {
+        ledgerId: 9n,
+        entryId: 4n,
+        masterKey: MASTER_KEY,
+        body: Buffer.from('the same entry for every replica'),
+      };
+      const outcomes: Array<Promise<AddOutcome>> = [];
+      const send = (bookieId: string, addRequest: AddEntryRequest): void => {
+        outcomes.push(
+          new Promise((resolve) =>
+            client.addEntry(bookieId, addRequest, (status, error, id) => resolve({ status, error, bookieId: id })),
+          ),
+        );
+      };
+      // As a writer does it: the write set in one go; then the same add to a bookie again (a resend), and
+      // another entry.
+      send(a.bookieId, request);
+      send(b.bookieId, request);
+      send(c.bookieId, request);
+      send(a.bookieId, request);
+      send(c.bookieId, { ...request, entryId: 5n });
+      expect((await Promise.all(outcomes)).map((o) => [o.bookieId, o.status, o.error])).toEqual([
+        [a.bookieId, StatusCode.EOK, undefined],
+        [b.bookieId, StatusCode.EFENCED, undefined],
+        [c.bookieId, StatusCode.EOK, undefined],
+        [a.bookieId, StatusCode.EOK, undefined],
+        [c.bookieId, StatusCode.EOK, undefined],
+      ]);
+      const adds = [a, b, c].map((bookie) => bookie.received(OperationType.ADD_ENTRY).map((r) => r.request));
+      for (const received of adds.flat()) {
+        expect(received.addRequest).toMatchObject({ ledgerId: 9n, masterKey: MASTER_KEY, body: request.body });
+      }
+      const [onA, onB, onC] = adds;
+      expect(onA!.map((r) => r.addRequest!.entryId)).toEqual([4n, 4n]);
+      expect(onA![0]!.header.txnId).not.toBe(onA![1]!.header.txnId);
+      expect(onB!.map((r) => r.addRequest!.entryId)).toEqual([4n]);
+      expect(onC!.map((r) => r.addRequest!.entryId)).toEqual([4n, 5n]);
+      expect(onC![0]!.header.txnId).not.toBe(onC![1]!.header.txnId);
+    });
+
     test('requests carry the v3 header and the flags the bookie reads', async () => {
       const bookie = await fake();
       const client = pool();
