@@ -147,7 +147,9 @@ describe('ledger-client > transport > BookieClientPool', () => {
       const send = (bookieId: string, addRequest: AddEntryRequest): void => {
         outcomes.push(
           new Promise((resolve) =>
-            client.addEntry(bookieId, addRequest, (status, error, id) => resolve({ status, error, bookieId: id })),
+            client.addEntry(bookieId, addRequest, (status, error, id) =>
+              resolve({ status, error, bookieId: id }),
+            ),
           ),
         );
       };
@@ -167,7 +169,11 @@ describe('ledger-client > transport > BookieClientPool', () => {
       ]);
       const adds = [a, b, c].map((bookie) => bookie.received(OperationType.ADD_ENTRY).map((r) => r.request));
       for (const received of adds.flat()) {
-        expect(received.addRequest).toMatchObject({ ledgerId: 9n, masterKey: MASTER_KEY, body: request.body });
+        expect(received.addRequest).toMatchObject({
+          ledgerId: 9n,
+          masterKey: MASTER_KEY,
+          body: request.body,
+        });
       }
       const [onA, onB, onC] = adds;
       expect(onA!.map((r) => r.addRequest!.entryId)).toEqual([4n, 4n]);
