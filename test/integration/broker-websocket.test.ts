@@ -7,7 +7,7 @@
  * on 127.0.0.1, real `ws` client connections (broker-websocket-fixture.ts).
  */
 import type { Socket } from 'node:net';
-import { messageIdFromBase64, messageIdToBase64 } from '../../broker/pulsar';
+import { messageIdFromBase64, messageIdToBase64 } from '../../broker';
 import { TestClient, eventuallyTrue, refusal } from '../unit/broker/websocket/ws-client';
 import { wsBroker } from './broker-websocket-fixture';
 import type { WsBroker } from './broker-websocket-fixture';
