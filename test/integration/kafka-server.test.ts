@@ -135,6 +135,20 @@ describe('broker > kafka > server', () => {
     client.socket.destroy();
   }
 
+  /**
+   * Sends 60 Metadata requests (correlation ids from `firstId`) in one write on a new connection; once all are
+   * answered, checks that the responses came in request order and returns them.
+   */
+  async function pipelinedMetadata(firstId: number): Promise<Buffer[]> {
+    const client = await rawClient(server.port);
+    const ids = Array.from({ length: 60 }, (_, i) => i + firstId);
+    client.socket.write(Buffer.concat(ids.map((id) => metadataRequest(id))));
+    await eventually('60 responses', () => (client.frames.length === ids.length ? true : undefined), 20000);
+    expect(client.frames.map(correlationIdOf)).toEqual(ids);
+    client.socket.destroy();
+    return client.frames;
+  }
+
   it('kafkajs completes ApiVersions and Metadata against it', async () => {
     const kafka = new Kafka({
       clientId: 'kafkajs-test',
@@ -159,29 +173,19 @@ describe('broker > kafka > server', () => {
   it('answers pipelined requests in request order although the handler finishes them out of order', async () => {
     // Earlier requests take longer: a server that answered as they finish would reverse them.
     handler.delayMs = (request) => 40 - (request.correlationId % 40);
-    const client = await rawClient(server.port);
-    const ids = Array.from({ length: 60 }, (_, i) => i + 100);
-    client.socket.write(Buffer.concat(ids.map((id) => metadataRequest(id))));
-    await eventually('60 responses', () => (client.frames.length === ids.length ? true : undefined), 20000);
-    expect(client.frames.map(correlationIdOf)).toEqual(ids);
-    const body = decodeResponse(ApiKey.Metadata, 4, client.frames[0]!).body;
+    const frames = await pipelinedMetadata(100);
+    const body = decodeResponse(ApiKey.Metadata, 4, frames[0]!).body;
     expect(body.brokers).toEqual([{ nodeId: 0, host: '127.0.0.1', port: server.port, rack: null }]);
     // The handler never said a request was ordered: each started only after the one before was answered.
     expect(handler.concurrentMax).toBe(1);
-    client.socket.destroy();
   });
 
   it('starts a request once the one before is ordered, at most 16 at once, and still answers in request order', async () => {
     handler.orderedAtStart = true;
     handler.delayMs = (request) => 40 - (request.correlationId % 40);
-    const client = await rawClient(server.port);
-    const ids = Array.from({ length: 60 }, (_, i) => i + 300);
-    client.socket.write(Buffer.concat(ids.map((id) => metadataRequest(id))));
-    await eventually('60 responses', () => (client.frames.length === ids.length ? true : undefined), 20000);
-    expect(client.frames.map(correlationIdOf)).toEqual(ids);
+    await pipelinedMetadata(300);
     expect(handler.concurrentMax).toBeGreaterThan(1);
     expect(handler.concurrentMax).toBeLessThanOrEqual(16);
-    client.socket.destroy();
   });
 
   it('closes the connection when a request ordered early then fails, answering only what came before it', async () => {
