@@ -25,11 +25,10 @@ export class LocationBatch {
   // One key and one value buffer for the whole batch: the native batch copies on put.
   private readonly key = Buffer.alloc(KEY_BYTES);
   private readonly value = Buffer.alloc(LOCATION_BYTES);
-
-  constructor(private readonly batch: RocksBatch) {}
-
   /** The ledger whose id the key holds: a flush puts a ledger's entries one after another. */
   private keyLedgerId: bigint | undefined;
+
+  constructor(private readonly batch: RocksBatch) {}
 
   put(ledgerId: bigint, entryId: number, location: EntryLocation): void {
     if (ledgerId !== this.keyLedgerId) {
