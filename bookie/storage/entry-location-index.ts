@@ -81,9 +81,25 @@ export class EntryLocationIndex {
     return found[0];
   }
 
-  /** Up to `limit` indexed entries of the ledger from `fromEntryId` on, ascending (read-ahead). */
-  scanFrom(ledgerId: bigint, fromEntryId: number, limit: number): Promise<IndexedEntry[]> {
-    return this.scan(ledgerId, fromEntryId, limit, false);
+  /**
+   * The indexed entries among fromEntryId .. fromEntryId+count−1, ascending (read-ahead), in one multi-get. An
+   * iterator over the same range cost the event loop about half as much again per entry (each row a key and a
+   * value Buffer, a callback and a promise) besides its creation; entry ids are dense, so the keys are known.
+   */
+  async indexedFrom(ledgerId: bigint, fromEntryId: number, count: number): Promise<IndexedEntry[]> {
+    const keys: Buffer[] = [];
+    for (let entryId = fromEntryId; entryId < fromEntryId + count; entryId++) {
+      keys.push(entryKey(ledgerId, entryId));
+    }
+    const values = await this.db.getMany(keys);
+    const found: IndexedEntry[] = [];
+    for (let i = 0; i < values.length; i++) {
+      const value = values[i];
+      if (value === undefined) continue;
+      const entryId = fromEntryId + i;
+      found.push({ entryId, location: decodeLocation(value, ledgerId, entryId) });
+    }
+    return found;
   }
 
   /** Every indexed entry id of the ledger, ascending. */

@@ -202,7 +202,7 @@ export class SingleDirectoryDbLedgerStorage {
   private async readFromLog(ledgerId: bigint, id: number): Promise<Buffer | undefined> {
     for (let attempt = 1; ; attempt++) {
       const generation = this.indexGeneration;
-      const indexed = await this.locationIndex.scanFrom(ledgerId, id, this.options.readAheadBatchSize);
+      const indexed = await this.locationIndex.indexedFrom(ledgerId, id, this.options.readAheadBatchSize);
       if (indexed[0]?.entryId !== id) return undefined;
       try {
         return await this.readAhead(ledgerId, indexed, generation);

@@ -119,6 +119,21 @@ describe('bookie > storage > DbLedgerStorage', () => {
     expect(hits).toBe(300 - misses);
   });
 
+  test('on a striped ledger (every other entry here) read-ahead covers the stored ids of the next 100', async () => {
+    let { storage, metrics } = await start();
+    for (let e = 0n; e < 400n; e += 2n) storage.addEntry(packedEntry(3n, e));
+    await storage.close();
+    ({ storage, metrics } = await start());
+    for (let e = 0n; e < 400n; e++) {
+      const body = await storage.getEntry(3n, e);
+      if (e % 2n === 0n) expect({ e, same: body?.equals(packedEntry(3n, e)) }).toEqual({ e, same: true });
+      else expect({ e, body }).toEqual({ e, body: undefined });
+    }
+    // Ids 0..99 hold 50 of this bookie's entries: one read-ahead per 100 ids, four for the ledger; each of the
+    // 200 ids it does not hold is a miss too.
+    expect(await metricValue(metrics, 'bookie_dbstorage_read_cache_misses')).toBe(4 + 200);
+  });
+
   test('concurrent cold reads of consecutive entries share the read-ahead in progress instead of each reading', async () => {
     let { storage } = await start();
     addRange(storage, 1n, 0, 300);
