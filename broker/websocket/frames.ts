@@ -30,19 +30,45 @@ export interface ProducerFrameError {
   context?: string;
 }
 
+/** Each base64 character's 6-bit value; -1 for anything else. */
+const BASE64_VALUES = new Int8Array(128).fill(-1);
+[...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].forEach((char, value) => {
+  BASE64_VALUES[char.charCodeAt(0)] = value;
+});
+const EQUALS = 0x3d;
+
 /**
  * Strict base64, as Java's Base64.getDecoder(): the standard alphabet, padding optional but never wrong — nothing
- * Node's lenient decoder would skip or read as base64url. Checked by encoding the bytes back (native, about ten times
- * faster than a regular expression on the send path), so trailing bits must be zero too: what every encoder writes.
+ * Node's lenient decoder would skip or read as base64url — and the unused bits of the last character zero, as
+ * every encoder writes them. Node's decoder skips the ASCII that is not base64 (and stops at a `=`), so anything
+ * skipped shows as a shorter result than the text's length promises; base64url's `-` and `_`, which it reads,
+ * and anything beyond ASCII are looked for first. This
+ * allocates nothing beyond the result: encoding the bytes back to compare (the former check) cost a 1.4 KB string
+ * per 1 KiB send, about a tenth of what the send path allocates.
  */
 export function decodeBase64Strict(text: string): Buffer | undefined {
+  const length = text.length;
+  let padding = 0;
+  if (length > 0 && text.charCodeAt(length - 1) === EQUALS) {
+    padding = length > 1 && text.charCodeAt(length - 2) === EQUALS ? 2 : 1;
+  }
+  const chars = length - padding;
+  const partial = chars % 4;
+  if (partial === 1) return undefined;
+  // Padding, when present, completes the last quantum exactly ("aGk=", "YQ==", never "aGk==" or "YQ="): with the
+  // text a whole number of quanta, the one or two `=` are what the characters before them leave over.
+  if (padding > 0 && length % 4 !== 0) return undefined;
+  // Beyond ASCII, Node's decoder reads a character's low byte ("š" as "a"): only ASCII may reach it.
+  if (Buffer.byteLength(text, 'utf8') !== length) return undefined;
+  if (text.indexOf('-') >= 0 || text.indexOf('_') >= 0) return undefined;
   const bytes = Buffer.from(text, 'base64');
-  const canonical = bytes.toString('base64');
-  if (canonical === text) return bytes;
-  const unpadded = text.length % 4;
-  if (unpadded !== 0 && canonical.length === text.length + 4 - unpadded && canonical.startsWith(text))
-    return bytes;
-  return undefined;
+  if (bytes.length !== Math.floor((chars * 3) / 4)) return undefined;
+  if (partial !== 0) {
+    const code = text.charCodeAt(chars - 1);
+    const last = code < 128 ? BASE64_VALUES[code]! : -1;
+    if (last < 0 || (last & (partial === 2 ? 0x0f : 0x03)) !== 0) return undefined;
+  }
+  return bytes;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

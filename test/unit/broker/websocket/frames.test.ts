@@ -69,12 +69,59 @@ describe('broker > websocket > frames', () => {
       expect(decodeBase64Strict('')).toEqual(Buffer.alloc(0));
       expect(decodeBase64Strict('aGk')).toEqual(Buffer.from('hi'));
       expect(decodeBase64Strict('aGk=')).toEqual(Buffer.from('hi'));
-      for (const bad of ['aGk==', 'a', 'aG=k', 'aGk-', 'aGk_', ' aGk=', 'aGk\n', 'YR=='])
+      for (const bad of [
+        'aGk==',
+        'a',
+        'aG=k',
+        'aGk-',
+        'aGk_',
+        ' aGk=',
+        'aGk\n',
+        'YR==',
+        'YQ=',
+        'šGk=',
+        'aGsŁ',
+      ])
         expect(decodeBase64Strict(bad)).toBeUndefined();
       fc.assert(
         fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
           expect(decodeBase64Strict(Buffer.from(bytes).toString('base64'))).toEqual(Buffer.from(bytes));
         }),
+      );
+    });
+
+    it('base64 decoding agrees with a model of the strict rules on any text near base64', () => {
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+      // The rules spelled out: the alphabet, then the padding that completes the last quantum (or none), and the
+      // unused bits of the last character zero.
+      const model = (text: string): Buffer | undefined => {
+        const match = /^([A-Za-z0-9+/]*)(={0,2})$/.exec(text);
+        if (match === null) return undefined;
+        const [, data, padding] = match as unknown as [string, string, string];
+        const partial = data.length % 4;
+        if (partial === 1) return undefined;
+        if (padding.length > 0 && partial + padding.length !== 4) return undefined;
+        if (partial !== 0) {
+          const last = alphabet.indexOf(data[data.length - 1]!);
+          if ((last & (partial === 2 ? 0x0f : 0x03)) !== 0) return undefined;
+        }
+        return Buffer.from(text, 'base64');
+      };
+      const near = fc
+        .array(fc.constantFrom(...'AQgwYZaz09+/=-_ !\nšŁ€é'), { maxLength: 14 })
+        .map((chars) => chars.join(''));
+      const mutated = fc
+        .tuple(fc.uint8Array({ maxLength: 12 }), fc.nat(), fc.constantFrom('', '=', '-', ' ', 'š', '!'))
+        .map(([bytes, at, insert]) => {
+          const text = Buffer.from(bytes).toString('base64');
+          const i = at % (text.length + 1);
+          return text.slice(0, i) + insert + text.slice(i);
+        });
+      fc.assert(
+        fc.property(fc.oneof(near, mutated), (text) => {
+          expect({ text, decoded: decodeBase64Strict(text) }).toEqual({ text, decoded: model(text) });
+        }),
+        { numRuns: 5000 },
       );
     });
 
