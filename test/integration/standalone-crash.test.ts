@@ -79,14 +79,18 @@ function wsUrl(broker: BrokerProcess, path: string): string {
   return `${broker.url.replace('http://', 'ws://')}/ws/v2/${path}`;
 }
 
-/** Opens a WebSocket; rejects with the HTTP status of a refused upgrade. */
-function open(url: string): Promise<WebSocket> {
+/**
+ * Opens a WebSocket; rejects with the HTTP status of a refused upgrade and the end of the broker's log (warnings
+ * and errors: a 500 is logged with its cause).
+ */
+function open(broker: BrokerProcess, url: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
     ws.on('error', (error) => reject(error)); // later errors (the kill) end in 'close'; nothing to do
-    ws.once('unexpected-response', (_request, response) =>
-      reject(new Error(`${url} refused: HTTP ${response.statusCode}`)),
-    );
+    ws.once('unexpected-response', (_request, response) => {
+      const log = `${broker.stdout()}${broker.stderr()}`.slice(-4000);
+      reject(new Error(`${url} refused: HTTP ${response.statusCode}; the broker's log ends:\n${log}`));
+    });
     ws.once('open', () => resolve(ws));
   });
 }
@@ -101,6 +105,7 @@ async function connectConsumer(
 ): Promise<WebSocket> {
   const type = subscription === 'exclusive' ? 'Exclusive' : 'Shared';
   const ws = await open(
+    broker,
     wsUrl(
       broker,
       `consumer/persistent/${TOPIC}/${subscription}?subscriptionType=${type}&consumerName=${consumerName}`,
@@ -125,7 +130,7 @@ async function startProducer(
   history: History,
   name: string,
 ): Promise<{ ws: WebSocket; stop(): void }> {
-  const ws = await open(wsUrl(broker, `producer/persistent/${TOPIC}?producerName=${name}`));
+  const ws = await open(broker, wsUrl(broker, `producer/persistent/${TOPIC}?producerName=${name}`));
   let stopped = false;
   const sendNext = (): void => {
     if (stopped || ws.readyState !== WebSocket.OPEN) return;
