@@ -77,8 +77,12 @@ export class EntryLocationIndex {
 
   /** The ledger's highest indexed entry: the first key of a reverse scan of its range. */
   async lastEntry(ledgerId: bigint): Promise<IndexedEntry | undefined> {
-    const found = await this.scan(ledgerId, 0, 1, true);
-    return found[0];
+    let last: IndexedEntry | undefined;
+    await this.db.forEach({ ...ledgerRange(ledgerId), reverse: true, limit: 1 }, (key, value) => {
+      const entryId = decodeEntryId(key);
+      last = { entryId, location: decodeLocation(value, ledgerId, entryId) };
+    });
+    return last;
   }
 
   /**
@@ -87,18 +91,12 @@ export class EntryLocationIndex {
    * value Buffer, a callback and a promise) besides its creation; entry ids are dense, so the keys are known.
    */
   async indexedFrom(ledgerId: bigint, fromEntryId: number, count: number): Promise<IndexedEntry[]> {
-    const keys: Buffer[] = [];
-    for (let entryId = fromEntryId; entryId < fromEntryId + count; entryId++) {
-      keys.push(entryKey(ledgerId, entryId));
-    }
-    const values = await this.db.getMany(keys);
+    const ids = Array.from({ length: count }, (_, i) => ({ ledgerId, entryId: fromEntryId + i }));
+    const locations = await this.getLocations(ids);
     const found: IndexedEntry[] = [];
-    for (let i = 0; i < values.length; i++) {
-      const value = values[i];
-      if (value === undefined) continue;
-      const entryId = fromEntryId + i;
-      found.push({ entryId, location: decodeLocation(value, ledgerId, entryId) });
-    }
+    locations.forEach((location, i) => {
+      if (location !== undefined) found.push({ entryId: fromEntryId + i, location });
+    });
     return found;
   }
 
@@ -127,24 +125,6 @@ export class EntryLocationIndex {
 
   close(): Promise<void> {
     return this.db.close();
-  }
-
-  private async scan(
-    ledgerId: bigint,
-    fromEntryId: number,
-    limit: number,
-    reverse: boolean,
-  ): Promise<IndexedEntry[]> {
-    const found: IndexedEntry[] = [];
-    const range = ledgerRange(ledgerId);
-    await this.db.forEach(
-      { ...range, gte: entryKey(ledgerId, fromEntryId), reverse, limit },
-      (key, value) => {
-        const entryId = decodeEntryId(key);
-        found.push({ entryId, location: decodeLocation(value, ledgerId, entryId) });
-      },
-    );
-    return found;
   }
 }
 

@@ -134,9 +134,8 @@ describe('bookie > journal > fault injection (strace)', () => {
     // fill's sync in progress when the journal failed may still run: it acknowledges nothing.
     const journalFd = /openat\(.*O_RDWR.*\) = (\d+)/.exec(straceLog)?.[1];
     expect(journalFd).toBeDefined();
-    const journalSyncs = straceLog
-      .split('\n')
-      .filter((line) => new RegExp(`fdatasync\\(${journalFd}(\\)|\\s<unfinished)`).test(line));
+    const journalSync = new RegExp(`fdatasync\\(${journalFd}(\\)|\\s<unfinished)`);
+    const journalSyncs = straceLog.split('\n').filter((line) => journalSync.test(line));
     // About one run in four, the fill's sync is the first to fail: the journal then fails through the fill
     // (the same acknowledgements, checked above), and its own descriptor never saw a failed sync to retry.
     const failedAt = journalSyncs.findIndex((line) => line.includes('INJECTED'));
