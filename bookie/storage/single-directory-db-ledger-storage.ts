@@ -23,7 +23,7 @@ import { WriteCacheFullError } from './ledger-storage-api';
 import type { LedgerInfo } from './ledger-storage-api';
 import { PACKED_ENTRY_IDS_BYTES, readEntryIdNumber, storableEntryId } from './packed-entry-ids';
 import { ReadAheadsInFlight } from './read-aheads-in-flight';
-import { ReadCache, VIEW_BYTES_MIN } from './read-cache';
+import { ReadCache } from './read-cache';
 import { SerialLock } from './serial-lock';
 import { CorruptEntryError, InvalidEntryError, StorageClosedError } from './storage-errors';
 import { WriteCache } from './write-cache';
@@ -268,19 +268,23 @@ export class SingleDirectoryDbLedgerStorage {
     const found = entryInBlock(block, blockStart, ledgerId, first);
     // Anything odd about the requested entry: let the plain read report it precisely.
     if (found === undefined) return this.entryLogger.readEntry(first.location, ledgerId, first.entryId);
-    if (this.indexGeneration === generation) {
-      // The requested entry too: a reader going over the ledger again finds all of it cached.
-      this.readCache.put(ledgerId, first.entryId, block, found.start, found.length);
-      for (let i = 1; i < runEnd; i++) {
-        const entry = indexed[i]!;
-        const at = entryInBlock(block, blockStart, ledgerId, entry);
-        if (at !== undefined) this.readCache.put(ledgerId, entry.entryId, block, at.start, at.length);
-      }
-    }
     const entry = block.subarray(found.start, found.start + found.length);
-    // A small entry is copied out so that it does not hold the whole block; a large one shares it, as the read
-    // cache's view of it does.
-    return found.length >= VIEW_BYTES_MIN ? entry : Buffer.from(entry);
+    if (this.indexGeneration !== generation) return Buffer.from(entry); // not cached: it must not hold the block
+    // The requested entry too: a reader going over the ledger again finds all of it cached. Ids the block does
+    // not hold (another bookie's share of a striped ledger, entries past its end) are left absent.
+    const spans = new Int32Array(2 * (indexed[runEnd - 1]!.entryId - first.entryId + 1)).fill(-1);
+    spans[0] = found.start;
+    spans[1] = found.length;
+    for (let i = 1; i < runEnd; i++) {
+      const next = indexed[i]!;
+      const at = entryInBlock(block, blockStart, ledgerId, next);
+      if (at === undefined) continue;
+      const slot = 2 * (next.entryId - first.entryId);
+      spans[slot] = at.start;
+      spans[slot + 1] = at.length;
+    }
+    this.readCache.putBlock(ledgerId, block, first.entryId, spans);
+    return entry;
   }
 
   // ---- ledgers ----
