@@ -20,12 +20,18 @@ import { FakeCursorHost } from '../../../managed-ledger/cursor/fake-host';
 
 export class RecordingSink implements ConsumerSink {
   readonly messages: DeliveredMessage[] = [];
+  /** Date.now() when each of `messages` arrived (a poll of `messages` notices it later, by up to a timer turn). */
+  readonly receivedAt: number[] = [];
   closedWith: string | undefined;
   endOfTopic = 0;
   readonly activeChanges: boolean[] = [];
 
   sendMessages(messages: DeliveredMessage[]): void {
-    for (const message of messages) this.messages.push(message);
+    const now = Date.now();
+    for (const message of messages) {
+      this.messages.push(message);
+      this.receivedAt.push(now);
+    }
   }
 
   close(reason: string): void {
