@@ -11,6 +11,11 @@ export const bookieConfigSchema = z.object({
   bookieId: setting.string(''),
   advertisedAddress: setting.string(''),
   listeningInterface: setting.string('0.0.0.0'),
+  /**
+   * Also serve clients in this process without a socket (BookKeeper's local transport): the standalone turns it on
+   * for its bookies, so its broker's ledger client reaches them with no TCP and no encoding of responses.
+   */
+  enableLocalTransport: setting.boolean(false),
   journalDirectories: setting.list(['data/bk/journal'], { minItems: 1 }),
   ledgerDirectories: setting.list(['data/bk/ledgers'], { minItems: 1 }),
   indexDirectories: setting.list([]),

@@ -126,7 +126,13 @@ export class BookieService {
       cleanup.unshift(() => bookie.close());
       await bookie.start();
 
-      const server = new BookieServer({ bookie, config, metrics, logger });
+      const server = new BookieServer({
+        bookie,
+        config,
+        metrics,
+        logger,
+        localBookieId: config.enableLocalTransport ? bookieId : undefined,
+      });
       await server.start();
       cleanup.unshift(() => server.close());
 

@@ -71,6 +71,9 @@ export {
   encodePacketHeader,
   decodePacketHeader,
 } from './codec';
+
+export { localBookies } from './local-bookies';
+export type { LocalBookieEndpoint } from './local-bookies';
 export { encodeAddRequestFrame, encodeAddRequestFrameParts, encodeAddResponseFrame } from './add-codec';
 export { referenceCodec } from './reference-codec';
 export { PROTOCOL_PROTO_PATH, protocolSchema } from './schema';

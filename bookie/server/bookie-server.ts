@@ -1,6 +1,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Logger } from '../../common';
+import { localBookies } from '../../protocol';
 import type { Bookie } from '../bookie';
 import type { BookieConfig } from '../bookie-config';
 import type { BookieMetrics } from '../bookie-metrics';
@@ -20,6 +21,8 @@ export interface BookieServerOptions {
   metrics: BookieMetrics;
   logger: Logger;
   limits?: Partial<ConnectionLimits>;
+  /** Registers the bookie under this id for clients in this process (enableLocalTransport), while it serves. */
+  localBookieId?: string;
 }
 
 export class BookieServer {
@@ -31,12 +34,14 @@ export class BookieServer {
   private readonly limits: ConnectionLimits;
   private readonly connections = new Set<BookieConnection>();
   private listening = false;
+  private readonly localBookieId: string | undefined;
 
   constructor(options: BookieServerOptions) {
     this.config = options.config;
     this.metrics = options.metrics;
     this.logger = options.logger.child({ component: 'bookie-server' });
     this.limits = { ...DEFAULT_CONNECTION_LIMITS, ...options.limits };
+    this.localBookieId = options.localBookieId;
     this.processor = new RequestProcessor({
       bookie: options.bookie,
       metrics: options.metrics,
@@ -55,7 +60,11 @@ export class BookieServer {
         this.server.off('error', onError);
         this.listening = true;
         const address = this.address();
-        this.logger.info({ host: address.address, port: address.port }, 'bookie server listening');
+        if (this.localBookieId !== undefined) localBookies.register(this.localBookieId, this.processor);
+        this.logger.info(
+          { host: address.address, port: address.port, localBookieId: this.localBookieId },
+          'bookie server listening',
+        );
         resolve(address);
       });
     });
@@ -79,6 +88,8 @@ export class BookieServer {
   async close(graceMs = 5000): Promise<void> {
     if (!this.listening) return;
     this.listening = false;
+    // Clients in this process get no new requests through: theirs in flight are still answered.
+    if (this.localBookieId !== undefined) localBookies.unregister(this.localBookieId, this.processor);
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
     await Promise.all([...this.connections].map((connection) => connection.drainAndClose(graceMs)));
     await stopped;

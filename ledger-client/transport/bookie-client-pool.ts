@@ -9,6 +9,7 @@ import {
   WriteFlag,
   encodeAddRequestFrameParts,
   encodeRequestFrame,
+  localBookies,
 } from '../../protocol';
 import type { AddRequest, BKPacketHeader, ReadRequest, Request, Response, StatusCode } from '../../protocol';
 import type { ClientConfig } from '../client-config';
@@ -25,7 +26,8 @@ import type {
   TransportError,
 } from './bookie-client';
 import { BookieConnection, PendingRequest } from './bookie-connection';
-import type { ConnectionSettings, OutgoingFrame } from './bookie-connection';
+import type { BookieChannel, ConnectionSettings, OutgoingFrame } from './bookie-connection';
+import { LocalBookieConnection } from './local-bookie-connection';
 import type { BookieTransportError } from './transport-error';
 
 /**
@@ -142,7 +144,7 @@ export class BookieClientPool implements BookieClient {
   private readonly settings: ConnectionSettings;
   private readonly addTimeoutMs: number;
   private readonly readTimeoutMs: number;
-  private readonly connections = new Map<string, BookieConnection>();
+  private readonly connections = new Map<string, BookieChannel>();
   private readonly listeners = new Set<BookieFailureListener>();
   private readonly sweeper: NodeJS.Timeout;
   private nextTxnId = 1;
@@ -423,15 +425,19 @@ export class BookieClientPool implements BookieClient {
     );
   }
 
-  private connection(bookieId: string): BookieConnection {
+  /**
+   * The channel to a bookie, made on its first request: the local transport when the bookie serves this process
+   * through it (protocol/local-bookies.ts), else a TCP connection.
+   */
+  private connection(bookieId: string): BookieChannel {
     let connection = this.connections.get(bookieId);
     if (connection === undefined) {
-      connection = new BookieConnection({
-        bookieId,
-        settings: this.settings,
-        logger: this.logger.child({ bookieId }),
-        onFailure: (error) => this.notifyFailure(bookieId, error),
-      });
+      const logger = this.logger.child({ bookieId });
+      const onFailure = (error: BookieTransportError): void => this.notifyFailure(bookieId, error);
+      connection =
+        localBookies.get(bookieId) !== undefined
+          ? new LocalBookieConnection(bookieId, this.settings, logger, onFailure)
+          : new BookieConnection({ bookieId, settings: this.settings, logger, onFailure });
       // A pool closed before this bookie's first request: the connection starts closed.
       if (this.closing !== undefined) void connection.close();
       this.connections.set(bookieId, connection);

@@ -79,6 +79,16 @@ const OPERATION_LABELS: Partial<Record<OperationType, string>> = {
   [OperationType.GET_BOOKIE_INFO]: 'get bookie info',
 };
 
+/** What the pool needs of the channel to one bookie: a TCP BookieConnection, or a LocalBookieConnection. */
+export interface BookieChannel {
+  /** Sends one request; never throws (a request that cannot be sent fails on a later tick with its reason). */
+  send(request: PendingRequest, frame: OutgoingFrame, now: number): void;
+  /** Fails every request past its deadline with 'timeout'. */
+  expire(now: number): void;
+  /** Fails what is outstanding with 'client-closed'; later sends fail the same way. */
+  close(): Promise<void>;
+}
+
 export interface ConnectionSettings {
   /** Requests queued or in flight at which new ones fail fast with 'too-many-in-flight'. */
   maxPendingRequests: number;
@@ -103,7 +113,7 @@ const STATE_CONNECTED = 2;
 const STATE_BACKOFF = 3;
 const STATE_CLOSED = 4;
 
-export class BookieConnection {
+export class BookieConnection implements BookieChannel {
   readonly bookieId: string;
   private readonly host: string | undefined;
   private readonly port: number;

@@ -1,0 +1,121 @@
+import type { Logger } from '../../common';
+import { decodeRequest, localBookies } from '../../protocol';
+import type { Response } from '../../protocol';
+import type { BookieChannel, ConnectionSettings, OutgoingFrame, PendingRequest } from './bookie-connection';
+import type { BookieTransportError } from './transport-error';
+
+/** The size prefix of a v3 frame. */
+const FRAME_SIZE_BYTES = 4;
+
+/**
+ * The channel to a bookie that serves this process through the local transport (protocol/local-bookies.ts,
+ * BookKeeper's LocalBookiesRegistry): the request frame the pool encoded is decoded and handed to the bookie's
+ * request handler, and its Response object comes back with no socket, framing or response encoding between.
+ *
+ * What a request sees is what it sees over TCP: an answer with the bookie's status, or a transport failure —
+ * 'timeout' at its deadline (the pool's sweep calls expire), 'too-many-in-flight' past maxPendingRequests,
+ * 'connect-failed' once the bookie has stopped serving here, 'client-closed' after close. Answers never complete
+ * inside send. A read's body is copied out, as a socket read would have, so that an
+ * entry the client keeps does not pin the bookie's cache block it was read from.
+ */
+export class LocalBookieConnection implements BookieChannel {
+  private readonly pending = new Map<number, PendingRequest>();
+  /** Aborts the long polls this client has waiting at the bookie when it closes. */
+  private readonly abort = new AbortController();
+  private closed = false;
+
+  constructor(
+    readonly bookieId: string,
+    private readonly settings: ConnectionSettings,
+    private readonly logger: Logger,
+    private readonly onFailure: (error: BookieTransportError) => void,
+  ) {}
+
+  send(request: PendingRequest, frame: OutgoingFrame, _now: number): void {
+    if (this.closed) {
+      this.failSoon(request, request.error('client-closed', 'the client is closed'));
+      return;
+    }
+    if (this.pending.size >= this.settings.maxPendingRequests) {
+      const why = `${this.pending.size} requests already outstanding (maxPendingRequestsPerBookie)`;
+      this.failSoon(request, request.error('too-many-in-flight', why));
+      return;
+    }
+    const endpoint = localBookies.get(this.bookieId);
+    if (endpoint === undefined) {
+      const error = request.error(
+        'connect-failed',
+        'the bookie no longer serves this process (local transport)',
+      );
+      this.failSoon(request, error);
+      this.onFailure(error);
+      return;
+    }
+    const bytes = Buffer.isBuffer(frame) ? frame : Buffer.concat(frame);
+    // The pool encoded it: a frame that does not decode is our own bug, reported as the socket would (no answer).
+    let decoded;
+    try {
+      decoded = decodeRequest(bytes.subarray(FRAME_SIZE_BYTES));
+    } catch (error) {
+      this.failSoon(request, request.error('connection-lost', 'the request did not decode', error));
+      return;
+    }
+    this.pending.set(request.txnId, request);
+    let sending = true;
+    endpoint.process(
+      decoded,
+      (response) => {
+        // An answer given while send still runs waits for a microtask: callers never see a re-entrant completion.
+        if (sending) queueMicrotask(() => this.answer(request, response));
+        else this.answer(request, response);
+      },
+      this.abort.signal,
+    );
+    sending = false;
+  }
+
+  /** Fails every request past its deadline with 'timeout'; a late answer is then dropped. */
+  expire(now: number): void {
+    if (this.pending.size === 0) return;
+    for (const [txnId, request] of this.pending) {
+      if (now < request.deadline) continue;
+      this.pending.delete(txnId);
+      this.settle(request, request.error('timeout', `no answer within ${request.timeoutMs} ms`));
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    this.abort.abort();
+    const outstanding = [...this.pending.values()];
+    this.pending.clear();
+    for (const request of outstanding)
+      this.settle(request, request.error('client-closed', 'the client is closed'));
+    return Promise.resolve();
+  }
+
+  private answer(request: PendingRequest, response: Response): void {
+    if (this.pending.get(request.txnId) !== request) return; // timed out or closed meanwhile
+    this.pending.delete(request.txnId);
+    const read = response.readResponse;
+    if (read?.body !== undefined) read.body = Buffer.from(read.body);
+    try {
+      request.complete(response);
+    } catch (thrown) {
+      this.logger.error({ err: thrown, txnId: request.txnId }, 'request completion threw');
+    }
+  }
+
+  private failSoon(request: PendingRequest, error: BookieTransportError): void {
+    process.nextTick(() => this.settle(request, error));
+  }
+
+  private settle(request: PendingRequest, error: BookieTransportError): void {
+    try {
+      request.fail(error);
+    } catch (thrown) {
+      this.logger.error({ err: thrown, txnId: request.txnId }, 'request completion threw');
+    }
+  }
+}
