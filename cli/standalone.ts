@@ -101,7 +101,10 @@ async function runStandalone(config: StandaloneConfig, logger: Logger): Promise<
       ports.map((port, index): Promise<StandaloneBookie> => {
         const settings = bookieSettingsOf(dataDir, index, port, metadataServiceUri);
         if (config.bookieThreads) return BookieThread.start({ settings, store, scope, onFatal });
-        const bookieConfig = bookieConfigSchema.parse(settings);
+        // A bookie on the main thread serves the broker's ledger client in-process (bookieLocalTransport); one
+        // in a worker thread is reached over TCP, as other processes reach them all.
+        const enableLocalTransport = String(config.bookieLocalTransport);
+        const bookieConfig = bookieConfigSchema.parse({ ...settings, enableLocalTransport });
         return BookieService.start({ config: bookieConfig, logger, metadata: { store, scope }, onFatal });
       }),
     );
