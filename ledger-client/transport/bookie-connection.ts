@@ -47,6 +47,24 @@ export abstract class PendingRequest {
   /** The bookie did not answer. */
   abstract fail(error: BookieTransportError): void;
 
+  /** complete(), a callback that throws logged rather than thrown into the channel answering. */
+  completeLogged(response: Response, logger: Logger): void {
+    try {
+      this.complete(response);
+    } catch (thrown) {
+      logger.error({ err: thrown, txnId: this.txnId }, 'request completion threw');
+    }
+  }
+
+  /** fail(), a callback that throws logged rather than thrown into the channel failing it. */
+  failLogged(error: BookieTransportError, logger: Logger): void {
+    try {
+      this.fail(error);
+    } catch (thrown) {
+      logger.error({ err: thrown, txnId: this.txnId }, 'request completion threw');
+    }
+  }
+
   /** What the request is, for error messages: `add of entry 5 of ledger 3`. */
   describe(): string {
     let text = OPERATION_LABELS[this.operation] ?? `operation ${this.operation}`;
@@ -321,11 +339,7 @@ export class BookieConnection implements BookieChannel {
       return;
     }
     this.pending.delete(txnId);
-    try {
-      request.complete(response);
-    } catch (error) {
-      this.logger.error({ err: error, txnId }, 'request completion threw');
-    }
+    request.completeLogged(response, this.logger);
   }
 
   private onSocketClose(socket: Socket, error: Error | undefined): void {
@@ -401,11 +415,7 @@ export class BookieConnection implements BookieChannel {
   }
 
   private settle(request: PendingRequest, error: BookieTransportError): void {
-    try {
-      request.fail(error);
-    } catch (thrown) {
-      this.logger.error({ err: thrown, txnId: request.txnId }, 'request completion threw');
-    }
+    request.failLogged(error, this.logger);
   }
 
   /** Completes a request refused before it was sent, on the next tick (callers never see a re-entrant failure). */

@@ -1,11 +1,8 @@
 import type { Logger } from '../../common';
-import { decodeRequest, localBookies } from '../../protocol';
+import { FRAME_LENGTH_BYTES, decodeRequest, localBookies } from '../../protocol';
 import type { Response } from '../../protocol';
 import type { BookieChannel, ConnectionSettings, OutgoingFrame, PendingRequest } from './bookie-connection';
 import type { BookieTransportError } from './transport-error';
-
-/** The size prefix of a v3 frame. */
-const FRAME_SIZE_BYTES = 4;
 
 /**
  * The channel to a bookie that serves this process through the local transport (protocol/local-bookies.ts,
@@ -55,7 +52,7 @@ export class LocalBookieConnection implements BookieChannel {
     // The pool encoded it: a frame that does not decode is our own bug, reported as the socket would (no answer).
     let decoded;
     try {
-      decoded = decodeRequest(bytes.subarray(FRAME_SIZE_BYTES));
+      decoded = decodeRequest(bytes.subarray(FRAME_LENGTH_BYTES));
     } catch (error) {
       this.failSoon(request, request.error('connection-lost', 'the request did not decode', error));
       return;
@@ -80,7 +77,7 @@ export class LocalBookieConnection implements BookieChannel {
     for (const [txnId, request] of this.pending) {
       if (now < request.deadline) continue;
       this.pending.delete(txnId);
-      this.settle(request, request.error('timeout', `no answer within ${request.timeoutMs} ms`));
+      request.failLogged(request.error('timeout', `no answer within ${request.timeoutMs} ms`), this.logger);
     }
   }
 
@@ -91,7 +88,7 @@ export class LocalBookieConnection implements BookieChannel {
     const outstanding = [...this.pending.values()];
     this.pending.clear();
     for (const request of outstanding)
-      this.settle(request, request.error('client-closed', 'the client is closed'));
+      request.failLogged(request.error('client-closed', 'the client is closed'), this.logger);
     return Promise.resolve();
   }
 
@@ -100,22 +97,10 @@ export class LocalBookieConnection implements BookieChannel {
     this.pending.delete(request.txnId);
     const read = response.readResponse;
     if (read?.body !== undefined) read.body = Buffer.from(read.body);
-    try {
-      request.complete(response);
-    } catch (thrown) {
-      this.logger.error({ err: thrown, txnId: request.txnId }, 'request completion threw');
-    }
+    request.completeLogged(response, this.logger);
   }
 
   private failSoon(request: PendingRequest, error: BookieTransportError): void {
-    process.nextTick(() => this.settle(request, error));
-  }
-
-  private settle(request: PendingRequest, error: BookieTransportError): void {
-    try {
-      request.fail(error);
-    } catch (thrown) {
-      this.logger.error({ err: thrown, txnId: request.txnId }, 'request completion threw');
-    }
+    process.nextTick(() => request.failLogged(error, this.logger));
   }
 }
