@@ -198,6 +198,11 @@ export class BookieClientPool implements BookieClient {
 
   addEntry(bookieId: string, request: AddEntryRequest, callback: AddEntryCallback): void {
     const { ledgerId, entryId } = request;
+    const channel = this.connection(bookieId);
+    if (channel.sendMessage !== undefined && request.payload === undefined) {
+      this.sendAddMessage(channel, bookieId, request, callback);
+      return;
+    }
     const last = this.lastAdd;
     let txnId: number;
     let frame: OutgoingFrame;
@@ -227,7 +232,42 @@ export class BookieClientPool implements BookieClient {
     const timeoutMs = request.timeoutMs ?? this.addTimeoutMs;
     const now = performance.now();
     const pending = new PendingAdd(txnId, bookieId, ledgerId, entryId, timeoutMs, now + timeoutMs, callback);
-    this.connection(bookieId).send(pending, frame, now);
+    channel.send(pending, frame, now);
+  }
+
+  /**
+   * An add to a channel that takes messages (the local transport): the request goes as an object, its packed
+   * entry not copied into a frame. The bookie copies what it keeps (journal, write cache), as it would a frame's.
+   */
+  private sendAddMessage(
+    channel: BookieChannel,
+    bookieId: string,
+    request: AddEntryRequest,
+    callback: AddEntryCallback,
+  ): void {
+    const { ledgerId, entryId } = request;
+    const txnId = this.nextTxnId++;
+    const message: Request = {
+      header: {
+        version: ProtocolVersion.VERSION_THREE,
+        operation: OperationType.ADD_ENTRY,
+        txnId: BigInt(txnId),
+        // As encodeAdd: recovery adds at high priority.
+        priority: request.recoveryAdd ? HIGH_PRIORITY : undefined,
+      },
+      addRequest: {
+        ledgerId,
+        entryId,
+        masterKey: request.masterKey,
+        body: request.body,
+        flag: request.recoveryAdd ? AddRequestFlag.RECOVERY_ADD : undefined,
+        writeFlags: request.deferredSync ? WriteFlag.DEFERRED_SYNC : undefined,
+      },
+    };
+    const timeoutMs = request.timeoutMs ?? this.addTimeoutMs;
+    const now = performance.now();
+    const pending = new PendingAdd(txnId, bookieId, ledgerId, entryId, timeoutMs, now + timeoutMs, callback);
+    channel.sendMessage?.(pending, message, now);
   }
 
   /** The ADD_ENTRY frame of `request` with `txnId`; throws what unsendable() makes of an encoding failure. */
@@ -399,6 +439,11 @@ export class BookieClientPool implements BookieClient {
         resolve,
         result,
       );
+      const channel = this.connection(bookieId);
+      if (channel.sendMessage !== undefined) {
+        channel.sendMessage(pending, request, now);
+        return;
+      }
       let frame: Buffer;
       try {
         frame = encodeRequestFrame(request, this.settings.maxFrameSizeBytes);
@@ -406,7 +451,7 @@ export class BookieClientPool implements BookieClient {
         reject(this.unsendable(pending.describe(), bookieId, error, ledgerId, entryId));
         return;
       }
-      this.connection(bookieId).send(pending, frame, now);
+      channel.send(pending, frame, now);
     });
   }
 

@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../common';
 import { FrameDecoder, OperationType, decodeResponse } from '../../protocol';
-import type { Response } from '../../protocol';
+import type { Request, Response } from '../../protocol';
 import { BookieTransportError } from './transport-error';
 
 /**
@@ -101,6 +101,11 @@ const OPERATION_LABELS: Partial<Record<OperationType, string>> = {
 export interface BookieChannel {
   /** Sends one request; never throws (a request that cannot be sent fails on a later tick with its reason). */
   send(request: PendingRequest, frame: OutgoingFrame, now: number): void;
+  /**
+   * Sends one request as the message itself, unencoded: only a channel that hands messages over in memory (the
+   * local transport) has it, and the pool then skips encoding. Never throws, as send.
+   */
+  sendMessage?(request: PendingRequest, message: Request, now: number): void;
   /** Fails every request past its deadline with 'timeout'. */
   expire(now: number): void;
   /** Fails what is outstanding with 'client-closed'; later sends fail the same way. */

@@ -1,13 +1,14 @@
 import type { Logger } from '../../common';
 import { FRAME_LENGTH_BYTES, decodeRequest, localBookies } from '../../protocol';
-import type { Response } from '../../protocol';
+import type { Request, Response } from '../../protocol';
 import type { BookieChannel, ConnectionSettings, OutgoingFrame, PendingRequest } from './bookie-connection';
 import type { BookieTransportError } from './transport-error';
 
 /**
  * The channel to a bookie that serves this process through the local transport (protocol/local-bookies.ts,
- * BookKeeper's LocalBookiesRegistry): the request frame the pool encoded is decoded and handed to the bookie's
- * request handler, and its Response object comes back with no socket, framing or response encoding between.
+ * BookKeeper's LocalBookiesRegistry): the pool's Request object is handed to the bookie's request handler (an
+ * add, which the pool encodes for every channel, is decoded first), and its Response object comes back with no
+ * socket, framing or encoding between.
  *
  * What a request sees is what it sees over TCP: an answer with the bookie's status, or a transport failure —
  * 'timeout' at its deadline (the pool's sweep calls expire), 'too-many-in-flight' past maxPendingRequests,
@@ -28,7 +29,24 @@ export class LocalBookieConnection implements BookieChannel {
     private readonly onFailure: (error: BookieTransportError) => void,
   ) {}
 
-  send(request: PendingRequest, frame: OutgoingFrame, _now: number): void {
+  send(request: PendingRequest, frame: OutgoingFrame, now: number): void {
+    const bytes = Buffer.isBuffer(frame) ? frame : Buffer.concat(frame);
+    // The pool encoded it: a frame that does not decode is our own bug, reported as the socket would (no answer).
+    let decoded;
+    try {
+      decoded = decodeRequest(bytes.subarray(FRAME_LENGTH_BYTES));
+    } catch (error) {
+      this.failSoon(request, request.error('connection-lost', 'the request did not decode', error));
+      return;
+    }
+    this.sendMessage(request, decoded, now);
+  }
+
+  /**
+   * Hands the message to the bookie as it is. The bookie keeps no part of it past its answer but what a decoded
+   * frame would give it too (a fence's master key), so the caller's buffers are as safe as over a socket.
+   */
+  sendMessage(request: PendingRequest, message: Request, _now: number): void {
     if (this.closed) {
       this.failSoon(request, request.error('client-closed', 'the client is closed'));
       return;
@@ -48,19 +66,10 @@ export class LocalBookieConnection implements BookieChannel {
       this.onFailure(error);
       return;
     }
-    const bytes = Buffer.isBuffer(frame) ? frame : Buffer.concat(frame);
-    // The pool encoded it: a frame that does not decode is our own bug, reported as the socket would (no answer).
-    let decoded;
-    try {
-      decoded = decodeRequest(bytes.subarray(FRAME_LENGTH_BYTES));
-    } catch (error) {
-      this.failSoon(request, request.error('connection-lost', 'the request did not decode', error));
-      return;
-    }
     this.pending.set(request.txnId, request);
     let sending = true;
     endpoint.process(
-      decoded,
+      message,
       (response) => {
         // An answer given while send still runs waits for a microtask: callers never see a re-entrant completion.
         if (sending) queueMicrotask(() => this.answer(request, response));

@@ -5,7 +5,15 @@
  * Assertions are on what a caller of the pool sees.
  */
 import { silentLogger } from '../../../../common';
-import { OperationType, StatusCode, localBookies } from '../../../../protocol';
+import {
+  AddRequestFlag,
+  HIGH_PRIORITY,
+  OperationType,
+  ReadRequestFlag,
+  StatusCode,
+  WriteFlag,
+  localBookies,
+} from '../../../../protocol';
 import type { LocalBookieEndpoint, Request, Response } from '../../../../protocol';
 import { clientConfig } from '../../../../ledger-client/client-config';
 import type { ClientConfig } from '../../../../ledger-client/client-config';
@@ -101,6 +109,77 @@ describe('ledger-client > transport > local transport', () => {
     expect(sentAdd!.addRequest).toMatchObject({ ledgerId: 1n, entryId: 0n });
     expect(sentAdd!.addRequest!.body.toString()).toBe('e0');
     expect(sentRead!.readRequest).toMatchObject({ ledgerId: 1n, entryId: 0n });
+  });
+
+  test('every kind of request reaches the bookie with the fields a decoded frame would carry', async () => {
+    const client = pool();
+    // A recovery add, deferred sync: sent as the pool's message, not encoded.
+    const recovery = await new Promise<StatusCode | undefined>((resolve) =>
+      client.addEntry(
+        BOOKIE,
+        {
+          ledgerId: 1n,
+          entryId: 4n,
+          masterKey: MASTER_KEY,
+          body: Buffer.from('whole'),
+          recoveryAdd: true,
+          deferredSync: true,
+        },
+        (status) => resolve(status),
+      ),
+    );
+    expect(recovery).toBe(StatusCode.EOK);
+    // A large add packed in parts (header, then the caller's payload): encoded once, decoded here, whole.
+    const parts = await new Promise<StatusCode | undefined>((resolve) =>
+      client.addEntry(
+        BOOKIE,
+        {
+          ledgerId: 1n,
+          entryId: 5n,
+          masterKey: MASTER_KEY,
+          body: Buffer.from('head-'),
+          payload: Buffer.alloc(70 * 1024, 'p'),
+        },
+        (status) => resolve(status),
+      ),
+    );
+    expect(parts).toBe(StatusCode.EOK);
+    await client.readEntry(BOOKIE, { ledgerId: 1n, entryId: 2n, fence: true, masterKey: MASTER_KEY });
+    await client.readEntry(BOOKIE, {
+      ledgerId: 1n,
+      entryId: 3n,
+      previousLAC: 2n,
+      longPollTimeoutMs: 50,
+      piggyback: true,
+    });
+    const [recoveryAdd, partsAdd, fence, longPoll] = endpoint.received;
+    expect(recoveryAdd!.header).toMatchObject({
+      operation: OperationType.ADD_ENTRY,
+      priority: HIGH_PRIORITY,
+    });
+    expect(recoveryAdd!.addRequest).toMatchObject({
+      ledgerId: 1n,
+      entryId: 4n,
+      flag: AddRequestFlag.RECOVERY_ADD,
+      writeFlags: WriteFlag.DEFERRED_SYNC,
+    });
+    expect(recoveryAdd!.addRequest!.body.toString()).toBe('whole');
+    expect(recoveryAdd!.addRequest!.masterKey.equals(MASTER_KEY)).toBe(true);
+    const whole = partsAdd!.addRequest!.body;
+    expect(whole.length).toBe(5 + 70 * 1024);
+    expect(whole.subarray(0, 5).toString()).toBe('head-');
+    expect(whole.subarray(5).equals(Buffer.alloc(70 * 1024, 'p'))).toBe(true);
+    expect(fence!.readRequest).toMatchObject({ entryId: 2n, flag: ReadRequestFlag.FENCE_LEDGER });
+    expect(fence!.readRequest!.masterKey!.equals(MASTER_KEY)).toBe(true);
+    expect(longPoll!.readRequest).toMatchObject({
+      entryId: 3n,
+      previousLAC: 2n,
+      timeOut: 50n,
+      flag: ReadRequestFlag.ENTRY_PIGGYBACK,
+    });
+    // Every request got its own txnId.
+    const txnIds = endpoint.received.map((request) => request.header.txnId);
+    expect(new Set(txnIds).size).toBe(txnIds.length);
   });
 
   test('an answer never completes inside the call that sent it', async () => {
