@@ -109,6 +109,36 @@ class PendingCall<T> extends PendingRequest {
   }
 }
 
+const NO_HEADER: BKPacketHeader = {
+  version: ProtocolVersion.VERSION_THREE,
+  operation: OperationType.READ_ENTRY,
+  txnId: 0n,
+  priority: undefined,
+};
+
+/**
+ * A Request with every field present (undefined but for the one the caller sets), in one order, so that every
+ * request the pool sends has one shape. The codec's generated sizer reads each of a message's fields: with a shape
+ * per request kind (as object spreads make) its property loads went megamorphic, and encoding a read request cost
+ * 1.2-4.5 us against 0.26-0.36 us with one shape (ad-hoc microbenchmark); on the standalone, before the local
+ * transport skipped encoding, ~10% of the broker's main thread during a backlog consume.
+ */
+function newRequest(): Request {
+  return {
+    header: NO_HEADER,
+    readRequest: undefined,
+    addRequest: undefined,
+    authRequest: undefined,
+    writeLacRequest: undefined,
+    readLacRequest: undefined,
+    getBookieInfoRequest: undefined,
+    startTLSRequest: undefined,
+    forceLedgerRequest: undefined,
+    getListOfEntriesOfLedgerRequest: undefined,
+    requestContext: undefined,
+  };
+}
+
 /** An encoded add and what it was encoded from (see BookieClientPool.lastAdd). */
 interface LastAdd {
   readonly request: AddEntryRequest;
@@ -317,7 +347,15 @@ export class BookieClientPool implements BookieClient {
       );
     }
     const longPollTimeoutMs = longPoll ? (request.longPollTimeoutMs ?? 0) : 0;
-    const readRequest: ReadRequest = { ledgerId, entryId };
+    // Every field present, in one order, as in newRequest.
+    const readRequest: ReadRequest = {
+      flag: undefined,
+      ledgerId,
+      entryId,
+      masterKey: undefined,
+      previousLAC: undefined,
+      timeOut: undefined,
+    };
     if (fence) {
       readRequest.flag = ReadRequestFlag.FENCE_LEDGER;
       readRequest.masterKey = request.masterKey;
@@ -326,10 +364,12 @@ export class BookieClientPool implements BookieClient {
       readRequest.timeOut = BigInt(longPollTimeoutMs);
       if (request.piggyback) readRequest.flag = ReadRequestFlag.ENTRY_PIGGYBACK;
     }
+    const message = newRequest();
+    message.readRequest = readRequest;
     return this.call(
       bookieId,
       OperationType.READ_ENTRY,
-      { readRequest },
+      message,
       request.highPriority ? HIGH_PRIORITY : undefined,
       ledgerId,
       entryId,
@@ -339,10 +379,12 @@ export class BookieClientPool implements BookieClient {
   }
 
   readLac(bookieId: string, ledgerId: bigint, timeoutMs?: number): Promise<Outcome<ReadLacResult>> {
+    const message = newRequest();
+    message.readLacRequest = { ledgerId };
     return this.call(
       bookieId,
       OperationType.READ_LAC,
-      { readLacRequest: { ledgerId } },
+      message,
       undefined,
       ledgerId,
       undefined,
@@ -356,10 +398,12 @@ export class BookieClientPool implements BookieClient {
     request: { ledgerId: bigint; lac: bigint; masterKey: Buffer; body: Buffer },
   ): Promise<Outcome<StatusCode>> {
     const { ledgerId, lac, masterKey, body } = request;
+    const message = newRequest();
+    message.writeLacRequest = { ledgerId, lac, masterKey, body };
     return this.call(
       bookieId,
       OperationType.WRITE_LAC,
-      { writeLacRequest: { ledgerId, lac, masterKey, body } },
+      message,
       undefined,
       ledgerId,
       undefined,
@@ -369,10 +413,12 @@ export class BookieClientPool implements BookieClient {
   }
 
   forceLedger(bookieId: string, ledgerId: bigint): Promise<Outcome<StatusCode>> {
+    const message = newRequest();
+    message.forceLedgerRequest = { ledgerId };
     return this.call(
       bookieId,
       OperationType.FORCE_LEDGER,
-      { forceLedgerRequest: { ledgerId } },
+      message,
       undefined,
       ledgerId,
       undefined,
@@ -382,10 +428,12 @@ export class BookieClientPool implements BookieClient {
   }
 
   getBookieInfo(bookieId: string): Promise<Outcome<BookieInfo>> {
+    const message = newRequest();
+    message.getBookieInfoRequest = { requested: BOOKIE_INFO_REQUESTED };
     return this.call(
       bookieId,
       OperationType.GET_BOOKIE_INFO,
-      { getBookieInfoRequest: { requested: BOOKIE_INFO_REQUESTED } },
+      message,
       undefined,
       undefined,
       undefined,
@@ -411,10 +459,11 @@ export class BookieClientPool implements BookieClient {
     return this.closing;
   }
 
+  /** Sends `request` (from newRequest, its header set here). */
   private call<T>(
     bookieId: string,
     operation: OperationType,
-    body: Omit<Request, 'header'>,
+    request: Request,
     priority: number | undefined,
     ledgerId: bigint | undefined,
     entryId: bigint | undefined,
@@ -422,10 +471,7 @@ export class BookieClientPool implements BookieClient {
     result: (response: Response, request: PendingRequest) => T,
   ): Promise<Outcome<T>> {
     const txnId = this.nextTxnId++;
-    const request: Request = {
-      ...body,
-      header: { version: ProtocolVersion.VERSION_THREE, operation, txnId: BigInt(txnId), priority },
-    };
+    request.header = { version: ProtocolVersion.VERSION_THREE, operation, txnId: BigInt(txnId), priority };
     return new Promise((resolve, reject) => {
       const now = performance.now();
       const pending = new PendingCall(
