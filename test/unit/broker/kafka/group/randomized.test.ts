@@ -9,7 +9,9 @@ import type { ManualScheduler, Tracked } from './group-test-kit';
  * simulated clients, each with one request in flight at most (as on a Kafka connection), pick random actions
  * (join, sync, heartbeat, commit, fetch, leave, fall silent) while time moves by random steps; after every step
  * the group's snapshot and every answer so far are checked. At the end nobody asks anything more, time runs on,
- * and every parked request must have been answered. LEDGERLINE_SEED=<seed> replays a run.
+ * and every parked request must have been answered. Before that, every client behaves until the group is Stable
+ * (the random steps alone may never get there: that assertion made seed 1402656748 fail). LEDGERLINE_SEED=<seed>
+ * replays a run.
  */
 
 const seed = testSeed();
@@ -25,6 +27,11 @@ interface Client {
   sessionTimeoutMs: number;
   rebalanceTimeoutMs: number;
   silentUntilMs: number;
+}
+
+/** What a well-behaved client sends next: JoinGroup, SyncGroup, then heartbeats. */
+function sensibleAction(client: Client): number {
+  return { join: 0, sync: 2, steady: 3 }[client.phase];
 }
 
 class Simulation {
@@ -74,13 +81,38 @@ class Simulation {
       return;
     }
     const client = this.clients[this.int(this.clients.length)];
-    if (client === undefined || (client.inFlight !== undefined && !client.inFlight.done)) return;
-    if (this.scheduler.nowMs < client.silentUntilMs) return;
+    if (client === undefined || !this.canAct(client)) return;
+    // Mostly what a real client does next; sometimes anything at all.
+    this.act(client, this.int(3) > 0 ? sensibleAction(client) : this.int(12));
+  }
+
+  /**
+   * Every client does what a well-behaved one does next while time moves in small steps, until the group is
+   * Stable (true) or `steps` have passed: whatever the random steps left behind, well-behaved members converge.
+   */
+  async settle(steps: number): Promise<boolean> {
+    for (let step = 0; step < steps; step++) {
+      if (this.coordinator.groupSnapshot('g')?.state === 'Stable') return true;
+      for (const client of this.clients) if (this.canAct(client)) this.act(client, sensibleAction(client));
+      await flush();
+      this.checkInvariants();
+      this.scheduler.advance(200);
+      await flush();
+      this.checkInvariants();
+    }
+    return this.coordinator.groupSnapshot('g')?.state === 'Stable';
+  }
+
+  /** No request of its own in flight, and not silent. */
+  canAct(client: Client): boolean {
+    if (client.inFlight !== undefined && !client.inFlight.done) return false;
+    return this.scheduler.nowMs >= client.silentUntilMs;
+  }
+
+  act(client: Client, action: number): void {
     const groupId = 'g';
     const { memberId, generationId } = client;
-    // Mostly what a real client does next; sometimes anything at all.
-    const sensible = { join: 0, sync: 2, steady: 3 }[client.phase];
-    switch (this.int(3) > 0 ? sensible : this.int(12)) {
+    switch (action) {
       case 0:
       case 1: {
         const protocols =
@@ -109,8 +141,10 @@ class Simulation {
           client,
           this.coordinator.syncGroup({ groupId, generationId, memberId, assignments }),
           (answer) => {
-            if (answer.errorCode === GroupErrorCode.NONE)
+            if (answer.errorCode === GroupErrorCode.NONE) {
               expect(answer.assignment.length === 0 || answer.assignment.toString() === memberId).toBe(true);
+              if (client.generationId === generationId) client.phase = 'steady';
+            }
             this.onError(client, answer.errorCode);
           },
         );
@@ -249,6 +283,8 @@ describe('broker > kafka > group > randomized', () => {
         await flush();
         simulation.checkInvariants();
       }
+      // Whatever the random steps left, well-behaved members reach Stable (and the run was not vacuous).
+      expect(await simulation.settle(1000)).toBe(true);
       // Nobody asks anything more: every timer runs out and every parked request is answered.
       for (let i = 0; i < 10; i++) {
         simulation.scheduler.advance(60000);
@@ -256,7 +292,6 @@ describe('broker > kafka > group > randomized', () => {
         simulation.checkInvariants();
       }
       expect(simulation.all.filter((t) => !t.done)).toEqual([]);
-      expect(simulation.statesSeen.get('Stable') ?? 0).toBeGreaterThan(0);
       expect(simulation.generations.size).toBeGreaterThan(0);
       simulation.coordinator.close();
       expect(simulation.scheduler.pendingCount()).toBe(0);
