@@ -14,7 +14,21 @@ if (!existsSync(main)) {
 }
 require(main)
   .main(process.argv)
-  .then((code) => {
-    // Exit now: a one-shot command is done, and a client library's idle sockets or timers must not keep it alive.
-    process.exit(code);
-  });
+  .then((code) => exitWhenWritten(code));
+
+/**
+ * Exits once what the command printed has left the process, then at once: a one-shot command is done, and a client
+ * library's idle sockets or timers must not keep it alive. Writes to a pipe are asynchronous, so exiting straight
+ * away cut off output beyond what the pipe held (a long `shell readledger` piped to another program lost its end).
+ * A write's callback runs once it and everything before it is written, or failed (a reader gone: EPIPE).
+ */
+function exitWhenWritten(code) {
+  let waiting = 2;
+  const written = () => {
+    if (--waiting === 0) process.exit(code);
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', () => undefined); // EPIPE: the callback below still runs
+    stream.write('', written);
+  }
+}

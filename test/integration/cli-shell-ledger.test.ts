@@ -102,6 +102,7 @@ describe('cli > shell ledger commands on 3 real bookies', () => {
 
     // The whole ledger by default; binary payloads come out as hex.
     const all = await shell('readledger', '-l', id);
+    expect(all.code).toBe(0);
     expect(all.stdout.trimEnd().split('\n')).toHaveLength(1000);
     const binary = await bk.createLedger({
       ensembleSize: 1,
@@ -113,6 +114,29 @@ describe('cli > shell ledger commands on 3 real bookies', () => {
     await binary.close();
     const bin = await shell('readledger', '-l', binary.ledgerId.toString(), '-p', 'pw');
     expect(bin.stdout).toBe('entry 0\tlength 4\thex:0001feff\n');
+
+    // Far more than a pipe holds (64 KiB), in one write at the end (--json): all of it arrives before the command
+    // exits. (Exiting at once used to cut it off, as it did a long listing whose reader was slow.)
+    const large = await bk.createLedger({
+      ensembleSize: 1,
+      writeQuorumSize: 1,
+      ackQuorumSize: 1,
+      password: 'pw',
+    });
+    const payloads = Array.from({ length: 24 }, (_, i) => Buffer.alloc(16 * 1024, 0x80 + i)); // not text: 768 KiB as hex
+    for (const payload of payloads) await large.append(payload);
+    await large.close();
+    const big = await shell('--json', 'readledger', '-l', large.ledgerId.toString(), '-p', 'pw');
+    expect(big.code).toBe(0);
+    expect(big.stdout.length).toBeGreaterThan(payloads.length * 32 * 1024);
+    const document = JSON.parse(big.stdout) as { entries: Array<{ entryId: string; hex: string }> };
+    expect(document.entries).toEqual(
+      payloads.map((payload, i) => ({
+        entryId: String(i),
+        length: payload.length,
+        hex: payload.toString('hex'),
+      })),
+    );
   });
 
   test('a missing ledger, a wrong password, bad flags and too few bookies are one line on stderr, exit 1', async () => {
