@@ -133,9 +133,17 @@ async function randomizedRun(cluster: BookieCluster, q: Quorums, seed: number): 
     reconnectBackoffMaxMs: 500,
   });
   let acked = 0;
+  /** Ensemble changes the writers' own ledgers went through (counted as each ledger's writer moves on). */
+  let writerEnsembleChanges = 0;
   let writing = true;
+  // Until the faults have changed some ledger's ensemble too: how many do depends on timing (a pause shorter than
+  // the add timeout changes nothing), and a run without any would not test what it is for (CI once had one).
   const wantMore = (): boolean =>
-    writing && (ledgers.length < MIN_LEDGERS || acked < MIN_ACKED || faults.total < MIN_FAULTS);
+    writing &&
+    (ledgers.length < MIN_LEDGERS ||
+      acked < MIN_ACKED ||
+      faults.total < MIN_FAULTS ||
+      writerEnsembleChanges === 0);
 
   /** One writer: ledger after ledger until the run has enough; each ledger's appends pipelined. */
   const writer = async (writerIndex: number): Promise<void> => {
@@ -143,6 +151,7 @@ async function randomizedRun(cluster: BookieCluster, q: Quorums, seed: number): 
       const handle = await writerClient.createLedger({ ...q, password: PASSWORD });
       ledgers.push(handle.ledgerId);
       const failed = await fillLedger(handle, writerIndex);
+      writerEnsembleChanges += handle.getLedgerMetadata().ensembles.length - 1;
       // A failed ledger stays as it is, for recovery; a finished one is closed by its writer half of the time.
       if (!failed && random() < 0.5) await handle.close().catch(() => undefined);
     }
@@ -215,6 +224,7 @@ async function randomizedRun(cluster: BookieCluster, q: Quorums, seed: number): 
         new Error(
           `seed ${seed}, E/Qw/Qa ${label(q)}: writers not done after ${WRITE_LIMIT_MS} ms: ` +
             `${pending} appends unsettled, ${acked} acknowledged, ${ledgers.length} ledgers, ` +
+            `${writerEnsembleChanges} ensemble changes, ` +
             `faults ${JSON.stringify(faults)}, bookies ${cluster.bookieIds
               .map((id, i) => `${id} ${cluster.bookie(i).state}`)
               .join(', ')}`,
