@@ -17,7 +17,7 @@ import {
 import type { LocalBookieEndpoint, Request, Response } from '../../../../protocol';
 import { clientConfig } from '../../../../ledger-client/client-config';
 import type { ClientConfig } from '../../../../ledger-client/client-config';
-import { BookieClientPool } from '../../../../ledger-client/transport';
+import { BookieClientPool, BookieTransportError } from '../../../../ledger-client/transport';
 import type { TransportError } from '../../../../ledger-client/transport';
 
 const BOOKIE = 'local-bookie:3181';
@@ -240,7 +240,8 @@ describe('ledger-client > transport > local transport', () => {
     localBookies.unregister(BOOKIE, endpoint);
     const after = await add(client, 1n);
     expect(after.error?.failure).toBe('connect-failed');
-    expect(after.error?.code).toBe('BookieHandleNotAvailableException');
+    expect(after.error).toBeInstanceOf(BookieTransportError);
+    expect((after.error as BookieTransportError).code).toBe('BookieHandleNotAvailableException');
     expect(failures).toEqual([`${BOOKIE} connect-failed`]);
   });
 
