@@ -12,6 +12,9 @@ if (!existsSync(main)) {
   process.stderr.write('ledgerline: not built yet; run `npm run build` first\n');
   process.exit(1);
 }
+// A reader that goes away (`ledgerline shell ... | head`) makes writes fail with EPIPE: not the command's failure.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => undefined);
+
 require(main)
   .main(process.argv)
   .then((code) => exitWhenWritten(code));
@@ -20,7 +23,7 @@ require(main)
  * Exits once what the command printed has left the process, then at once: a one-shot command is done, and a client
  * library's idle sockets or timers must not keep it alive. Writes to a pipe are asynchronous, so exiting straight
  * away cut off output beyond what the pipe held (a long `shell readledger` piped to another program lost its end).
- * A write's callback runs once it and everything before it is written, or failed (a reader gone: EPIPE).
+ * A write's callback runs once it and everything before it is written; a stream that failed (EPIPE) closes instead.
  */
 function exitWhenWritten(code) {
   let waiting = 2;
@@ -28,7 +31,17 @@ function exitWhenWritten(code) {
     if (--waiting === 0) process.exit(code);
   };
   for (const stream of [process.stdout, process.stderr]) {
-    stream.on('error', () => undefined); // EPIPE: the callback below still runs
-    stream.write('', written);
+    if (stream.destroyed) {
+      written();
+      continue;
+    }
+    let done = false;
+    const settled = () => {
+      if (done) return;
+      done = true;
+      written();
+    };
+    stream.once('close', settled);
+    stream.write('', settled);
   }
 }
