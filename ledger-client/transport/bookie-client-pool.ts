@@ -139,6 +139,46 @@ function newRequest(): Request {
   };
 }
 
+/** An ADD_ENTRY Request, its header and add body always present. */
+interface AddMessage extends Request {
+  header: BKPacketHeader;
+  addRequest: AddRequest;
+}
+
+function newAddMessage(): AddMessage {
+  return {
+    header: {
+      version: ProtocolVersion.VERSION_THREE,
+      operation: OperationType.ADD_ENTRY,
+      txnId: 0n,
+      priority: undefined,
+    },
+    addRequest: {
+      ledgerId: 0n,
+      entryId: 0n,
+      masterKey: EMPTY,
+      body: EMPTY,
+      flag: undefined,
+      writeFlags: undefined,
+    },
+  };
+}
+
+/** Sets `message` to the add of `request` with `txnId`; returns it. */
+function fillAdd(message: AddMessage, request: AddEntryRequest, txnId: number): AddMessage {
+  const { header, addRequest: add } = message;
+  header.txnId = BigInt(txnId);
+  // BookKeeper sends recovery adds at high priority (PendingAddOp: FLAG_RECOVERY_ADD | FLAG_HIGH_PRIORITY).
+  header.priority = request.recoveryAdd ? HIGH_PRIORITY : undefined;
+  add.ledgerId = request.ledgerId;
+  add.entryId = request.entryId;
+  add.masterKey = request.masterKey;
+  add.body = request.body;
+  add.flag = request.recoveryAdd ? AddRequestFlag.RECOVERY_ADD : undefined;
+  add.writeFlags = request.deferredSync ? WriteFlag.DEFERRED_SYNC : undefined;
+  return message;
+}
+
 /** An encoded add and what it was encoded from (see BookieClientPool.lastAdd). */
 interface LastAdd {
   readonly request: AddEntryRequest;
@@ -179,22 +219,8 @@ export class BookieClientPool implements BookieClient {
   private readonly sweeper: NodeJS.Timeout;
   private nextTxnId = 1;
   private closing: Promise<void> | undefined;
-  /** One Request reused for every add: encoding is synchronous, so an add allocates no message objects. */
-  private readonly addHeader: BKPacketHeader = {
-    version: ProtocolVersion.VERSION_THREE,
-    operation: OperationType.ADD_ENTRY,
-    txnId: 0n,
-    priority: undefined,
-  };
-  private readonly addBody: AddRequest = {
-    ledgerId: 0n,
-    entryId: 0n,
-    masterKey: EMPTY,
-    body: EMPTY,
-    flag: undefined,
-    writeFlags: undefined,
-  };
-  private readonly addMessage: Request = { header: this.addHeader, addRequest: this.addBody };
+  /** One Request reused for every encoded add: encoding is synchronous, so an add allocates no message objects. */
+  private readonly addMessage = newAddMessage();
   /**
    * The last add encoded, kept for the next bookie of its write set: a writer sends the same request to each
    * bookie of the write set one after another, and one frame (with one txnId, unique across connections) serves
@@ -277,23 +303,7 @@ export class BookieClientPool implements BookieClient {
   ): void {
     const { ledgerId, entryId } = request;
     const txnId = this.nextTxnId++;
-    const message: Request = {
-      header: {
-        version: ProtocolVersion.VERSION_THREE,
-        operation: OperationType.ADD_ENTRY,
-        txnId: BigInt(txnId),
-        // As encodeAdd: recovery adds at high priority.
-        priority: request.recoveryAdd ? HIGH_PRIORITY : undefined,
-      },
-      addRequest: {
-        ledgerId,
-        entryId,
-        masterKey: request.masterKey,
-        body: request.body,
-        flag: request.recoveryAdd ? AddRequestFlag.RECOVERY_ADD : undefined,
-        writeFlags: request.deferredSync ? WriteFlag.DEFERRED_SYNC : undefined,
-      },
-    };
+    const message = fillAdd(newAddMessage(), request, txnId);
     const timeoutMs = request.timeoutMs ?? this.addTimeoutMs;
     const now = performance.now();
     const pending = new PendingAdd(txnId, bookieId, ledgerId, entryId, timeoutMs, now + timeoutMs, callback);
@@ -303,17 +313,7 @@ export class BookieClientPool implements BookieClient {
   /** The ADD_ENTRY frame of `request` with `txnId`; throws what unsendable() makes of an encoding failure. */
   private encodeAdd(bookieId: string, request: AddEntryRequest, txnId: number): OutgoingFrame {
     const { ledgerId, entryId } = request;
-    const header = this.addHeader;
-    const add = this.addBody;
-    header.txnId = BigInt(txnId);
-    // BookKeeper sends recovery adds at high priority (PendingAddOp: FLAG_RECOVERY_ADD | FLAG_HIGH_PRIORITY).
-    header.priority = request.recoveryAdd ? HIGH_PRIORITY : undefined;
-    add.ledgerId = ledgerId;
-    add.entryId = entryId;
-    add.masterKey = request.masterKey;
-    add.body = request.body;
-    add.flag = request.recoveryAdd ? AddRequestFlag.RECOVERY_ADD : undefined;
-    add.writeFlags = request.deferredSync ? WriteFlag.DEFERRED_SYNC : undefined;
+    const { header, addRequest: add } = fillAdd(this.addMessage, request, txnId);
     try {
       const max = this.settings.maxFrameSizeBytes;
       return request.payload === undefined

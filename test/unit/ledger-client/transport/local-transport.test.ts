@@ -18,7 +18,7 @@ import type { LocalBookieEndpoint, Request, Response } from '../../../../protoco
 import { clientConfig } from '../../../../ledger-client/client-config';
 import type { ClientConfig } from '../../../../ledger-client/client-config';
 import { BookieClientPool, BookieTransportError } from '../../../../ledger-client/transport';
-import type { TransportError } from '../../../../ledger-client/transport';
+import type { AddEntryRequest, TransportError } from '../../../../ledger-client/transport';
 
 const BOOKIE = 'local-bookie:3181';
 const MASTER_KEY = Buffer.alloc(20, 7);
@@ -79,11 +79,12 @@ describe('ledger-client > transport > local transport', () => {
     return created;
   }
 
-  function add(client: BookieClientPool, entryId: bigint) {
+  /** An add of entry `entryId` of ledger 1 (body `e<id>` unless `fields` say otherwise). */
+  function add(client: BookieClientPool, entryId: bigint, fields: Partial<AddEntryRequest> = {}) {
     return new Promise<{ status: StatusCode | undefined; error: TransportError | undefined }>((resolve) =>
       client.addEntry(
         BOOKIE,
-        { ledgerId: 1n, entryId, masterKey: MASTER_KEY, body: Buffer.from(`e${entryId}`) },
+        { ledgerId: 1n, entryId, masterKey: MASTER_KEY, body: Buffer.from(`e${entryId}`), ...fields },
         (status, error) => resolve({ status, error }),
       ),
     );
@@ -114,36 +115,18 @@ describe('ledger-client > transport > local transport', () => {
   test('every kind of request reaches the bookie with the fields a decoded frame would carry', async () => {
     const client = pool();
     // A recovery add, deferred sync: sent as the pool's message, not encoded.
-    const recovery = await new Promise<StatusCode | undefined>((resolve) =>
-      client.addEntry(
-        BOOKIE,
-        {
-          ledgerId: 1n,
-          entryId: 4n,
-          masterKey: MASTER_KEY,
-          body: Buffer.from('whole'),
-          recoveryAdd: true,
-          deferredSync: true,
-        },
-        (status) => resolve(status),
-      ),
-    );
-    expect(recovery).toBe(StatusCode.EOK);
+    const recovery = await add(client, 4n, {
+      body: Buffer.from('whole'),
+      recoveryAdd: true,
+      deferredSync: true,
+    });
+    expect(recovery.status).toBe(StatusCode.EOK);
     // A large add packed in parts (header, then the caller's payload): encoded once, decoded here, whole.
-    const parts = await new Promise<StatusCode | undefined>((resolve) =>
-      client.addEntry(
-        BOOKIE,
-        {
-          ledgerId: 1n,
-          entryId: 5n,
-          masterKey: MASTER_KEY,
-          body: Buffer.from('head-'),
-          payload: Buffer.alloc(70 * 1024, 'p'),
-        },
-        (status) => resolve(status),
-      ),
-    );
-    expect(parts).toBe(StatusCode.EOK);
+    const parts = await add(client, 5n, {
+      body: Buffer.from('head-'),
+      payload: Buffer.alloc(70 * 1024, 'p'),
+    });
+    expect(parts.status).toBe(StatusCode.EOK);
     await client.readEntry(BOOKIE, { ledgerId: 1n, entryId: 2n, fence: true, masterKey: MASTER_KEY });
     await client.readEntry(BOOKIE, {
       ledgerId: 1n,
