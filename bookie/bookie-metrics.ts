@@ -29,6 +29,7 @@ export class BookieMetrics {
   readonly flushes: Counter;
   readonly flushLatency: Histogram;
   readonly flushBytes: Counter;
+  readonly flushPauses: Counter;
   readonly readCacheHits: CounterCell;
   readonly readCacheMisses: CounterCell;
   readonly throttledWrites: Counter;
@@ -124,6 +125,11 @@ export class BookieMetrics {
     this.flushBytes = new Counter({
       name: 'bookie_dbstorage_flush_size_bytes',
       help: 'bytes written to entry logs by flushes',
+      registers: r,
+    });
+    this.flushPauses = new Counter({
+      name: 'bookie_dbstorage_flush_pauses_total',
+      help: 'pauses periodic flushes took between stretches of work, leaving the CPU to requests (1 ms each)',
       registers: r,
     });
     this.readCacheHits = new HotCounter({

@@ -37,6 +37,7 @@ export class Checkpointer {
   private running: Promise<void> | undefined;
   /** A checkpoint asked for while one runs: it starts when that one ends, shared by everyone who asks meanwhile. */
   private queued: Promise<void> | undefined;
+  private queuedBackground = false;
   private stopped = false;
 
   constructor(options: CheckpointerOptions) {
@@ -54,14 +55,20 @@ export class Checkpointer {
 
   /**
    * Runs a checkpoint that starts after this call (joining one already queued). Rejects if it fails; the
-   * periodic checkpoints log failures instead and try again at the next interval.
+   * periodic checkpoints log failures instead and try again at the next interval. `background` (the periodic
+   * checkpoint) lets the storage pace its flush; a queued checkpoint is paced only if every caller allows it.
    */
-  checkpoint(): Promise<void> {
-    if (this.queued !== undefined) return this.queued;
-    if (this.running === undefined) return this.begin();
+  checkpoint(options: { background?: boolean } = {}): Promise<void> {
+    const background = options.background === true;
+    if (this.queued !== undefined) {
+      this.queuedBackground &&= background;
+      return this.queued;
+    }
+    if (this.running === undefined) return this.begin(background);
+    this.queuedBackground = background;
     const queued = this.running.then(
-      () => this.begin(),
-      () => this.begin(),
+      () => this.begin(this.queuedBackground),
+      () => this.begin(this.queuedBackground),
     );
     this.queued = queued;
     return queued;
@@ -81,19 +88,19 @@ export class Checkpointer {
     await this.checkpoint();
   }
 
-  private begin(): Promise<void> {
+  private begin(background: boolean): Promise<void> {
     this.queued = undefined;
-    const run = this.run().finally(() => {
+    const run = this.run(background).finally(() => {
       if (this.running === run) this.running = undefined;
     });
     this.running = run;
     return run;
   }
 
-  private async run(): Promise<void> {
+  private async run(background: boolean): Promise<void> {
     const mark = this.journal.lastSyncedMark();
     const started = process.hrtime.bigint();
-    await this.storage.flush();
+    await this.storage.flush({ background });
     await this.lastMark.write(mark);
     await this.journal.checkpointComplete(mark);
     this.logger.debug(
@@ -111,7 +118,8 @@ export class Checkpointer {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.checkpoint()
+      // The interval's checkpoint may pace itself; one asked for now (the write cache is full) may not.
+      this.checkpoint({ background: delayMs > 0 })
         .catch((error: unknown) =>
           this.logger.error({ err: error }, 'checkpoint failed; retrying at the next interval'),
         )

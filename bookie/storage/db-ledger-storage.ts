@@ -6,7 +6,7 @@ import type { BookieMetrics } from '../bookie-metrics';
 import type { EntryLogStatus } from './entry-logger';
 import { emptyGcReport } from './garbage-collector';
 import type { CompactionHooks, GcOptions, GcReport, GarbageCollectionStatus } from './garbage-collector';
-import type { LedgerInfo, LedgerStorageApi } from './ledger-storage-api';
+import type { FlushOptions, LedgerInfo, LedgerStorageApi } from './ledger-storage-api';
 import { readStoredEntryId, readStoredLedgerId } from './packed-entry-ids';
 import { SingleDirectoryDbLedgerStorage } from './single-directory-db-ledger-storage';
 
@@ -157,10 +157,10 @@ export class DbLedgerStorage implements LedgerStorageApi {
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   }
 
-  async flush(): Promise<void> {
+  async flush(options: FlushOptions = {}): Promise<void> {
     this.refreshGauge();
     try {
-      await Promise.all(this.directories.map((directory) => directory.flush()));
+      await Promise.all(this.directories.map((directory) => directory.flush(options)));
     } finally {
       this.refreshGauge();
     }

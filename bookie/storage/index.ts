@@ -3,7 +3,7 @@
  * and compaction. See README.md.
  */
 export { WriteCacheFullError } from './ledger-storage-api';
-export type { LedgerInfo, LedgerStorageApi } from './ledger-storage-api';
+export type { FlushOptions, LedgerInfo, LedgerStorageApi } from './ledger-storage-api';
 export { DbLedgerStorage } from './db-ledger-storage';
 export type { DbLedgerStorageConfig, DbLedgerStorageOptions, EntryLogListing } from './db-ledger-storage';
 export type {

@@ -19,6 +19,11 @@ export interface LedgerInfo {
   readonly explicitLac: Buffer | undefined;
 }
 
+export interface FlushOptions {
+  /** The periodic checkpoint: nobody waits for it, so it may pause between stretches of work. */
+  background?: boolean;
+}
+
 /** Thrown by addEntry when both write caches are full (a flush is behind); the bookie's throttle waits then. */
 export class WriteCacheFullError extends Error {
   constructor(message = 'write cache full') {
@@ -65,9 +70,10 @@ export interface LedgerStorageApi {
   /**
    * Checkpoint: writes the frozen write cache into entry logs sorted by (ledgerId, entryId), syncs the logs,
    * writes their locations and the ledger infos to RocksDB in one synced batch, then drops the frozen cache.
-   * Concurrent calls share one flush. Adds keep going into the other cache meanwhile.
+   * Concurrent calls share one flush. Adds keep going into the other cache meanwhile. A `background` flush (the
+   * periodic checkpoint's) may pace itself to leave the CPU to requests; any other caller's flush does not.
    */
-  flush(): Promise<void>;
+  flush(options?: FlushOptions): Promise<void>;
   /** Bytes held in the write caches (for metrics and the checkpoint trigger). */
   readonly writeCacheBytes: number;
 

@@ -298,6 +298,8 @@ describe('bookie > core > write throttle (write caches full)', () => {
       () => (storage.flushes > flushesBefore ? true : undefined),
       2000,
     );
+    // The cache is full: that flush must not pace itself.
+    expect(storage.flushBackground.slice(flushesBefore)).not.toContain(true);
     expect(await add(bookie, addRequest(1n, 2n))).toBe(StatusCode.EOK);
     await bookie.close();
   });

@@ -11,6 +11,7 @@ import {
 } from '../../../../protocol';
 import type { AddEntryRequest, Bookie, LongPollRequest, ReadEntryResult } from '../../../../bookie';
 import { FakeJournal, FakeJournalFiles, FakeStorage, startBookie } from './fakes';
+import { eventually } from '../../../harness';
 
 const KEY = masterKey(Buffer.from('secret'));
 const digest = (ledgerId: bigint): DigestManager =>
@@ -233,12 +234,24 @@ describe('bookie > core > entry lists, force, info', () => {
 });
 
 describe('bookie > core > checkpoint and replay', () => {
+  it('the periodic checkpoint (flushInterval) asks the storage for a background flush, which it may pace', async () => {
+    const { bookie, storage, files } = await startBookie({ config: { flushInterval: '100' } });
+    const before = storage.flushes;
+    await addAll(bookie, 1n, [0n, 1n]);
+    await eventually('a periodic checkpoint', () => (files.lastMark.offset === 3n ? true : undefined), 2000);
+    expect(storage.flushBackground.slice(before)).toContain(true);
+    expect(storage.flushBackground.slice(before)).not.toContain(false);
+    await bookie.close();
+  });
+
   it('checkpoints in order: synced mark, flush, lastMark, then checkpointComplete', async () => {
     const { bookie, journal, storage, files } = await startBookie();
     await addAll(bookie, 1n, [0n, 1n]);
     const flushes = storage.flushes;
     await bookie.checkpoint();
     expect(storage.flushes).toBe(flushes + 1);
+    // Someone waits for this one: the storage must not pace it.
+    expect(storage.flushBackground.at(-1)).toBe(false);
     expect(files.lastMark).toEqual({ logFileId: 1n, offset: 3n });
     expect(journal.checkpoints.at(-1)).toEqual({ logFileId: 1n, offset: 3n });
     await bookie.close();

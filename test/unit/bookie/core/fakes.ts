@@ -7,6 +7,7 @@ import { silentLogger } from '../../../../common';
 import { Bookie, BookieMetrics, WriteCacheFullError, bookieConfigSchema } from '../../../../bookie';
 import type {
   BookieConfig,
+  FlushOptions,
   JournalApi,
   JournalCallback,
   JournalFiles,
@@ -264,9 +265,12 @@ export class FakeStorage implements LedgerStorageApi {
   flushGate: Promise<void> | undefined;
 
   private flushing = false;
+  /** Whether each flush asked for was the periodic checkpoint's (background), in order. */
+  readonly flushBackground: boolean[] = [];
 
-  async flush(): Promise<void> {
+  async flush(options: FlushOptions = {}): Promise<void> {
     this.flushes++;
+    this.flushBackground.push(options.background === true);
     this.flushing = true;
     try {
       if (this.flushGate !== undefined) await this.flushGate;

@@ -419,6 +419,47 @@ describe('bookie > storage > DbLedgerStorage', () => {
     expect(await metricValue(metrics, 'bookie_dbstorage_write_cache_size_bytes')).toBe(0);
   });
 
+  describe('pacing of periodic flushes', () => {
+    // 2,000 entries of ~1 KiB: about 8 stretches of 256 KiB, so about 8 pauses when paced.
+    const ENTRIES = 2000;
+    const pauses = (metrics: Awaited<ReturnType<typeof start>>['metrics']) =>
+      metricValue(metrics, 'bookie_dbstorage_flush_pauses_total');
+
+    test('a background flush pauses between stretches, and its entries are indexed and readable as any', async () => {
+      const { storage, metrics } = await start();
+      addRange(storage, 1n, 0, ENTRIES, 1000);
+      await storage.flush({ background: true });
+      expect(await pauses(metrics)).toBeGreaterThanOrEqual(6);
+      expect(storage.writeCacheBytes).toBe(0);
+      const { storage: reopened } = await reopen(storage);
+      await expectEntries(reopened, 1n, 0, ENTRIES, 1000);
+    });
+
+    test('a flush someone waits for does not pause, and hurries a background flush that is running', async () => {
+      const { storage, metrics } = await start();
+      addRange(storage, 1n, 0, ENTRIES, 1000);
+      await storage.flush();
+      expect(await pauses(metrics)).toBe(0);
+      addRange(storage, 1n, ENTRIES, 2 * ENTRIES, 1000);
+      const background = storage.flush({ background: true });
+      await storage.flush();
+      await background;
+      expect(await pauses(metrics)).toBe(0);
+      await expectEntries(storage, 1n, 0, 2 * ENTRIES, 1000);
+    });
+
+    test('a background flush stops pausing once adds fill a quarter of the active cache', async () => {
+      const { storage, metrics } = await start();
+      addRange(storage, 1n, 0, ENTRIES, 1000);
+      const flushed = storage.flush({ background: true });
+      // The test config's caches hold 4 MiB each: 1,100 more entries fill more than a quarter of the active one.
+      addRange(storage, 2n, 0, 1100, 1000);
+      await flushed;
+      expect(await pauses(metrics)).toBe(0);
+      await expectEntries(storage, 2n, 0, 1100, 1000);
+    });
+  });
+
   test("the entry log layout on disk is BookKeeper's: <ledgerDir>/current/<hex>.log beside the RocksDB indexes", async () => {
     const { storage } = await start({ config: { entryLogSizeLimit: 64 * 1024 } });
     addRange(storage, 1n, 0, 1000);
