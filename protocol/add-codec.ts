@@ -175,3 +175,137 @@ export function encodeAddResponseFrame(
   if (pos !== buf.length) throw new Error(`AddResponse frame: wrote ${pos} of ${buf.length} bytes`);
   return buf;
 }
+
+/** What the add path needs of an add's Response; readAddResponse fills one the caller reuses. */
+export interface AddResponseSummary {
+  txnId: number;
+  operation: number;
+  /** AddResponse.status when present, else Response.status: the add's outcome (as PendingAdd reads it). */
+  status: number;
+}
+
+/** readVarintAt's results besides a value: a well-formed varint of 2^53 or more, and malformed bytes. */
+const VARINT_BIG = -1;
+const VARINT_BAD = -2;
+/** Where readVarintAt stopped: a module variable rather than a [value, position] pair per varint. */
+let readAt = 0;
+
+/** The varint at `readAt` (before `end`) as a number below 2^53, or VARINT_BIG / VARINT_BAD; advances readAt. */
+function readVarintAt(buf: Buffer, end: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = 0; i < 10; i++) {
+    if (readAt >= end) return VARINT_BAD;
+    const byte = buf[readAt++]!;
+    value += (byte & 0x7f) * scale;
+    if (byte < 0x80) return value <= Number.MAX_SAFE_INTEGER ? value : VARINT_BIG;
+    scale *= 128;
+  }
+  return VARINT_BAD;
+}
+
+/** A non-negative int32 field's value, or -1 for anything else (negative, too long, malformed). */
+function readInt32At(buf: Buffer, end: number): number {
+  const value = readVarintAt(buf, end);
+  return value >= 0 && value <= 0x7fffffff ? value : -1;
+}
+
+const SEEN_VERSION = 1;
+const SEEN_OPERATION = 2;
+const SEEN_TXN_ID = 4;
+const SEEN_PRIORITY = 8;
+const SEEN_HEADER = 16;
+const SEEN_STATUS = 32;
+const SEEN_ADD = 64;
+const SEEN_ADD_STATUS = 128;
+const SEEN_LEDGER_ID = 256;
+const SEEN_ENTRY_ID = 512;
+
+/**
+ * Reads a Response payload (no length prefix) holding a header, a status and optionally an AddResponse —
+ * what a bookie answers to an add — into `into`, allocating nothing: the generic decoder builds four objects
+ * and three bigints per response, and a client writing to three bookies decodes three responses per entry.
+ * Returns false for anything else: another field, a field twice, a txnId or status out of the plain range,
+ * malformed or truncated bytes. The caller then decodes with decodeResponse, which knows every field and
+ * reports what is wrong. Where it returns true, decodeResponse gives the same txnId, operation and status
+ * (a property test compares them).
+ */
+export function readAddResponse(payload: Buffer, into: AddResponseSummary): boolean {
+  const end = payload.length;
+  let seen = 0;
+  let status = -1;
+  let addStatus = -1;
+  readAt = 0;
+  while (readAt < end) {
+    const key = payload[readAt++]!;
+    if (key === KEY_HEADER) {
+      if ((seen & SEEN_HEADER) !== 0) return false;
+      seen |= SEEN_HEADER;
+      const length = readVarintAt(payload, end);
+      if (length < 0 || length > end - readAt) return false;
+      const headerEnd = readAt + length;
+      while (readAt < headerEnd) {
+        const headerKey = payload[readAt++]!;
+        let bit: number;
+        let value: number;
+        if (headerKey === 0x08) {
+          bit = SEEN_VERSION;
+          value = readInt32At(payload, headerEnd);
+        } else if (headerKey === 0x10) {
+          bit = SEEN_OPERATION;
+          value = into.operation = readInt32At(payload, headerEnd);
+        } else if (headerKey === 0x18) {
+          bit = SEEN_TXN_ID;
+          value = into.txnId = readVarintAt(payload, headerEnd);
+        } else if (headerKey === 0x20) {
+          bit = SEEN_PRIORITY;
+          value = readInt32At(payload, headerEnd);
+        } else {
+          return false;
+        }
+        if (value < 0 || (seen & bit) !== 0) return false;
+        seen |= bit;
+      }
+    } else if (key === 0x10) {
+      if ((seen & SEEN_STATUS) !== 0) return false;
+      seen |= SEEN_STATUS;
+      status = readInt32At(payload, end);
+      if (status < 0) return false;
+    } else if (key === KEY_ADD_LO) {
+      if (readAt >= end || payload[readAt++] !== KEY_ADD_HI || (seen & SEEN_ADD) !== 0) return false;
+      seen |= SEEN_ADD;
+      const length = readVarintAt(payload, end);
+      if (length < 0 || length > end - readAt) return false;
+      const addEnd = readAt + length;
+      while (readAt < addEnd) {
+        const addKey = payload[readAt++]!;
+        let bit: number;
+        let value: number;
+        if (addKey === 0x08) {
+          bit = SEEN_ADD_STATUS;
+          value = addStatus = readInt32At(payload, addEnd);
+        } else if (addKey === 0x10 || addKey === 0x18) {
+          // ledgerId, entryId: int64, any value (not needed here, only checked to be well formed).
+          bit = addKey === 0x10 ? SEEN_LEDGER_ID : SEEN_ENTRY_ID;
+          value = readVarintAt(payload, addEnd) === VARINT_BAD ? -1 : 0;
+        } else {
+          return false;
+        }
+        if (value < 0 || (seen & bit) !== 0) return false;
+        seen |= bit;
+      }
+    } else {
+      return false;
+    }
+  }
+  const header = SEEN_HEADER | SEEN_VERSION | SEEN_OPERATION | SEEN_TXN_ID;
+  if ((seen & (header | SEEN_STATUS)) !== (header | SEEN_STATUS)) return false;
+  if ((seen & SEEN_ADD) !== 0) {
+    const add = SEEN_ADD_STATUS | SEEN_LEDGER_ID | SEEN_ENTRY_ID;
+    if ((seen & add) !== add) return false;
+    into.status = addStatus;
+  } else {
+    into.status = status;
+  }
+  return true;
+}

@@ -74,7 +74,13 @@ export {
 
 export { localBookies } from './local-bookies';
 export type { LocalBookieEndpoint } from './local-bookies';
-export { encodeAddRequestFrame, encodeAddRequestFrameParts, encodeAddResponseFrame } from './add-codec';
+export {
+  encodeAddRequestFrame,
+  encodeAddRequestFrameParts,
+  encodeAddResponseFrame,
+  readAddResponse,
+} from './add-codec';
+export type { AddResponseSummary } from './add-codec';
 export { referenceCodec } from './reference-codec';
 export { PROTOCOL_PROTO_PATH, protocolSchema } from './schema';
 

@@ -79,6 +79,14 @@ class PendingAdd extends PendingRequest {
     this.callback(response.addResponse?.status ?? response.status, undefined, this.bookieId);
   }
 
+  override get takesStatus(): boolean {
+    return true;
+  }
+
+  override completeWithStatus(status: number): void {
+    this.callback(status as StatusCode, undefined, this.bookieId);
+  }
+
   fail(error: BookieTransportError): void {
     this.callback(undefined, error, this.bookieId);
   }

@@ -1,8 +1,8 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../common';
-import { FrameDecoder, OperationType, decodeResponse } from '../../protocol';
-import type { Request, Response } from '../../protocol';
+import { FrameDecoder, OperationType, decodeResponse, readAddResponse } from '../../protocol';
+import type { AddResponseSummary, Request, Response } from '../../protocol';
 import { BookieTransportError } from './transport-error';
 
 /**
@@ -44,6 +44,19 @@ export abstract class PendingRequest {
 
   /** The bookie answered (any status). */
   abstract complete(response: Response): void;
+
+  /**
+   * Whether completeWithStatus() will do: an answer read without decoding it (readAddResponse) gives a status
+   * only; a request that needs the whole response has it decoded for complete().
+   */
+  get takesStatus(): boolean {
+    return false;
+  }
+
+  /** The bookie answered with `status` (only called when takesStatus). */
+  completeWithStatus(_status: number): void {
+    throw new Error('this request needs the whole response');
+  }
   /** The bookie did not answer. */
   abstract fail(error: BookieTransportError): void;
 
@@ -51,6 +64,15 @@ export abstract class PendingRequest {
   completeLogged(response: Response, logger: Logger): void {
     try {
       this.complete(response);
+    } catch (thrown) {
+      logger.error({ err: thrown, txnId: this.txnId }, 'request completion threw');
+    }
+  }
+
+  /** completeWithStatus(), a callback that throws logged rather than thrown into the channel answering. */
+  completeWithStatusLogged(status: number, logger: Logger): void {
+    try {
+      this.completeWithStatus(status);
     } catch (thrown) {
       logger.error({ err: thrown, txnId: this.txnId }, 'request completion threw');
     }
@@ -148,6 +170,8 @@ export class BookieConnection implements BookieChannel {
   private socket: Socket | undefined;
   /** Every request not yet completed, queued or in flight, by txnId, oldest first. */
   private readonly pending = new Map<number, PendingRequest>();
+  /** Filled by readAddResponse for each add answer, reused. */
+  private readonly addSummary: AddResponseSummary = { txnId: 0, operation: 0, status: 0 };
   /** Requests sent while CONNECTING, in order, to be written on connect. */
   private waiting: PendingRequest[] = [];
   private connectDeadline = 0;
@@ -322,29 +346,48 @@ export class BookieConnection implements BookieChannel {
   private onFrame(socket: Socket, payload: Buffer): void {
     // Frames after a fatal one in the same chunk are dropped.
     if (socket !== this.socket) return;
-    let response: Response;
+    // An add's answer (most of the traffic) is read in place; anything else is decoded whole.
+    const summary = this.addSummary;
+    let response: Response | undefined;
+    let txnId: number;
+    let operation: number;
     try {
-      response = decodeResponse(payload);
+      if (readAddResponse(payload, summary)) {
+        txnId = summary.txnId;
+        operation = summary.operation;
+      } else {
+        response = decodeResponse(payload);
+        txnId = Number(response.header.txnId);
+        operation = response.header.operation;
+      }
     } catch (error) {
       this.lose('undecodable response from the bookie', error);
       return;
     }
-    const txnId = Number(response.header.txnId);
     const request = this.pending.get(txnId);
     if (request === undefined) {
       // The request timed out (or never existed): a late answer is dropped.
-      this.logger.debug({ txnId, operation: response.header.operation }, 'response for no waiting request');
+      this.logger.debug({ txnId, operation }, 'response for no waiting request');
       return;
     }
-    if (response.header.operation !== request.operation) {
+    if (operation !== request.operation) {
       this.lose(
-        `response to txnId ${txnId} is operation ${response.header.operation}, the request was ${request.operation}`,
+        `response to txnId ${txnId} is operation ${operation}, the request was ${request.operation}`,
         undefined,
       );
       return;
     }
+    if (response === undefined && !request.takesStatus) {
+      try {
+        response = decodeResponse(payload);
+      } catch (error) {
+        this.lose('undecodable response from the bookie', error);
+        return;
+      }
+    }
     this.pending.delete(txnId);
-    request.completeLogged(response, this.logger);
+    if (response === undefined) request.completeWithStatusLogged(summary.status, this.logger);
+    else request.completeLogged(response, this.logger);
   }
 
   private onSocketClose(socket: Socket, error: Error | undefined): void {

@@ -35,9 +35,10 @@ import {
   encodeRequestFrame,
   encodeResponse,
   encodeResponseFrame,
+  readAddResponse,
   referenceCodec,
 } from '../../../protocol';
-import type { BKPacketHeader, Request, Response } from '../../../protocol';
+import type { AddResponseSummary, BKPacketHeader, Request, Response } from '../../../protocol';
 import * as arb from './arbitraries';
 import { captureError } from '../../harness';
 
@@ -248,6 +249,66 @@ describe('protocol > codec > add frames (the fast path of add-codec.ts)', () => 
       }),
       { numRuns: 500 },
     );
+  });
+
+  describe('readAddResponse (the client reads add answers without decoding them)', () => {
+    const summary = (): AddResponseSummary => ({ txnId: -1, operation: -1, status: -1 });
+    /** What a PendingAdd takes from the whole decoded response. */
+    const expected = (response: Response) => ({
+      txnId: Number(response.header.txnId),
+      operation: response.header.operation,
+      status: response.addResponse?.status ?? response.status,
+    });
+    const plainInt32 = (value: number | undefined) =>
+      value === undefined || (value >= 0 && value <= 0x7fff_ffff);
+
+    it('reads every plain add answer, and agrees with decodeResponse on whatever it reads', () => {
+      const addAnswer = fc.record(
+        { header: arb.header, status: arb.response.map((r) => r.status), addResponse: arb.addResponse },
+        { requiredKeys: ['header', 'status'] },
+      );
+      fc.assert(
+        fc.property(fc.oneof(arb.response, addAnswer), (response) => {
+          const payload = encodeResponse(response);
+          const into = summary();
+          const read = readAddResponse(payload, into);
+          const onlyAddFields = Object.entries(response).every(
+            ([key, value]) => value === undefined || ['header', 'status', 'addResponse'].includes(key),
+          );
+          const plain =
+            onlyAddFields &&
+            response.header.txnId <= BigInt(Number.MAX_SAFE_INTEGER) &&
+            plainInt32(response.header.priority) &&
+            plainInt32(response.status) &&
+            plainInt32(response.addResponse?.status);
+          expect(read).toBe(plain);
+          if (read) expect(into).toEqual(expected(decodeResponse(payload)));
+        }),
+        { numRuns: 2000 },
+      );
+    });
+
+    it('accepts damaged bytes only where decodeResponse reads the same answer from them', () => {
+      fc.assert(
+        fc.property(
+          arb.header,
+          arb.addResponse,
+          fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }),
+          fc.nat(),
+          (header, addResponse, flips, cut) => {
+            const whole = encodeResponse({ header, status: StatusCode.EOK, addResponse });
+            const payload = Buffer.from(
+              whole.subarray(0, whole.length - (cut % 3 === 0 ? cut % whole.length : 0)),
+            );
+            for (const [at, value] of flips) payload[at % payload.length] = value;
+            const into = summary();
+            if (!readAddResponse(payload, into)) return;
+            expect(into).toEqual(expected(decodeResponse(payload)));
+          },
+        ),
+        { numRuns: 5000 },
+      );
+    });
   });
 
   it('an add frame in parts (body head + tail) is, joined, the frame of the whole body, the tail never copied', () => {
