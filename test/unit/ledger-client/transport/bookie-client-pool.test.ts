@@ -133,6 +133,34 @@ describe('ledger-client > transport > BookieClientPool', () => {
       expect(new Set(txnIds).size).toBe(21);
     });
 
+    test('batches written while the bookie reads nothing reach it intact when it reads again (write buffers are reused only once written)', async () => {
+      const bookie = await fake();
+      const client = pool();
+      // The bookie stops reading as soon as it accepts: the kernel's buffers fill, then the socket's.
+      await add(client, bookie.bookieId, { entryId: 0n });
+      for (const socket of bookie.sockets) socket.pause();
+      const bodyOf = (entryId: number) => Buffer.alloc(8 * 1024, entryId % 251);
+      const adds: Promise<AddOutcome>[] = [];
+      let entryId = 1;
+      // 12 ticks of 96 adds of 8 KiB, ~9 MiB in all: several batch buffers per tick, many more than are kept.
+      for (let tick = 0; tick < 12; tick++) {
+        for (let i = 0; i < 96; i++, entryId++) {
+          adds.push(add(client, bookie.bookieId, { entryId: BigInt(entryId), body: bodyOf(entryId) }));
+        }
+        await sleep(1);
+      }
+      for (const socket of bookie.sockets) socket.resume();
+      const outcomes = await Promise.all(adds);
+      expect(outcomes.every((outcome) => outcome.status === StatusCode.EOK)).toBe(true);
+      const received = bookie.received(OperationType.ADD_ENTRY).slice(1);
+      expect(received.map((r) => Number(r.request.addRequest!.entryId))).toEqual(
+        Array.from({ length: entryId - 1 }, (_, i) => i + 1),
+      );
+      for (const r of received) {
+        expect(r.request.addRequest!.body.equals(bodyOf(Number(r.request.addRequest!.entryId)))).toBe(true);
+      }
+    });
+
     test('one add sent to each bookie of a write set reaches each with its own answer; a bookie never gets one txnId twice', async () => {
       const [a, b, c] = [await fake(), await fake(), await fake()];
       b.onRequest = (received) => received.answer(StatusCode.EFENCED);
