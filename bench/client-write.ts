@@ -3,12 +3,12 @@
  * measures them.
  *
  *   npm run build && node dist/bench/client-write.js [--seconds 2] [--runs 3] [--in-flight 1000]
- *       [--only 1|3] [--rate N]
+ *       [--only 1|3] [--rate N] [--warm-up-seconds 3]
  *
  * The bookies are `ledgerline bookie` processes (dist/) registered on a real etcd (client-cluster.ts); this process is the client: BookKeeper.create, createLedger,
  * WriteHandle.append of 1 KiB payloads. Every append is acknowledged only after Qa bookies fdatasync'ed it. One
- * JSON line per result, each the median of `runs` runs of `seconds` after a one-second warm-up, each run on a
- * fresh ledger:
+ * JSON line per result, each the median of `runs` runs of `seconds` after a warm-up (`warmUpSeconds`), each run on
+ * a fresh ledger:
  *   client_append_max      `in-flight` appends outstanding (closed loop): appends/s
  *   client_append_latency  appends issued at 80% of that rate (open loop, latency counted from when each append
  *                          was due, no coordinated omission): p50/p99 ms
@@ -33,6 +33,13 @@ const fixedRate = Number(argValue('rate', '0'));
 /** `--only 1` or `--only 3`: one of the two set-ups. */
 const only = argValue('only', '');
 const PAYLOAD = Buffer.alloc(1024, 7);
+/**
+ * The load run before the measured runs of each kind, while the client and the bookies (processes of their own,
+ * all on two cores) compile their code. After one second the first measured run was still the slowest of three in
+ * every set measured on 12-04 (22 sets, E=1 and E=3, e.g. 51.2k / 68.2k / 72.8k and 25.9k / 32.8k / 39.5k), so
+ * the median was in effect the lower of the two others.
+ */
+const warmUpSeconds = Number(argValue('warm-up-seconds', '3'));
 
 interface Run extends LoadResult {
   clientCpuUs: number;
@@ -72,7 +79,7 @@ async function measure(
       await handle.close();
     }
   };
-  await once(1);
+  await once(warmUpSeconds);
   const results: Run[] = [];
   for (let i = 0; i < runs; i++) results.push(await once(seconds));
   return results;
@@ -101,6 +108,7 @@ async function setup(bookies: number, ensembleSize: number, writeQuorumSize: num
       bench: 'client_append_max',
       ...label,
       inFlight,
+      warmUpSeconds,
       appendsPerSecond: maxRate,
       runs: max.map((r) => round(r.opsPerSecond)),
       ...commonFields(max),
