@@ -6,7 +6,7 @@
  * fake of the layer below (test/integration/bookie/journal-fault-injection.test.ts fails the real syscall).
  */
 import fs from 'node:fs';
-import { readdir, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { silentLogger } from '../../../../common';
 import {
@@ -273,11 +273,42 @@ describe('bookie > journal > Journal', () => {
       journalPreAllocSizeMB: 1,
       journalBufferedWritesThreshold: 256 * 1024,
     });
+    // Groups of 12 x 64 KiB (768 KiB): below the size that skips the fill, so fills run under the writes.
     const events = entries(240, 64 * 1024);
-    for (let i = 0; i < events.length; i += 20) await appendAll(journal, events.slice(i, i + 20));
+    for (let i = 0; i < events.length; i += 12) await appendAll(journal, events.slice(i, i + 12));
     expect(journal.currentLogFileId).toBeDefined();
     await journal.close();
     expect(describeEvents((await replayAll(dir)).events)).toEqual(describeEvents(events));
+  });
+
+  it('zero-fills a step ahead after small groups, not after groups of 1 MiB or more', async () => {
+    const step = 4 * 1024 * 1024;
+    const fileBytes = async (dir: string) => {
+      const [name] = await readdir(join(dir, 'current'));
+      return (await stat(join(dir, 'current', name!))).size;
+    };
+    const large = temp.make();
+    const { journal: bulk } = await openJournal(large, { journalPreAllocSizeMB: 4 });
+    // Groups of 24 x 64 KiB (1.5 MiB): written over the first step, which file creation filled.
+    const big = entries(48, 64 * 1024);
+    for (let i = 0; i < big.length; i += 24) await appendAll(bulk, big.slice(i, i + 24));
+    // A fill would have started as the group was written; give one the time to show in the file's size.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await fileBytes(large)).toBe(step);
+    await bulk.close();
+    expect(describeEvents((await replayAll(large)).events)).toEqual(describeEvents(big));
+
+    const small = temp.make();
+    const { journal } = await openJournal(small, { journalPreAllocSizeMB: 4 });
+    const few = entries(8, 64 * 1024);
+    await appendAll(journal, few);
+    // Less than two steps were left ahead: the next step is filled after the group.
+    for (let waited = 0; (await fileBytes(small)) < 2 * step && waited < 5000; waited += 20) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(await fileBytes(small)).toBe(2 * step);
+    await journal.close();
+    expect(describeEvents((await replayAll(small)).events)).toEqual(describeEvents(few));
   });
 
   it('close syncs what was accepted: every callback fires before it resolves', async () => {
