@@ -221,6 +221,69 @@ const SEEN_ADD_STATUS = 128;
 const SEEN_LEDGER_ID = 256;
 const SEEN_ENTRY_ID = 512;
 
+/** The value readHeaderField / readAddField read with the bit they returned: -1 when it is out of range. */
+let fieldValue = 0;
+
+/** A BKPacketHeader field at readAt (its key just read): its seen-bit, its value in fieldValue; -1 if not taken. */
+function readHeaderField(buf: Buffer, key: number, end: number): number {
+  switch (key) {
+    case 0x08:
+      fieldValue = readInt32At(buf, end);
+      return SEEN_VERSION;
+    case 0x10:
+      fieldValue = readInt32At(buf, end);
+      return SEEN_OPERATION;
+    case 0x18:
+      fieldValue = readVarintAt(buf, end);
+      return SEEN_TXN_ID;
+    case 0x20:
+      fieldValue = readInt32At(buf, end);
+      return SEEN_PRIORITY;
+    default:
+      return -1;
+  }
+}
+
+/** An AddResponse field, as readHeaderField; ledgerId and entryId (any int64) are only checked to be well formed. */
+function readAddField(buf: Buffer, key: number, end: number): number {
+  switch (key) {
+    case 0x08:
+      fieldValue = readInt32At(buf, end);
+      return SEEN_ADD_STATUS;
+    case 0x10:
+    case 0x18:
+      fieldValue = readVarintAt(buf, end) === VARINT_BAD ? -1 : 0;
+      return key === 0x10 ? SEEN_LEDGER_ID : SEEN_ENTRY_ID;
+    default:
+      return -1;
+  }
+}
+
+/**
+ * The nested message at readAt (its length, then its fields, each read by `readField`) into `into`: returns
+ * `seen` with the bits of its fields added, or -1 for a field not taken, twice, out of range, or overrunning.
+ */
+function readNestedAt(
+  buf: Buffer,
+  end: number,
+  seen: number,
+  readField: (buf: Buffer, key: number, end: number) => number,
+  into: AddResponseSummary,
+): number {
+  const length = readVarintAt(buf, end);
+  if (length < 0 || length > end - readAt) return -1;
+  const nestedEnd = readAt + length;
+  while (readAt < nestedEnd) {
+    const bit = readField(buf, buf[readAt++]!, nestedEnd);
+    if (bit < 0 || fieldValue < 0 || (seen & bit) !== 0) return -1;
+    seen |= bit;
+    if (bit === SEEN_OPERATION) into.operation = fieldValue;
+    else if (bit === SEEN_TXN_ID) into.txnId = fieldValue;
+    else if (bit === SEEN_ADD_STATUS) into.status = fieldValue;
+  }
+  return seen;
+}
+
 /**
  * Reads a Response payload (no length prefix) holding a header, a status and optionally an AddResponse —
  * what a bookie answers to an add — into `into`, allocating nothing: the generic decoder builds four objects
@@ -234,78 +297,29 @@ export function readAddResponse(payload: Buffer, into: AddResponseSummary): bool
   const end = payload.length;
   let seen = 0;
   let status = -1;
-  let addStatus = -1;
   readAt = 0;
-  while (readAt < end) {
+  while (readAt < end && seen >= 0) {
     const key = payload[readAt++]!;
-    if (key === KEY_HEADER) {
-      if ((seen & SEEN_HEADER) !== 0) return false;
-      seen |= SEEN_HEADER;
-      const length = readVarintAt(payload, end);
-      if (length < 0 || length > end - readAt) return false;
-      const headerEnd = readAt + length;
-      while (readAt < headerEnd) {
-        const headerKey = payload[readAt++]!;
-        let bit: number;
-        let value: number;
-        if (headerKey === 0x08) {
-          bit = SEEN_VERSION;
-          value = readInt32At(payload, headerEnd);
-        } else if (headerKey === 0x10) {
-          bit = SEEN_OPERATION;
-          value = into.operation = readInt32At(payload, headerEnd);
-        } else if (headerKey === 0x18) {
-          bit = SEEN_TXN_ID;
-          value = into.txnId = readVarintAt(payload, headerEnd);
-        } else if (headerKey === 0x20) {
-          bit = SEEN_PRIORITY;
-          value = readInt32At(payload, headerEnd);
-        } else {
-          return false;
-        }
-        if (value < 0 || (seen & bit) !== 0) return false;
-        seen |= bit;
-      }
-    } else if (key === 0x10) {
-      if ((seen & SEEN_STATUS) !== 0) return false;
+    if (key === KEY_HEADER && (seen & SEEN_HEADER) === 0) {
+      seen = readNestedAt(payload, end, seen | SEEN_HEADER, readHeaderField, into);
+    } else if (key === KEY_ADD_LO && (seen & SEEN_ADD) === 0) {
+      if (readAt >= end || payload[readAt++] !== KEY_ADD_HI) return false;
+      seen = readNestedAt(payload, end, seen | SEEN_ADD, readAddField, into);
+    } else if (key === 0x10 && (seen & SEEN_STATUS) === 0) {
       seen |= SEEN_STATUS;
       status = readInt32At(payload, end);
       if (status < 0) return false;
-    } else if (key === KEY_ADD_LO) {
-      if (readAt >= end || payload[readAt++] !== KEY_ADD_HI || (seen & SEEN_ADD) !== 0) return false;
-      seen |= SEEN_ADD;
-      const length = readVarintAt(payload, end);
-      if (length < 0 || length > end - readAt) return false;
-      const addEnd = readAt + length;
-      while (readAt < addEnd) {
-        const addKey = payload[readAt++]!;
-        let bit: number;
-        let value: number;
-        if (addKey === 0x08) {
-          bit = SEEN_ADD_STATUS;
-          value = addStatus = readInt32At(payload, addEnd);
-        } else if (addKey === 0x10 || addKey === 0x18) {
-          // ledgerId, entryId: int64, any value (not needed here, only checked to be well formed).
-          bit = addKey === 0x10 ? SEEN_LEDGER_ID : SEEN_ENTRY_ID;
-          value = readVarintAt(payload, addEnd) === VARINT_BAD ? -1 : 0;
-        } else {
-          return false;
-        }
-        if (value < 0 || (seen & bit) !== 0) return false;
-        seen |= bit;
-      }
     } else {
       return false;
     }
   }
-  const header = SEEN_HEADER | SEEN_VERSION | SEEN_OPERATION | SEEN_TXN_ID;
-  if ((seen & (header | SEEN_STATUS)) !== (header | SEEN_STATUS)) return false;
-  if ((seen & SEEN_ADD) !== 0) {
-    const add = SEEN_ADD_STATUS | SEEN_LEDGER_ID | SEEN_ENTRY_ID;
-    if ((seen & add) !== add) return false;
-    into.status = addStatus;
-  } else {
-    into.status = status;
-  }
+  const required = SEEN_HEADER | SEEN_VERSION | SEEN_OPERATION | SEEN_TXN_ID | SEEN_STATUS;
+  if (seen < 0 || (seen & required) !== required) return false;
+  if ((seen & SEEN_ADD) === 0) into.status = status;
+  else if (
+    (seen & (SEEN_ADD_STATUS | SEEN_LEDGER_ID | SEEN_ENTRY_ID)) !==
+    (SEEN_ADD_STATUS | SEEN_LEDGER_ID | SEEN_ENTRY_ID)
+  )
+    return false;
   return true;
 }

@@ -369,18 +369,14 @@ export class BookieConnection implements BookieChannel {
     let response: Response | undefined;
     let txnId: number;
     let operation: number;
-    try {
-      if (readAddResponse(payload, summary)) {
-        txnId = summary.txnId;
-        operation = summary.operation;
-      } else {
-        response = decodeResponse(payload);
-        txnId = Number(response.header.txnId);
-        operation = response.header.operation;
-      }
-    } catch (error) {
-      this.lose('undecodable response from the bookie', error);
-      return;
+    if (readAddResponse(payload, summary)) {
+      txnId = summary.txnId;
+      operation = summary.operation;
+    } else {
+      response = this.decodeOrLose(payload);
+      if (response === undefined) return;
+      txnId = Number(response.header.txnId);
+      operation = response.header.operation;
     }
     const request = this.pending.get(txnId);
     if (request === undefined) {
@@ -396,16 +392,22 @@ export class BookieConnection implements BookieChannel {
       return;
     }
     if (response === undefined && !request.takesStatus) {
-      try {
-        response = decodeResponse(payload);
-      } catch (error) {
-        this.lose('undecodable response from the bookie', error);
-        return;
-      }
+      response = this.decodeOrLose(payload);
+      if (response === undefined) return;
     }
     this.pending.delete(txnId);
     if (response === undefined) request.completeWithStatusLogged(summary.status, this.logger);
     else request.completeLogged(response, this.logger);
+  }
+
+  /** The whole response; undefined after losing the connection to a frame that does not decode. */
+  private decodeOrLose(payload: Buffer): Response | undefined {
+    try {
+      return decodeResponse(payload);
+    } catch (error) {
+      this.lose('undecodable response from the bookie', error);
+      return undefined;
+    }
   }
 
   private onSocketClose(socket: Socket, error: Error | undefined): void {
