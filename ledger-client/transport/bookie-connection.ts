@@ -1,5 +1,6 @@
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { ChurnMap } from '../../common';
 import type { Logger } from '../../common';
 import { FrameDecoder, OperationType, decodeResponse, readAddResponse } from '../../protocol';
 import type { AddResponseSummary, Request, Response } from '../../protocol';
@@ -153,18 +154,38 @@ const WRITE_BATCH_BYTES_MAX = 256 * 1024;
  * Batch buffers the socket has finished writing, shared by every connection of the process and reused: a fresh
  * buffer per batch (Buffer.concat) meant new memory, and its first touch, per 256 KiB of adds of large entries
  * (a load client written that way spent ~130 us of CPU per 64 KiB add on it, bench/add-load-client). A batch
- * holds less than two WRITE_BATCH_BYTES_MAX (a frame that large is written alone).
+ * holds less than two WRITE_BATCH_BYTES_MAX (a frame that large is written alone). At most BATCH_BUFFERS_KEPT
+ * are made; when all are out (the sockets hold them, queued behind a bookie that reads slowly) a batch is
+ * concatenated into a buffer of its own size instead.
  */
 const batchBuffers: Buffer[] = [];
 const BATCH_BUFFER_BYTES = 2 * WRITE_BATCH_BYTES_MAX;
 const BATCH_BUFFERS_KEPT = 8;
+let batchBuffersMade = 0;
 
-function takeBatchBuffer(): Buffer {
-  return batchBuffers.pop() ?? Buffer.allocUnsafeSlow(BATCH_BUFFER_BYTES);
+function takeBatchBuffer(): Buffer | undefined {
+  const kept = batchBuffers.pop();
+  if (kept !== undefined || batchBuffersMade === BATCH_BUFFERS_KEPT) return kept;
+  batchBuffersMade++;
+  return Buffer.allocUnsafeSlow(BATCH_BUFFER_BYTES);
 }
 
-function returnBatchBuffer(buffer: Buffer): void {
-  if (batchBuffers.length < BATCH_BUFFERS_KEPT) batchBuffers.push(buffer);
+/**
+ * Writes `bytes` of the pool's `buffer` to `socket` and gives the buffer back once the socket is done with it: at
+ * once when the kernel took the whole write (nothing left queued in the socket), else when the write callback
+ * runs (written, or failed with the socket). Giving it back at once lets the next batch of the same tick use it:
+ * a client issuing thousands of adds in one go (an open-loop load catching up) otherwise took a new 512 KiB
+ * buffer for each of ~470 batches, and spent more time faulting their pages in and collecting them than adding.
+ */
+function writeBatchBuffer(socket: Socket, buffer: Buffer, bytes: number): void {
+  let given = false;
+  const giveBack = (): void => {
+    if (given) return;
+    given = true;
+    batchBuffers.push(buffer);
+  };
+  socket.write(buffer.subarray(0, bytes), giveBack);
+  if (socket.writableLength === 0) giveBack();
 }
 
 /** The size of each connection's reused read buffer. */
@@ -186,8 +207,8 @@ export class BookieConnection implements BookieChannel {
   private state = STATE_IDLE;
   /** The socket of the current attempt or connection; events from any other socket are ignored. */
   private socket: Socket | undefined;
-  /** Every request not yet completed, queued or in flight, by txnId, oldest first. */
-  private readonly pending = new Map<number, PendingRequest>();
+  /** Every request not yet completed, queued or in flight, by txnId (oldest first: txnIds only grow). */
+  private readonly pending = new ChurnMap<number, PendingRequest>();
   /** Filled by readAddResponse for each add answer, reused. */
   private readonly addSummary: AddResponseSummary = { txnId: 0, operation: 0, status: 0 };
   /** Requests sent while CONNECTING, in order, to be written on connect. */
@@ -275,9 +296,9 @@ export class BookieConnection implements BookieChannel {
       this.connectFailed(new Error(`no connection within ${this.settings.connectTimeoutMs} ms`));
     }
     if (this.pending.size === 0) return;
-    for (const [txnId, request] of this.pending) {
-      if (now < request.deadline) continue;
-      this.pending.delete(txnId);
+    for (const request of this.pending.values()) {
+      // Settling one may settle others (a completion that closes the client): each is failed once.
+      if (now < request.deadline || !this.pending.delete(request.txnId)) continue;
       request.frame = undefined;
       this.settle(request, request.error('timeout', `no answer within ${request.timeoutMs} ms`));
     }
@@ -467,7 +488,7 @@ export class BookieConnection implements BookieChannel {
 
   /** Empties the table of outstanding requests (so a completion that re-enters sees it empty). */
   private takeOutstanding(): PendingRequest[] {
-    const outstanding = Array.from(this.pending.values());
+    const outstanding = this.pending.values();
     this.pending.clear();
     this.waiting = [];
     for (const request of outstanding) request.frame = undefined;
@@ -534,15 +555,18 @@ export class BookieConnection implements BookieChannel {
     const socket = this.batchSocket!;
     // A socket lost meanwhile is destroyed: writing to it is a no-op, its requests already failed.
     if (socket.destroyed) return;
-    if (batch.length === 1 || bytes > BATCH_BUFFER_BYTES) {
-      socket.write(batch.length === 1 ? batch[0]! : Buffer.concat(batch, bytes));
+    if (batch.length === 1) {
+      socket.write(batch[0]!);
       return;
     }
-    const buffer = takeBatchBuffer();
+    const buffer = bytes > BATCH_BUFFER_BYTES ? undefined : takeBatchBuffer();
+    if (buffer === undefined) {
+      socket.write(Buffer.concat(batch, bytes));
+      return;
+    }
     let at = 0;
     for (const frame of batch) at += frame.copy(buffer, at);
-    // Back to the pool once the socket is done with it (written, or failed with the socket).
-    socket.write(buffer.subarray(0, bytes), () => returnBatchBuffer(buffer));
+    writeBatchBuffer(socket, buffer, bytes);
   }
 
   // process.nextTick takes these with arguments, so a batch or a refusal costs no closure.

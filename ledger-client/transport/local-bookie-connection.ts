@@ -1,3 +1,4 @@
+import { ChurnMap } from '../../common';
 import type { Logger } from '../../common';
 import { FRAME_LENGTH_BYTES, decodeRequest, localBookies } from '../../protocol';
 import type { Request, Response } from '../../protocol';
@@ -17,7 +18,7 @@ import type { BookieTransportError } from './transport-error';
  * entry the client keeps does not pin the bookie's cache block it was read from.
  */
 export class LocalBookieConnection implements BookieChannel {
-  private readonly pending = new Map<number, PendingRequest>();
+  private readonly pending = new ChurnMap<number, PendingRequest>();
   /** Aborts the long polls this client has waiting at the bookie when it closes. */
   private readonly abort = new AbortController();
   private closed = false;
@@ -83,9 +84,9 @@ export class LocalBookieConnection implements BookieChannel {
   /** Fails every request past its deadline with 'timeout'; a late answer is then dropped. */
   expire(now: number): void {
     if (this.pending.size === 0) return;
-    for (const [txnId, request] of this.pending) {
-      if (now < request.deadline) continue;
-      this.pending.delete(txnId);
+    for (const request of this.pending.values()) {
+      // Settling one may settle others (a completion that closes the client): each is failed once.
+      if (now < request.deadline || !this.pending.delete(request.txnId)) continue;
       request.failLogged(request.error('timeout', `no answer within ${request.timeoutMs} ms`), this.logger);
     }
   }
@@ -94,7 +95,7 @@ export class LocalBookieConnection implements BookieChannel {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.abort.abort();
-    const outstanding = [...this.pending.values()];
+    const outstanding = this.pending.values();
     this.pending.clear();
     for (const request of outstanding)
       request.failLogged(request.error('client-closed', 'the client is closed'), this.logger);

@@ -6,6 +6,7 @@ import { BKError } from '../errors';
 import { metadataError } from './add-errors';
 import { LedgerWriter } from './ledger-writer';
 import type { LedgerWriteHandle, WriteHandleInit } from './write-handle';
+import { WRITE_QUORUM_SIZE_MAX } from './pending-add-op';
 
 /** BookKeeper's WriteFlag: DEFERRED_SYNC lets bookies acknowledge before fsync; force() is the barrier. */
 export type WriteFlagName = 'DEFERRED_SYNC';
@@ -73,6 +74,9 @@ export function ledgerParams(options: CreateAdvLedgerOptions): LedgerParams {
     if (!Number.isSafeInteger(value) || value < 1 || value > ENSEMBLE_SIZE_MAX) {
       throw incorrect(`${name} must be an integer from 1 to ${ENSEMBLE_SIZE_MAX}, got ${String(value)}`);
     }
+  }
+  if (writeQuorumSize > WRITE_QUORUM_SIZE_MAX) {
+    throw incorrect(`writeQuorumSize must be at most ${WRITE_QUORUM_SIZE_MAX}, got ${writeQuorumSize}`);
   }
   if (!(ensembleSize >= writeQuorumSize && writeQuorumSize >= ackQuorumSize)) {
     throw incorrect(

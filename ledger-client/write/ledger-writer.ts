@@ -1,5 +1,6 @@
 import assert from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ChurnMap } from '../../common';
 import type { Logger } from '../../common';
 import type { VersionedLedgerMetadata } from '../../metadata';
 import { ENTRY_METADATA_LENGTH, StatusCode } from '../../protocol';
@@ -10,7 +11,7 @@ import type { BKCodeName } from '../errors';
 import type { TransportError } from '../transport/bookie-client';
 import { bookieError } from './add-errors';
 import { changeEnsembleInMetadata } from './metadata-updates';
-import { PendingAddOp } from './pending-add-op';
+import { PendingAddOp, WRITE_QUORUM_SIZE_MAX } from './pending-add-op';
 import type { AddCallback } from './pending-add-op';
 
 export interface LedgerWriterInit {
@@ -43,10 +44,10 @@ const MAX_SAFE_ENTRY_ID = BigInt(Number.MAX_SAFE_INTEGER);
 
 /**
  * The pending table's key for an entry id: the id as a number when that is exact (every id a ledger reaches in
- * practice; a Map hashes a number key faster than a bigint one), the bigint itself above 2^53.
+ * practice: a number key costs no conversion), its decimal digits above 2^53.
  */
-function pendingKey(entryId: bigint): number | bigint {
-  return entryId <= MAX_SAFE_ENTRY_ID ? Number(entryId) : entryId;
+function pendingKey(entryId: bigint): number | string {
+  return entryId <= MAX_SAFE_ENTRY_ID ? Number(entryId) : entryId.toString();
 }
 
 /** new Promise(captureSettlers) hands its settlers over here, so a promise costs no executor closure. */
@@ -100,7 +101,7 @@ export class LedgerWriter {
   /** The last segment's ensemble: every pending add's write set comes from it. */
   private ensemble: string[];
   /** Adds not yet released or failed, by pendingKey(entryId). */
-  private readonly pending = new Map<number | bigint, PendingAddOp>();
+  private readonly pending = new ChurnMap<number | string, PendingAddOp>();
   private lac: bigint;
   /** Lengths are byte counts kept as numbers (exact to 2^53 bytes) so an add allocates no bigint for them. */
   private lacLength: number;
@@ -136,6 +137,13 @@ export class LedgerWriter {
       init.lastAddConfirmed + 1n >= last.firstEntryId,
       `writer LAC ${init.lastAddConfirmed} is before the last segment (from ${last.firstEntryId})`,
     );
+    if (md.writeQuorumSize > WRITE_QUORUM_SIZE_MAX) {
+      throw new BKError(
+        'IncorrectParameterException',
+        `ledger ${init.ledgerId}: cannot write with a write quorum of ${md.writeQuorumSize} (at most ${WRITE_QUORUM_SIZE_MAX})`,
+        { ledgerId: init.ledgerId },
+      );
+    }
     this.ctx = ctx;
     this.ledgerId = init.ledgerId;
     this.logger = ctx.logger.child({ ledgerId: init.ledgerId.toString() });
@@ -284,7 +292,7 @@ export class LedgerWriter {
         this.logger.error({ err: error, pendingAdds: this.pending.size }, 'failing every pending add');
       }
     }
-    const ops = [...this.pending.values()].sort((a, b) => (a.entryId < b.entryId ? -1 : 1));
+    const ops = this.pending.values().sort((a, b) => (a.entryId < b.entryId ? -1 : 1));
     this.pending.clear();
     for (const op of ops) op.done = true;
     const failOps = (): void => {
@@ -387,11 +395,10 @@ export class LedgerWriter {
     }
   }
 
-  /** The ensemble index of `bookieId` in `op`'s current write set, or -1 when it is not (any more) there. */
-  private writeSetIndexOf(op: PendingAddOp, bookieId: string): number {
+  /** The position (0 to Qw - 1) of `bookieId` in `op`'s current write set, or -1 when it is not (any more) there. */
+  private writeSetPositionOf(op: PendingAddOp, bookieId: string): number {
     for (let i = 0; i < this.writeQuorumSize; i++) {
-      const index = (op.firstIndex + i) % this.ensembleSize;
-      if (this.ensemble[index] === bookieId) return index;
+      if (this.ensemble[(op.firstIndex + i) % this.ensembleSize] === bookieId) return i;
     }
     return -1;
   }
@@ -403,13 +410,14 @@ export class LedgerWriter {
     bookieId: string,
   ): void {
     if (op.done) return;
-    const index = this.writeSetIndexOf(op, bookieId);
+    const position = this.writeSetPositionOf(op, bookieId);
     // A bookie replaced by an ensemble change: what it says about this entry no longer counts.
-    if (index < 0) return;
+    if (position < 0) return;
     if (error === undefined && status === StatusCode.EOK) {
-      if (op.recordAck(bookieId, this.ackQuorumSize)) this.releaseCompleted();
+      if (op.recordAck(position, this.ackQuorumSize)) this.releaseCompleted();
       return;
     }
+    const index = (op.firstIndex + position) % this.ensembleSize;
     const failure = bookieError(
       `add of entry ${op.entryId} to ledger ${this.ledgerId}`,
       bookieId,
@@ -428,7 +436,7 @@ export class LedgerWriter {
     this.logger.debug({ err: failure, entryId: op.entryId.toString(), bookieId }, 'add failed on a bookie');
     if (this.delayEnsembleChange && status !== StatusCode.EREADONLY) {
       this.delayedFailedBookies.set(index, bookieId);
-      if (op.recordFailure(bookieId, this.writeQuorumSize, this.ackQuorumSize)) return;
+      if (op.recordFailure(position, this.writeQuorumSize, this.ackQuorumSize)) return;
     }
     this.bookieFailed(index, bookieId);
   }
@@ -437,9 +445,9 @@ export class LedgerWriter {
   private onBookieFailure(bookieId: string, error: TransportError): void {
     if (this.failure !== undefined || !this.ensemble.includes(bookieId)) return;
     for (const op of this.pending.values()) {
-      if (op.sent && !op.done && !op.acked.includes(bookieId) && this.writeSetIndexOf(op, bookieId) >= 0) {
-        this.onAddResponse(op, undefined, error, bookieId);
-      }
+      if (!op.sent || op.done) continue;
+      const position = this.writeSetPositionOf(op, bookieId);
+      if (position >= 0 && !op.hasAcked(position)) this.onAddResponse(op, undefined, error, bookieId);
     }
   }
 
@@ -547,7 +555,7 @@ export class LedgerWriter {
 
   /** After an ensemble change: replaced bookies' answers are forgotten and the adds sent to their replacements. */
   private resend(replaced: Map<number, string>, previous: readonly string[]): void {
-    for (const op of [...this.pending.values()]) {
+    for (const op of this.pending.values()) {
       if (op.done) continue;
       if (!op.sent) {
         this.sendToWriteSet(op);
@@ -558,7 +566,7 @@ export class LedgerWriter {
         const old = replaced.get(index);
         if (old === undefined) continue;
         assert(previous[index] === old);
-        op.forgetBookie(old, this.ackQuorumSize);
+        op.forgetPosition(i, this.ackQuorumSize);
         this.ctx.bookieClient.addEntry(this.ensemble[index]!, op, op.onResponse);
       }
     }

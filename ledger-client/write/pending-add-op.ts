@@ -28,10 +28,16 @@ export class PendingAddOp implements AddEntryRequest {
   payloadLength = 0;
   /** Given to the transport for every replica; the writer sets it. */
   onResponse: AddEntryCallback = noResponse;
-  /** Bookies of the current write set that acknowledged the entry; at most writeQuorumSize, no duplicates. */
-  readonly acked: string[] = [];
-  /** Bookies of the current write set that failed it (counted by delayEnsembleChange); created on first use. */
-  failed: string[] | undefined = undefined;
+  /**
+   * Members of the current write set that acknowledged the entry, as a bit per write-set position (0 to
+   * writeQuorumSize - 1), and how many. Bits, not a list of bookie ids: a list grows (allocates) at the first
+   * acknowledgement, after the op, and an op that V8 placed in old space then keeps that young array alive through
+   * scavenges after the op is gone (ops are long-lived under load, and V8 learns to allocate them there).
+   */
+  ackedPositions = 0;
+  ackCount = 0;
+  /** Members of the current write set that failed it (counted by delayEnsembleChange), bits as ackedPositions. */
+  failedPositions = 0;
   /** Sent to its write set; false while it waits for an ensemble change to end. */
   sent = false;
   /** Acknowledged by ackQuorumSize bookies of the current write set. */
@@ -53,29 +59,53 @@ export class PendingAddOp implements AddEntryRequest {
     else this.reject!(error);
   }
 
-  /** Counts an acknowledgement once per bookie; true when this one completed the op. */
-  recordAck(bookieId: string, ackQuorumSize: number): boolean {
-    if (!this.acked.includes(bookieId)) this.acked.push(bookieId);
-    if (this.completed || this.acked.length < ackQuorumSize) return false;
+  /** Whether the write-set member at `position` acknowledged the entry. */
+  hasAcked(position: number): boolean {
+    return hasBit(this.ackedPositions, position);
+  }
+
+  /** Counts an acknowledgement once per write-set position; true when this one completed the op. */
+  recordAck(position: number, ackQuorumSize: number): boolean {
+    if (!hasBit(this.ackedPositions, position)) {
+      this.ackedPositions += bit(position);
+      this.ackCount++;
+    }
+    if (this.completed || this.ackCount < ackQuorumSize) return false;
     this.completed = true;
     return true;
   }
 
-  /** Records a failed replica; true while the ack quorum can still be reached without it. */
-  recordFailure(bookieId: string, writeQuorumSize: number, ackQuorumSize: number): boolean {
-    this.failed ??= [];
-    if (!this.failed.includes(bookieId)) this.failed.push(bookieId);
-    return writeQuorumSize - this.failed.length >= ackQuorumSize;
+  /** Records a failed write-set member; true while the ack quorum can still be reached without it. */
+  recordFailure(position: number, writeQuorumSize: number, ackQuorumSize: number): boolean {
+    if (!hasBit(this.failedPositions, position)) this.failedPositions += bit(position);
+    return writeQuorumSize - bitCount(this.failedPositions) >= ackQuorumSize;
   }
 
-  /** Forgets what `bookieId` said: it was replaced, and its acknowledgement no longer counts. */
-  forgetBookie(bookieId: string, ackQuorumSize: number): void {
-    const ackedAt = this.acked.indexOf(bookieId);
-    if (ackedAt >= 0) this.acked.splice(ackedAt, 1);
-    if (this.failed !== undefined) {
-      const failedAt = this.failed.indexOf(bookieId);
-      if (failedAt >= 0) this.failed.splice(failedAt, 1);
+  /** Forgets what the member at `position` said: it was replaced, and its acknowledgement no longer counts. */
+  forgetPosition(position: number, ackQuorumSize: number): void {
+    if (hasBit(this.ackedPositions, position)) {
+      this.ackedPositions -= bit(position);
+      this.ackCount--;
     }
-    this.completed = this.acked.length >= ackQuorumSize;
+    if (hasBit(this.failedPositions, position)) this.failedPositions -= bit(position);
+    this.completed = this.ackCount >= ackQuorumSize;
   }
+}
+
+/** Write quorums up to this size have a bit per member in a number (exact integers reach 2^53). */
+export const WRITE_QUORUM_SIZE_MAX = 53;
+
+/** Bit `position` of a set of positions kept in a number; arithmetic, so all 53 positions work. */
+function bit(position: number): number {
+  return 2 ** position;
+}
+
+function hasBit(bits: number, position: number): boolean {
+  return Math.floor(bits / bit(position)) % 2 === 1;
+}
+
+function bitCount(bits: number): number {
+  let count = 0;
+  for (let rest = bits; rest > 0; rest = Math.floor(rest / 2)) count += rest % 2;
+  return count;
 }

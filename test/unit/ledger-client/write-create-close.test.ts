@@ -37,6 +37,10 @@ describe('ledger-client > write > create and close', () => {
       deferredSync: false,
     });
     expect(ledgerParams({ ensembleSize: 1 })).toMatchObject({ writeQuorumSize: 1, ackQuorumSize: 1 });
+    // A writer keeps a bit per write-set member in a number: write quorums up to 53.
+    expect(ledgerParams({ ensembleSize: 60, writeQuorumSize: 53, ackQuorumSize: 2 })).toMatchObject({
+      writeQuorumSize: 53,
+    });
     expect(ledgerParams({ password: 'pw', writeFlags: ['DEFERRED_SYNC'] })).toMatchObject({
       password: Buffer.from('pw'),
       deferredSync: true,
@@ -46,6 +50,7 @@ describe('ledger-client > write > create and close', () => {
       { ensembleSize: 2, writeQuorumSize: 3 },
       { writeQuorumSize: 2, ackQuorumSize: 3 },
       { ensembleSize: 2000 },
+      { ensembleSize: 60, writeQuorumSize: 54, ackQuorumSize: 2 },
       { ackQuorumSize: Number.NaN },
       { digestType: 'crc32' },
       { password: 5 },
