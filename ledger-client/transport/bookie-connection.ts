@@ -488,7 +488,7 @@ export class BookieConnection implements BookieChannel {
 
   /** Empties the table of outstanding requests (so a completion that re-enters sees it empty). */
   private takeOutstanding(): PendingRequest[] {
-    const outstanding = this.pending.values();
+    const outstanding = this.pending.valuesByKey();
     this.pending.clear();
     this.waiting = [];
     for (const request of outstanding) request.frame = undefined;

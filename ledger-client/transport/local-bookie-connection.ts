@@ -95,7 +95,7 @@ export class LocalBookieConnection implements BookieChannel {
     if (this.closed) return Promise.resolve();
     this.closed = true;
     this.abort.abort();
-    const outstanding = this.pending.values();
+    const outstanding = this.pending.valuesByKey();
     this.pending.clear();
     for (const request of outstanding)
       request.failLogged(request.error('client-closed', 'the client is closed'), this.logger);

@@ -444,7 +444,7 @@ export class LedgerWriter {
   /** The pool saw a bookie's connection fail: a failure for every pending add that waits on it. */
   private onBookieFailure(bookieId: string, error: TransportError): void {
     if (this.failure !== undefined || !this.ensemble.includes(bookieId)) return;
-    for (const op of this.pending.values()) {
+    for (const op of this.pending.valuesByKey()) {
       if (!op.sent || op.done) continue;
       const position = this.writeSetPositionOf(op, bookieId);
       if (position >= 0 && !op.hasAcked(position)) this.onAddResponse(op, undefined, error, bookieId);
@@ -555,7 +555,7 @@ export class LedgerWriter {
 
   /** After an ensemble change: replaced bookies' answers are forgotten and the adds sent to their replacements. */
   private resend(replaced: Map<number, string>, previous: readonly string[]): void {
-    for (const op of this.pending.values()) {
+    for (const op of this.pending.valuesByKey()) {
       if (op.done) continue;
       if (!op.sent) {
         this.sendToWriteSet(op);

@@ -1,3 +1,4 @@
+import { ChurnMap } from '../../../common';
 import type { Position } from '../../../managed-ledger';
 
 /** A value that knows its own position (what PositionMap stores). */
@@ -5,12 +6,20 @@ export interface Positioned {
   readonly position: Position;
 }
 
+const MAX_SAFE_ENTRY_ID = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** An entry id as a ChurnMap key: the number when exact (every id in practice), its digits above 2^53. */
+function entryKey(entryId: bigint): number | string {
+  return entryId <= MAX_SAFE_ENTRY_ID ? Number(entryId) : entryId.toString();
+}
+
 /**
- * A map keyed by managed-ledger position, as two levels of bigint-keyed maps (ledgerId, then entryId), so a lookup
- * allocates nothing — Pulsar's ConcurrentLongLongPairHashMap for pending acks and redelivery sets.
+ * A map keyed by managed-ledger position, as two levels (ledgerId, then entryId), so a lookup allocates nothing —
+ * Pulsar's ConcurrentLongLongPairHashMap for pending acks and redelivery sets. Each ledger's level is a ChurnMap:
+ * a message is added at delivery and removed at its ack, and a Map there got every pending ack promoted.
  */
 export class PositionMap<V extends Positioned> {
-  private readonly ledgers = new Map<bigint, Map<bigint, V>>();
+  private readonly ledgers = new Map<bigint, ChurnMap<number | string, V>>();
   private count = 0;
   /** What sorted() returned, until the next change. */
   private sortedCache: V[] | undefined;
@@ -20,7 +29,7 @@ export class PositionMap<V extends Positioned> {
   }
 
   get(position: Position): V | undefined {
-    return this.ledgers.get(position.ledgerId)?.get(position.entryId);
+    return this.ledgers.get(position.ledgerId)?.get(entryKey(position.entryId));
   }
 
   has(position: Position): boolean {
@@ -32,11 +41,12 @@ export class PositionMap<V extends Positioned> {
     const { ledgerId, entryId } = value.position;
     let entries = this.ledgers.get(ledgerId);
     if (entries === undefined) {
-      entries = new Map();
+      entries = new ChurnMap();
       this.ledgers.set(ledgerId, entries);
     }
-    const previous = entries.get(entryId);
-    entries.set(entryId, value);
+    const key = entryKey(entryId);
+    const previous = entries.get(key);
+    entries.set(key, value);
     this.sortedCache = undefined;
     if (previous === undefined) this.count++;
     return previous;
@@ -45,9 +55,10 @@ export class PositionMap<V extends Positioned> {
   /** Removes and returns the value at `position`. */
   delete(position: Position): V | undefined {
     const entries = this.ledgers.get(position.ledgerId);
-    const value = entries?.get(position.entryId);
+    const key = entryKey(position.entryId);
+    const value = entries?.get(key);
     if (value === undefined) return undefined;
-    entries!.delete(position.entryId);
+    entries!.delete(key);
     if (entries!.size === 0) this.ledgers.delete(position.ledgerId);
     this.count--;
     this.sortedCache = undefined;
@@ -59,9 +70,10 @@ export class PositionMap<V extends Positioned> {
     const removed: V[] = [];
     for (const [ledgerId, entries] of this.ledgers) {
       if (ledgerId > position.ledgerId) continue;
-      for (const [entryId, value] of entries) {
+      for (const value of entries.values()) {
+        const { entryId } = value.position;
         if (ledgerId < position.ledgerId || entryId <= position.entryId) {
-          entries.delete(entryId);
+          entries.delete(entryKey(entryId));
           removed.push(value);
         }
       }
@@ -89,9 +101,9 @@ export class PositionMap<V extends Positioned> {
     const out: V[] = [];
     const ledgerIds = [...this.ledgers.keys()].sort(compareBigInt);
     for (const ledgerId of ledgerIds) {
-      const entries = this.ledgers.get(ledgerId)!;
-      const entryIds = [...entries.keys()].sort(compareBigInt);
-      for (const entryId of entryIds) out.push(entries.get(entryId)!);
+      const entries = this.ledgers.get(ledgerId)!.values();
+      entries.sort((a, b) => compareBigInt(a.position.entryId, b.position.entryId));
+      for (const value of entries) out.push(value);
     }
     this.sortedCache = out;
     return out;
