@@ -166,6 +166,16 @@ export class ChurnMap<K extends number | string, V> {
   }
 }
 
+const MAX_SAFE_ID = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * A bigint id (an entry id, a ledger id) as a ChurnMap key: the number when exact, as every id is in practice,
+ * so it takes the table; its decimal digits above 2^53.
+ */
+export function churnKey(id: bigint): number | string {
+  return id <= MAX_SAFE_ID && id >= 0n ? Number(id) : id.toString();
+}
+
 /** log2 of the smallest table: 16 slots. */
 const MIN_BITS = 4;
 /** Tables of up to 2^10 slots are never shrunk. */

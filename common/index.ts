@@ -8,4 +8,4 @@ export { createRootLogger, silentLogger } from './logger';
 export type { Logger } from './logger';
 export { HotCounter, HotHistogram } from './hot-metrics';
 export type { CounterCell, HistogramCell } from './hot-metrics';
-export { ChurnMap } from './churn-map';
+export { ChurnMap, churnKey } from './churn-map';

@@ -2,6 +2,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../common';
 import { formatMessageId, messageIdFromBase64 } from '../pulsar';
+import { DeliveryCounts } from './delivery-counts';
 import type { MessageId } from '../pulsar';
 import type { Consumer, ConsumerSink, DeliveredMessage } from '../service';
 import { decodeConsumerCommand, encodeConsumerMessages, encodeEndOfTopic } from './frames';
@@ -89,8 +90,8 @@ export class ConsumerHandler implements ConsumerSink {
    * The entry is acknowledged on the broker when the last one is (the broker acks whole entries).
    */
   private readonly batches = new Map<string, number>();
-  /** Push mode and readers: deliveries not yet acked or nacked, by message id ("L:E:P:B"), with their count. */
-  private readonly pending = new Map<string, number>();
+  /** Push mode and readers: deliveries not yet acked or nacked, by message id, with their count. */
+  private readonly pending = new DeliveryCounts();
   private socketFull = false;
   /**
    * Acks received and not yet passed to the broker consumer: the acks that arrive in one turn of the event loop
@@ -224,10 +225,7 @@ export class ConsumerHandler implements ConsumerSink {
         this.batches.set(entryKey(message.messageId), frames.length);
       }
       for (const { messageId, frame } of frames) {
-        if (track) {
-          const key = formatMessageId(messageId);
-          this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
-        }
+        if (track) this.pending.add(messageId);
         this.frameBytesAverage += (frame.length - this.frameBytesAverage) / 16;
         // Only the last frame of the delivery carries the write callback: it runs once all of them are written.
         if (last !== undefined) ws.send(last);
@@ -291,10 +289,8 @@ export class ConsumerHandler implements ConsumerSink {
   /** A delivery is settled (acked or nacked): in push mode and for readers, its slots come back as credit. */
   private settle(messageId: MessageId): void {
     if (this.options.pullMode && this.options.mode === 'consumer') return;
-    const key = formatMessageId(messageId);
-    const count = this.pending.get(key);
-    if (count === undefined) return;
-    this.pending.delete(key);
+    const count = this.pending.take(messageId);
+    if (count === 0) return;
     this.credit += count;
     this.scheduleTurnEnd();
   }

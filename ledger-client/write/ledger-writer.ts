@@ -1,6 +1,6 @@
 import assert from 'node:assert';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ChurnMap } from '../../common';
+import { ChurnMap, churnKey } from '../../common';
 import type { Logger } from '../../common';
 import type { VersionedLedgerMetadata } from '../../metadata';
 import { ENTRY_METADATA_LENGTH, StatusCode } from '../../protocol';
@@ -41,14 +41,6 @@ const ADD_FRAME_OVERHEAD_BYTES = 512;
 const REPLACE_ATTEMPTS = 3;
 const REPLACE_RETRY_MS = 1000;
 const MAX_SAFE_ENTRY_ID = BigInt(Number.MAX_SAFE_INTEGER);
-
-/**
- * The pending table's key for an entry id: the id as a number when that is exact (every id a ledger reaches in
- * practice: a number key costs no conversion), its decimal digits above 2^53.
- */
-function pendingKey(entryId: bigint): number | string {
-  return entryId <= MAX_SAFE_ENTRY_ID ? Number(entryId) : entryId.toString();
-}
 
 /** new Promise(captureSettlers) hands its settlers over here, so a promise costs no executor closure. */
 let capturedResolve: (entryId: bigint) => void = () => {};
@@ -100,7 +92,7 @@ export class LedgerWriter {
   private versionedMetadata: VersionedLedgerMetadata;
   /** The last segment's ensemble: every pending add's write set comes from it. */
   private ensemble: string[];
-  /** Adds not yet released or failed, by pendingKey(entryId). */
+  /** Adds not yet released or failed, by churnKey(entryId). */
   private readonly pending = new ChurnMap<number | string, PendingAddOp>();
   private lac: bigint;
   /** Lengths are byte counts kept as numbers (exact to 2^53 bytes) so an add allocates no bigint for them. */
@@ -255,7 +247,7 @@ export class LedgerWriter {
     op.payloadLength = payload.length;
     op.onResponse = (status, error, bookieId) => this.onAddResponse(op, status, error, bookieId);
     this.piggybackedLac = this.lac;
-    this.pending.set(pendingKey(entryId), op);
+    this.pending.set(churnKey(entryId), op);
     if (this.changing) return;
     // A transport may fail a request synchronously (client closed, too many in flight); the callbacks that
     // failure ends must still come after addEntry returned.
@@ -347,7 +339,7 @@ export class LedgerWriter {
       this.failure === undefined &&
       entryId > this.released &&
       payload.length <= this.payloadSizeMaxBytes &&
-      !this.pending.has(pendingKey(entryId)) &&
+      !this.pending.has(churnKey(entryId)) &&
       !this.ctx.isClosed()
     ) {
       return undefined;
@@ -368,10 +360,10 @@ export class LedgerWriter {
         options,
       );
     }
-    if (entryId <= this.released || this.pending.has(pendingKey(entryId))) {
+    if (entryId <= this.released || this.pending.has(churnKey(entryId))) {
       return new BKError(
         'DuplicateEntryIdException',
-        `ledger ${this.ledgerId}: entry ${entryId} was already ${this.pending.has(pendingKey(entryId)) ? 'added' : 'confirmed'}`,
+        `ledger ${this.ledgerId}: entry ${entryId} was already ${this.pending.has(churnKey(entryId)) ? 'added' : 'confirmed'}`,
         options,
       );
     }
@@ -579,9 +571,9 @@ export class LedgerWriter {
     try {
       while (!this.changing && this.failure === undefined) {
         const next = this.released + 1n;
-        const op = this.pending.get(pendingKey(next));
+        const op = this.pending.get(churnKey(next));
         if (op === undefined || !op.completed) break;
-        this.pending.delete(pendingKey(next));
+        this.pending.delete(churnKey(next));
         op.done = true;
         this.released = next;
         this.releasedLength += op.payloadLength;

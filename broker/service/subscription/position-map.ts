@@ -1,16 +1,9 @@
-import { ChurnMap } from '../../../common';
+import { ChurnMap, churnKey } from '../../../common';
 import type { Position } from '../../../managed-ledger';
 
 /** A value that knows its own position (what PositionMap stores). */
 export interface Positioned {
   readonly position: Position;
-}
-
-const MAX_SAFE_ENTRY_ID = BigInt(Number.MAX_SAFE_INTEGER);
-
-/** An entry id as a ChurnMap key: the number when exact (every id in practice), its digits above 2^53. */
-function entryKey(entryId: bigint): number | string {
-  return entryId <= MAX_SAFE_ENTRY_ID ? Number(entryId) : entryId.toString();
 }
 
 /**
@@ -29,7 +22,7 @@ export class PositionMap<V extends Positioned> {
   }
 
   get(position: Position): V | undefined {
-    return this.ledgers.get(position.ledgerId)?.get(entryKey(position.entryId));
+    return this.ledgers.get(position.ledgerId)?.get(churnKey(position.entryId));
   }
 
   has(position: Position): boolean {
@@ -44,7 +37,7 @@ export class PositionMap<V extends Positioned> {
       entries = new ChurnMap();
       this.ledgers.set(ledgerId, entries);
     }
-    const key = entryKey(entryId);
+    const key = churnKey(entryId);
     const previous = entries.get(key);
     entries.set(key, value);
     this.sortedCache = undefined;
@@ -55,7 +48,7 @@ export class PositionMap<V extends Positioned> {
   /** Removes and returns the value at `position`. */
   delete(position: Position): V | undefined {
     const entries = this.ledgers.get(position.ledgerId);
-    const key = entryKey(position.entryId);
+    const key = churnKey(position.entryId);
     const value = entries?.get(key);
     if (value === undefined) return undefined;
     entries!.delete(key);
@@ -73,7 +66,7 @@ export class PositionMap<V extends Positioned> {
       for (const value of entries.values()) {
         const { entryId } = value.position;
         if (ledgerId < position.ledgerId || entryId <= position.entryId) {
-          entries.delete(entryKey(entryId));
+          entries.delete(churnKey(entryId));
           removed.push(value);
         }
       }

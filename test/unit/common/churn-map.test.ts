@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { ChurnMap } from '../../../common';
+import { ChurnMap, churnKey } from '../../../common';
 
 type Op =
   | { kind: 'set'; key: number | string; value: number }
@@ -85,5 +85,14 @@ describe('ChurnMap', () => {
     }
     expect(seen.sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     expect(map.size).toBe(1);
+  });
+
+  test('churnKey: a bigint id is its number while exact, else its digits', () => {
+    expect([churnKey(0n), churnKey(2n ** 53n - 1n)]).toEqual([0, 2 ** 53 - 1]);
+    expect([churnKey(2n ** 53n), churnKey(2n ** 63n - 1n), churnKey(-1n)]).toEqual([
+      '9007199254740992',
+      '9223372036854775807',
+      '-1',
+    ]);
   });
 });
