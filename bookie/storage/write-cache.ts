@@ -117,7 +117,9 @@ export class WriteCache {
   constructor(readonly capacityBytes: number) {
     this.segmentBytes = Math.min(capacityBytes, SEGMENT_BYTES_MAX);
     this.maxEntryBytes = this.segmentBytes;
-    for (let index = 0; index * this.segmentBytes < capacityBytes; index++) this.segment(index).fill(0);
+    for (let start = 0; start < capacityBytes; start += this.segmentBytes) {
+      this.segments.push(Buffer.allocUnsafeSlow(Math.min(this.segmentBytes, capacityBytes - start)).fill(0));
+    }
   }
 
   /** Bytes used, including copies that a re-add replaced. */
@@ -142,7 +144,7 @@ export class WriteCache {
     if (inSegment + length > this.segmentBytes) offset += this.segmentBytes - inSegment;
     if (offset + length > this.capacityBytes) return false;
     const segmentIndex = Math.floor(offset / this.segmentBytes);
-    entry.copy(this.segment(segmentIndex), offset - segmentIndex * this.segmentBytes);
+    entry.copy(this.segments[segmentIndex]!, offset - segmentIndex * this.segmentBytes);
     this.position = offset + length;
     let ledger = this.ledgers.get(ledgerId);
     if (ledger === undefined) {
@@ -230,15 +232,5 @@ export class WriteCache {
     this.ledgers.clear();
     this.position = 0;
     this.entries = 0;
-  }
-
-  private segment(index: number): Buffer {
-    let segment = this.segments[index];
-    if (segment === undefined) {
-      const bytes = Math.min(this.segmentBytes, this.capacityBytes - index * this.segmentBytes);
-      segment = Buffer.allocUnsafeSlow(bytes);
-      this.segments[index] = segment;
-    }
-    return segment;
   }
 }
