@@ -11,8 +11,9 @@ export class TestClient {
   private waiters: Array<() => void> = [];
 
   private constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
-      this.frames.push(String(data));
+    ws.on('message', (data, isBinary) => {
+      // Pulsar's WebSocket API speaks JSON in text frames; a binary frame fails whoever reads the frames.
+      this.frames.push(isBinary ? `binary frame: ${String(data)}` : String(data));
       this.wake();
     });
     ws.on('close', (code, reason) => {
