@@ -211,6 +211,7 @@ async function journalAppend(): Promise<void> {
         journalMaxGroupWaitMSec: 2,
         journalBufferedWritesThreshold: 524288,
         journalAlignmentSize: 512,
+        journalDirectWrites: true,
         journalPreAllocSizeMB: 16,
         journalMaxSizeMB: 256, // small files, deleted as the run goes: the bench must not fill the disk
         maxBackupJournals: 0,

@@ -29,6 +29,7 @@ export const bookieConfigSchema = z.object({
   journalMaxGroupWaitMSec: setting.integer(2, { min: 0 }),
   journalBufferedWritesThreshold: setting.integer(524288, { min: 0 }),
   journalAlignmentSize: setting.integer(512, { min: 512 }),
+  journalDirectWrites: setting.boolean(true),
   journalPreAllocSizeMB: setting.integer(16, { min: 1 }),
   journalMaxSizeMB: setting.integer(2048, { min: 1 }),
   maxBackupJournals: setting.integer(5, { min: 0 }),

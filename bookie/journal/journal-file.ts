@@ -1,5 +1,5 @@
 import assert from 'node:assert';
-import { closeSync, fdatasync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, openSync, writeSync } from 'node:fs';
 import { open, readdir, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,6 +12,24 @@ import {
 } from './journal-format';
 
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
+/** Bytes gathered before an O_DIRECT write when a group is larger than this (it is written in pieces). */
+const DIRECT_STAGING_BYTES = 4 * 1024 * 1024;
+/** The one WebAssembly API used here (Node has it; the DOM lib that types it is not in our tsconfig). */
+declare const WebAssembly: {
+  Memory: new (descriptor: { initial: number; maximum?: number }) => { buffer: ArrayBuffer };
+};
+/** The zeros of an O_DIRECT fill, and a file's header block: page-aligned memory, made on first use. */
+let directZeros: Buffer | undefined;
+let directHeader: Buffer | undefined;
+
+/**
+ * `bytes` of page-aligned memory, zeroed: a WebAssembly memory's buffer (V8 maps it on its own pages). An
+ * O_DIRECT write needs its source address aligned to the device's block size, which a Buffer's is not.
+ */
+function alignedBuffer(bytes: number): Buffer {
+  const pages = Math.ceil(bytes / 65536);
+  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, bytes);
+}
 /**
  * Groups this large get no zero-fill after them (nor do groups of a whole step, if steps are smaller). Filling
  * writes every byte of the file twice, zeros then records, and holds the inode lock the loop's writes need. Below
@@ -57,6 +75,10 @@ export interface JournalFileOptions {
   maxFileBytes: number;
   /** A background zero-fill failed: the journal must treat it as a failed write. */
   onFillError: (error: Error) => void;
+  /** Write records and zeros with O_DIRECT where the file system takes it (journalDirectWrites). */
+  direct: boolean;
+  /** journalAlignmentSize: every group ends on such a boundary (padding), so direct writes can be whole blocks. */
+  alignmentBytes: number;
 }
 
 /**
@@ -75,6 +97,16 @@ export interface JournalFileOptions {
  *      lesson). Any fill error still fails the journal.
  *   3. A fill starts only after a whole group is written (`fillAhead`), so a group that `canWrite` allowed
  *      as a whole is not cut off halfway by a fill that started after its first chunk.
+ *
+ * Direct writes (`options.direct`, where the file system accepts O_DIRECT): records and zeros go from aligned
+ * memory straight to the device instead of through the page cache. On the VMs we run on, writing new data into
+ * the page cache costs 1-2.6 us of CPU per KiB (the guest's free memory is handed back to the host, and every
+ * new page-cache page is a first touch): at 64 KiB adds that copy was 61% of the bookie's CPU (perf), and an
+ * O_DIRECT write of a 4 MiB group costs ~0.07 ms of CPU against ~5-10 ms. A direct write takes whole blocks
+ * from aligned memory, so the bytes of a group are gathered in `staging` and written once the group is whole
+ * (the journal pads every group to journalAlignmentSize and writes no part of a group early in this mode); a
+ * group larger than the staging buffer is written in aligned pieces, its unaligned tail carried over.
+ * fdatasync is still what makes the records durable (the device's write cache), exactly as before.
  */
 export class JournalFile {
   /** The next write offset: everything before it has been written (not necessarily synced). */
@@ -83,6 +115,10 @@ export class JournalFile {
   private filledEnd: number;
   private fill: Promise<void> | undefined;
   private closing = false;
+  /** Direct mode: bytes of the group being written, not yet on disk; they belong at `stagedAt`. */
+  private readonly staging: Buffer | undefined;
+  private staged = 0;
+  private stagedAt = JOURNAL_HEADER_BYTES;
 
   private constructor(
     readonly logId: bigint,
@@ -90,24 +126,39 @@ export class JournalFile {
     private readonly fd: number,
     private readonly fillHandle: FileHandle,
     private readonly options: JournalFileOptions,
+    /** Records are written with O_DIRECT (see the class comment). */
+    readonly direct: boolean,
   ) {
     this.filledEnd = Math.max(options.preAllocBytes, JOURNAL_HEADER_BYTES);
+    if (direct) this.staging = alignedBuffer(DIRECT_STAGING_BYTES);
   }
 
   /**
    * Creates `<hex logId>.txn` (it must not exist): header, first zero-filled step, fdatasync, then an fsync of
-   * the directory so the file itself survives a crash.
+   * the directory so the file itself survives a crash. In direct mode the header is written with O_DIRECT
+   * first: if the file system or the device refuses that, the file is written through the page cache instead.
    */
   static async create(currentDir: string, logId: bigint, options: JournalFileOptions): Promise<JournalFile> {
     const path = join(currentDir, journalFileName(logId));
-    const fillHandle = await open(path, 'wx');
+    const created = await open(path, 'wx');
+    let fillHandle = created;
+    let fd: number | undefined;
     try {
-      await fillHandle.write(encodeJournalHeader(), 0, JOURNAL_HEADER_BYTES, 0);
-      await zeroFill(fillHandle, JOURNAL_HEADER_BYTES, options.preAllocBytes);
+      fd = options.direct ? openDirectWithHeader(path) : undefined;
+      const direct = fd !== undefined;
+      if (direct) {
+        await created.close();
+        fillHandle = await open(path, constants.O_RDWR | constants.O_DIRECT);
+      } else {
+        await created.write(encodeJournalHeader(), 0, JOURNAL_HEADER_BYTES, 0);
+      }
+      await zeroFill(fillHandle, JOURNAL_HEADER_BYTES, options.preAllocBytes, direct);
       await fillHandle.datasync();
       await fsyncDirectory(currentDir);
-      return new JournalFile(logId, path, openSync(path, 'r+'), fillHandle, options);
+      fd ??= openSync(path, 'r+');
+      return new JournalFile(logId, path, fd, fillHandle, options, direct);
     } catch (error) {
+      if (fd !== undefined) closeSync(fd);
       await fillHandle.close();
       await unlink(path).catch(() => undefined); // a file with no records; replay would skip it anyway
       throw error;
@@ -127,19 +178,41 @@ export class JournalFile {
   /** Writes `length` bytes of `buffer` at the write position. Throws the system error on failure. */
   write(buffer: Buffer, length: number): void {
     assert(this.canWrite(length), 'journal write would overlap the background zero-fill');
-    let written = 0;
-    while (written < length) {
-      const bytes = writeSync(this.fd, buffer, written, length - written, this.position + written);
-      if (bytes <= 0) throw new Error(`journal write made no progress at offset ${this.position + written}`);
-      written += bytes;
-    }
+    if (this.staging === undefined) writeFully(this.fd, buffer, 0, length, this.position);
+    else this.stage(this.staging, buffer, length);
     this.position += length;
     this.filledEnd = Math.max(this.filledEnd, this.position);
   }
 
+  /**
+   * Direct mode: gathers `length` bytes of `buffer` and writes every whole block gathered; the unaligned rest
+   * waits for the next write (the last write of a padded group leaves none).
+   */
+  private stage(staging: Buffer, buffer: Buffer, length: number): void {
+    for (let from = 0; from < length;) {
+      const n = Math.min(length - from, staging.length - this.staged);
+      buffer.copy(staging, this.staged, from, from + n);
+      this.staged += n;
+      from += n;
+      if (this.staged < staging.length && from < length) continue;
+      const whole = this.staged - (this.staged % this.options.alignmentBytes);
+      if (whole === 0) continue;
+      writeFully(this.fd, staging, 0, whole, this.stagedAt);
+      this.stagedAt += whole;
+      staging.copy(staging, 0, whole, this.staged);
+      this.staged -= whole;
+    }
+  }
+
   /** fdatasync. Throws the system error on failure; a failure is final (never retried). */
   sync(): void {
+    this.assertNothingStaged();
     fdatasyncSync(this.fd);
+  }
+
+  /** A sync covers only what is on disk: in direct mode, a group is always written whole before one. */
+  private assertNothingStaged(): void {
+    assert(this.staged === 0, 'journal sync with part of a group not yet written');
   }
 
   /**
@@ -148,6 +221,7 @@ export class JournalFile {
    * waits for one to finish before it starts the next, and before it closes the file.
    */
   syncInBackground(done: (error: NodeJS.ErrnoException | null) => void): void {
+    this.assertNothingStaged();
     fdatasync(this.fd, done);
   }
 
@@ -176,7 +250,7 @@ export class JournalFile {
     if (this.filledEnd >= this.position + 2 * preAllocBytes || this.filledEnd >= maxFileBytes) return;
     const from = this.filledEnd;
     const to = from + preAllocBytes;
-    this.fill = zeroFill(this.fillHandle, from, to)
+    this.fill = zeroFill(this.fillHandle, from, to, this.direct)
       .then(() => this.fillHandle.datasync())
       .then(
         () => {
@@ -193,9 +267,45 @@ export class JournalFile {
   }
 }
 
-async function zeroFill(handle: FileHandle, from: number, to: number): Promise<void> {
+/**
+ * Opens `path` (just created) with O_DIRECT and writes the journal header through it; undefined when the file
+ * system refuses O_DIRECT (tmpfs: EINVAL at open) or the device refuses a 512-byte direct write (a disk with
+ * larger logical blocks), so the caller writes through the page cache instead.
+ */
+function openDirectWithHeader(path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDWR | constants.O_DIRECT);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
+    throw error;
+  }
+  try {
+    if (directHeader === undefined) {
+      directHeader = alignedBuffer(JOURNAL_HEADER_BYTES);
+      encodeJournalHeader().copy(directHeader);
+    }
+    writeFully(fd, directHeader, 0, JOURNAL_HEADER_BYTES, 0);
+    return fd;
+  } catch (error) {
+    closeSync(fd);
+    if ((error as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
+    throw error;
+  }
+}
+
+function writeFully(fd: number, buffer: Buffer, start: number, length: number, position: number): void {
+  for (let written = 0; written < length;) {
+    const bytes = writeSync(fd, buffer, start + written, length - written, position + written);
+    if (bytes <= 0) throw new Error(`journal write made no progress at offset ${position + written}`);
+    written += bytes;
+  }
+}
+
+async function zeroFill(handle: FileHandle, from: number, to: number, direct: boolean): Promise<void> {
+  const zeros = direct ? (directZeros ??= alignedBuffer(ZERO_CHUNK.length)) : ZERO_CHUNK;
   for (let at = from; at < to;) {
-    const { bytesWritten } = await handle.write(ZERO_CHUNK, 0, Math.min(ZERO_CHUNK.length, to - at), at);
+    const { bytesWritten } = await handle.write(zeros, 0, Math.min(zeros.length, to - at), at);
     if (bytesWritten <= 0) throw new Error(`journal zero-fill made no progress at offset ${at}`);
     at += bytesWritten;
   }

@@ -28,6 +28,7 @@ export type JournalConfig = Pick<
   | 'journalMaxGroupWaitMSec'
   | 'journalBufferedWritesThreshold'
   | 'journalAlignmentSize'
+  | 'journalDirectWrites'
   | 'journalPreAllocSizeMB'
   | 'journalMaxSizeMB'
   | 'maxBackupJournals'
@@ -49,7 +50,8 @@ const INT64_MAX = (1n << 63n) - 1n;
 /**
  * The bookie's write-ahead log with group commit. Appends encode the record into a reused write buffer and
  * queue its callback; at the end of the event-loop turn (setImmediate) the whole group is written with
- * writeSync (a copy into the page cache, cheaper on the loop than a thread-pool hand-off) and made durable with
+ * writeSync (with O_DIRECT where the file system takes it, else a copy into the page cache; either is cheaper on
+ * the loop than a thread-pool hand-off; see JournalFile for why direct) and made durable with
  * one fdatasync on libuv's thread pool; when it returns, the group's callbacks run in record order. Meanwhile the
  * loop goes on decoding requests and storing entries, and the records that arrive form the next group, written
  * and synced as soon as this sync returns: one sync at a time, groups growing with load. (A synchronous
@@ -102,6 +104,9 @@ export class Journal implements JournalApi {
       preAllocBytes: config.journalPreAllocSizeMB * MIB,
       maxFileBytes: config.journalMaxSizeMB * MIB,
       onFillError: (error) => this.fail(error),
+      // Direct writes are whole 512-byte blocks at least: only with an alignment that is a multiple of that.
+      direct: config.journalDirectWrites && config.journalAlignmentSize % 512 === 0,
+      alignmentBytes: config.journalAlignmentSize,
     };
     this.syncedMark = { logFileId: 0n, offset: 0n };
     if (!config.journalSyncData) {
@@ -135,6 +140,11 @@ export class Journal implements JournalApi {
 
   get pendingRecords(): number {
     return this.group.callbacks.length;
+  }
+
+  /** Whether the current file is written with O_DIRECT (journalDirectWrites, where the file system takes it). */
+  get directWrites(): boolean {
+    return this.file.direct;
   }
 
   /** The file records are being appended to now. */
@@ -265,9 +275,12 @@ export class Journal implements JournalApi {
     });
   }
 
-  /** Writes (without syncing) what is buffered, unless a roll or the zero-fill holds writes back. */
+  /**
+   * Writes (without syncing) what is buffered, unless a roll or the zero-fill holds writes back. Not with direct
+   * writes: they take whole blocks, and only a padded group is sure to end on one.
+   */
   private writeBuffered(): void {
-    if (this.rolling !== undefined || !this.file.canWrite(this.buffer.bytes)) return;
+    if (this.rolling !== undefined || this.file.direct || !this.file.canWrite(this.buffer.bytes)) return;
     try {
       this.buffer.drainTo((chunk, length) => this.file.write(chunk, length));
     } catch (error) {
@@ -395,7 +408,10 @@ export class Journal implements JournalApi {
     this.file = await JournalFile.create(this.currentDir, logId, this.fileOptions);
     this.syncedPosition = this.file.position;
     this.syncedMark = { logFileId: logId, offset: BigInt(this.file.position) };
-    this.logger.info({ logFileId: logId.toString(16), path: this.file.path }, 'journal file opened');
+    this.logger.info(
+      { logFileId: logId.toString(16), path: this.file.path, directWrites: this.file.direct },
+      'journal file opened',
+    );
   }
 
   /**

@@ -12,6 +12,7 @@ export function testConfig(overrides: Partial<JournalConfig> = {}): JournalConfi
     journalMaxGroupWaitMSec: 2,
     journalBufferedWritesThreshold: 524288,
     journalAlignmentSize: 512,
+    journalDirectWrites: true,
     journalPreAllocSizeMB: 1,
     journalMaxSizeMB: 2048,
     maxBackupJournals: 5,
