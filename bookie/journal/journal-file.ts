@@ -1,5 +1,5 @@
 import assert from 'node:assert';
-import { closeSync, constants, fdatasync, fdatasyncSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, openSync, write, writeSync } from 'node:fs';
 import { open, readdir, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -12,8 +12,8 @@ import {
 } from './journal-format';
 
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
-/** Bytes gathered before an O_DIRECT write when a group is larger than this (it is written in pieces). */
-const DIRECT_STAGING_BYTES = 4 * 1024 * 1024;
+/** Bytes a group is gathered in for its O_DIRECT write; a larger group is written in pieces as they fill. */
+const DIRECT_STAGING_BYTES = 8 * 1024 * 1024;
 /** The one WebAssembly API used here (Node has it; the DOM lib that types it is not in our tsconfig). */
 declare const WebAssembly: {
   Memory: new (descriptor: { initial: number; maximum?: number }) => { buffer: ArrayBuffer };
@@ -119,6 +119,8 @@ export class JournalFile {
   private readonly staging: Buffer | undefined;
   private staged = 0;
   private stagedAt = JOURNAL_HEADER_BYTES;
+  /** Direct mode: the staged bytes are being written on the thread pool; nothing may be staged meanwhile. */
+  private writingStaged = false;
 
   private constructor(
     readonly logId: bigint,
@@ -175,7 +177,10 @@ export class JournalFile {
     await this.fill;
   }
 
-  /** Writes `length` bytes of `buffer` at the write position. Throws the system error on failure. */
+  /**
+   * Writes `length` bytes of `buffer` at the write position. Throws the system error on failure. In direct
+   * mode the bytes are gathered (see `stage`) and reach the disk with `writeStaged` or `writeAndSyncInBackground`.
+   */
   write(buffer: Buffer, length: number): void {
     assert(this.canWrite(length), 'journal write would overlap the background zero-fill');
     if (this.staging === undefined) writeFully(this.fd, buffer, 0, length, this.position);
@@ -185,18 +190,19 @@ export class JournalFile {
   }
 
   /**
-   * Direct mode: gathers `length` bytes of `buffer` and writes every whole block gathered; the unaligned rest
-   * waits for the next write (the last write of a padded group leaves none).
+   * Direct mode: gathers `length` bytes of `buffer`. Only a group larger than the staging buffer is written
+   * from here, in whole blocks as the buffer fills (the unaligned rest carried over); the rest of a group goes
+   * out after its padding, with `writeStaged` or `writeAndSyncInBackground`.
    */
   private stage(staging: Buffer, buffer: Buffer, length: number): void {
+    assert(!this.writingStaged, 'journal write while the staged group is being written');
     for (let from = 0; from < length;) {
       const n = Math.min(length - from, staging.length - this.staged);
       buffer.copy(staging, this.staged, from, from + n);
       this.staged += n;
       from += n;
-      if (this.staged < staging.length && from < length) continue;
+      if (this.staged < staging.length) continue;
       const whole = this.staged - (this.staged % this.options.alignmentBytes);
-      if (whole === 0) continue;
       writeFully(this.fd, staging, 0, whole, this.stagedAt);
       this.stagedAt += whole;
       staging.copy(staging, 0, whole, this.staged);
@@ -204,25 +210,60 @@ export class JournalFile {
     }
   }
 
-  /** fdatasync. Throws the system error on failure; a failure is final (never retried). */
+  /** Direct mode: writes what is staged (a padded group ends on a block, so all of it) on the event loop. */
+  writeStaged(): void {
+    if (this.staging === undefined || this.staged === 0) return;
+    this.assertStagedWhole();
+    writeFully(this.fd, this.staging, 0, this.staged, this.stagedAt);
+    this.stagedAt += this.staged;
+    this.staged = 0;
+  }
+
+  private assertStagedWhole(): void {
+    assert(
+      !this.writingStaged && this.staged % this.options.alignmentBytes === 0,
+      'journal group not padded to whole blocks',
+    );
+  }
+
+  /** fdatasync, after writing what is staged. Throws the system error on failure; a failure is final. */
   sync(): void {
-    this.assertNothingStaged();
+    this.writeStaged();
     fdatasyncSync(this.fd);
   }
 
-  /** A sync covers only what is on disk: in direct mode, a group is always written whole before one. */
-  private assertNothingStaged(): void {
-    assert(this.staged === 0, 'journal sync with part of a group not yet written');
-  }
-
   /**
-   * fdatasync on libuv's thread pool; `done` gets the system error, if any. Covers what was written before the
-   * call; writes made meanwhile (further on in the file) need the next one. Never two at once: the journal
-   * waits for one to finish before it starts the next, and before it closes the file.
+   * Writes what is staged (direct mode) and fdatasyncs, both on libuv's thread pool: `onWritten` runs once the
+   * bytes are written (at once when nothing is staged), `done` gets the system error, if any, and whether the
+   * write got through. Covers what was written before; writes made meanwhile (further on) need the next one.
+   * Never two at once: the journal waits for one to finish before it starts the next, and before it closes the
+   * file, and writes nothing to the file meanwhile.
    */
-  syncInBackground(done: (error: NodeJS.ErrnoException | null) => void): void {
-    this.assertNothingStaged();
-    fdatasync(this.fd, done);
+  writeAndSyncInBackground(
+    onWritten: () => void,
+    done: (error: NodeJS.ErrnoException | null, written: boolean) => void,
+  ): void {
+    const sync = (): void => fdatasync(this.fd, (error) => done(error, true));
+    const staging = this.staging;
+    if (staging === undefined || this.staged === 0) {
+      onWritten();
+      sync();
+      return;
+    }
+    this.assertStagedWhole();
+    const length = this.staged;
+    this.writingStaged = true;
+    writeFullyInBackground(this.fd, staging, length, this.stagedAt, (error) => {
+      this.writingStaged = false;
+      if (error !== null) {
+        done(error, false);
+        return;
+      }
+      this.stagedAt += length;
+      this.staged = 0;
+      onWritten();
+      sync();
+    });
   }
 
   /** Waits for the background fill, then closes both descriptors. Does not sync. */
@@ -300,6 +341,25 @@ function writeFully(fd: number, buffer: Buffer, start: number, length: number, p
     if (bytes <= 0) throw new Error(`journal write made no progress at offset ${position + written}`);
     written += bytes;
   }
+}
+
+/** writeFully on libuv's thread pool (fs.write, repeated for a short write); `done` gets the system error. */
+function writeFullyInBackground(
+  fd: number,
+  buffer: Buffer,
+  length: number,
+  position: number,
+  done: (error: NodeJS.ErrnoException | null) => void,
+): void {
+  const from = (written: number): void => {
+    write(fd, buffer, written, length - written, position + written, (error, bytes) => {
+      if (error !== null) done(error);
+      else if (bytes <= 0) done(new Error(`journal write made no progress at offset ${position + written}`));
+      else if (written + bytes < length) from(written + bytes);
+      else done(null);
+    });
+  };
+  from(0);
 }
 
 async function zeroFill(handle: FileHandle, from: number, to: number, direct: boolean): Promise<void> {

@@ -50,8 +50,7 @@ const INT64_MAX = (1n << 63n) - 1n;
 /**
  * The bookie's write-ahead log with group commit. Appends encode the record into a reused write buffer and
  * queue its callback; at the end of the event-loop turn (setImmediate) the whole group is written with
- * writeSync (with O_DIRECT where the file system takes it, else a copy into the page cache; either is cheaper on
- * the loop than a thread-pool hand-off; see JournalFile for why direct) and made durable with
+ * writeSync (a copy into the page cache, cheaper on the loop than a thread-pool hand-off) and made durable with
  * one fdatasync on libuv's thread pool; when it returns, the group's callbacks run in record order. Meanwhile the
  * loop goes on decoding requests and storing entries, and the records that arrive form the next group, written
  * and synced as soon as this sync returns: one sync at a time, groups growing with load. (A synchronous
@@ -61,6 +60,10 @@ const INT64_MAX = (1n << 63n) - 1n;
  * (only a file roll, or a write catching up with the zero-fill, holds it back longer): the journal never delays
  * a record to wait for more (BookKeeper's journal thread does; the key is accepted for compatibility). Bytes past
  * journalBufferedWritesThreshold are written (not synced) while the group is still open, to bound the buffer.
+ *
+ * With direct writes (journalDirectWrites; JournalFile says why) the group is gathered in aligned memory instead
+ * and written with O_DIRECT on the thread pool, right before its fdatasync there: a direct write waits for the
+ * device, which the loop must not.
  *
  * A failed write or fdatasync is final: every record not yet acknowledged gets the error, later records are
  * refused with it, and `onFailure` listeners learn of it. The sync is never retried: after a failed
@@ -319,20 +322,40 @@ export class Journal implements JournalApi {
     // Records appended by callbacks from here on go to the next group.
     this.group = this.spareGroup;
     this.spareGroup = group;
-    group.complete(true);
     const mustSync = this.config.journalSyncData ? group.records > 0 : group.forceSync;
     if (mustSync && this.syncedPosition < file.position) {
       const position = file.position;
       this.syncing = group;
       this.syncSettled = new Promise((settled) => {
-        file.syncInBackground((error) => {
-          this.syncing = undefined;
-          settled();
-          this.groupSynced(group, file, position, started, error);
-        });
+        // In direct mode the group's bytes are written on the thread pool too (a direct write waits for the
+        // device); its early records are acknowledged once they are written, as before.
+        file.writeAndSyncInBackground(
+          () => group.complete(true),
+          (error, written) => {
+            this.syncing = undefined;
+            settled();
+            if (written) {
+              this.groupSynced(group, file, position, started, error);
+              return;
+            }
+            // The write failed: no record of the group was acknowledged, the early ones included (a failure
+            // before this one answered only the others).
+            if (this.failure === undefined) this.fail(error, group, false);
+            else group.complete(true, this.failure);
+            group.clear();
+          },
+        );
       });
       return;
     }
+    try {
+      file.writeStaged();
+    } catch (error) {
+      this.fail(error, group, false);
+      group.clear();
+      return;
+    }
+    group.complete(true);
     this.groupDone(group, file);
   }
 
@@ -452,10 +475,10 @@ export class Journal implements JournalApi {
 
   /**
    * Makes the journal fail: from now on every record is refused with the error. Records not yet acknowledged
-   * (those of `flushing` that are not early, and the whole open group) get the error on the next tick, in
-   * order, then the failure listeners are called.
+   * (those of `flushing` that are not early, or all of them when its write failed (`flushingWritten` false),
+   * and the whole open group) get the error on the next tick, in order, then the failure listeners are called.
    */
-  private fail(cause: unknown, flushing?: JournalGroup): void {
+  private fail(cause: unknown, flushing?: JournalGroup, flushingWritten = true): void {
     if (this.failure !== undefined) return;
     const reason = cause instanceof Error ? cause.message : String(cause);
     const error = new JournalError('JournalFailed', `journal write or fdatasync failed: ${reason}`, {
@@ -469,9 +492,10 @@ export class Journal implements JournalApi {
     if (this.pageCacheFlushTimer) clearInterval(this.pageCacheFlushTimer);
     const failed: JournalCallback[] = [];
     // The group in a background fdatasync (if any) precedes the one being flushed and the open one.
-    for (const waiting of [this.syncing, flushing]) {
-      waiting?.callbacks.forEach((callback, i) => waiting.early[i] || failed.push(callback));
-    }
+    this.syncing?.callbacks.forEach((callback, i) => this.syncing!.early[i] || failed.push(callback));
+    flushing?.callbacks.forEach(
+      (callback, i) => (flushingWritten && flushing.early[i]) || failed.push(callback),
+    );
     failed.push(...this.group.callbacks);
     this.group.clear();
     this.buffer.drainTo(() => undefined);

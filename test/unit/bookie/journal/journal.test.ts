@@ -378,13 +378,23 @@ describe('bookie > journal > Journal > failure', () => {
     expect(fdatasync).toHaveBeenCalledTimes(1);
   });
 
-  it('a failed write fails every record not yet acknowledged', async () => {
-    const { journal } = await openJournal(temp.make());
+  it.each([
+    ['through the page cache (writeSync on the loop)', false],
+    ['direct (fs.write on the thread pool)', true],
+  ])('a failed write fails every record not yet acknowledged: %s', async (_how, direct) => {
+    const { journal } = await openJournal(temp.make(), { journalDirectWrites: direct });
     const failures: Error[] = [];
     journal.onFailure((error) => failures.push(error));
-    jest.spyOn(fs, 'writeSync').mockImplementationOnce(() => {
-      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-    });
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    if (journal.directWrites) {
+      jest.spyOn(fs, 'write').mockImplementationOnce(((...args: unknown[]) => {
+        process.nextTick(args.at(-1) as (error: Error) => void, enospc);
+      }) as unknown as typeof fs.write);
+    } else {
+      jest.spyOn(fs, 'writeSync').mockImplementationOnce(() => {
+        throw enospc;
+      });
+    }
     const completions = await appendAll(journal, entries(4), (i) => i === 0);
     expect(completions.map((c) => c.index)).toEqual([0, 1, 2, 3]);
     expect(completions.every((c) => c.error === failures[0])).toBe(true);
