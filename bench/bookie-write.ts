@@ -24,6 +24,11 @@
  *                        commit, batched replies; no index, no storage), measured just before the bookie, so
  *                        the bookie lines carry `shareOfYardstick` from the same minutes
  * Client and bookie share the machine's two cores, so the figures are the pair's.
+ *
+ * Reading the 64 KiB line on our VMs: the disk figure and the yardstick write into files whose pages are already
+ * in the page cache, while the bookie's entry logs take new pages, and the guest hands freed memory back to the
+ * host, so each new page is a first touch (1-2.6 us of CPU per KiB; bookie/journal/README.md, "Direct writes").
+ * The first of the runs is often the fastest: it gets memory the yardstick's deleted file freed moments before.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
