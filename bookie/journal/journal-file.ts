@@ -12,6 +12,16 @@ import {
 } from './journal-format';
 
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
+/**
+ * Groups this large get no zero-fill after them (nor do groups of a whole step, if steps are smaller). Filling
+ * writes every byte of the file twice, zeros then records, and holds the inode lock the loop's writes need. Below
+ * this, overwriting synced blocks pays (fdatasync with no metadata to commit: 2x the records/s at 100 KiB
+ * groups); at 64 KiB adds, whose groups are a few MiB, it cost: bench/bookie-write --only 64k, alternated,
+ * 254 / 294 / 268 MB/s and 199-241 us of bookie CPU per add with this bound, against 198 / 225 / 242 MB/s and
+ * 279-383 us with the bound at a step (16 MiB); the 1 KiB figures did not move (108-121k against 110-118k).
+ */
+const FILL_GROUP_BYTES_MAX = 1024 * 1024;
+
 /** Bytes a group is gathered in for its O_DIRECT write; a larger group is written in pieces as they fill. */
 const DIRECT_STAGING_BYTES = 8 * 1024 * 1024;
 /** The one WebAssembly API used here (Node has it; the DOM lib that types it is not in our tsconfig). */
@@ -30,15 +40,6 @@ function alignedBuffer(bytes: number): Buffer {
   const pages = Math.ceil(bytes / 65536);
   return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, bytes);
 }
-/**
- * Groups this large get no zero-fill after them (nor do groups of a whole step, if steps are smaller). Filling
- * writes every byte of the file twice, zeros then records, and holds the inode lock the loop's writes need. Below
- * this, overwriting synced blocks pays (fdatasync with no metadata to commit: 2x the records/s at 100 KiB
- * groups); at 64 KiB adds, whose groups are a few MiB, it cost: bench/bookie-write --only 64k, alternated,
- * 254 / 294 / 268 MB/s and 199-241 us of bookie CPU per add with this bound, against 198 / 225 / 242 MB/s and
- * 279-383 us with the bound at a step (16 MiB); the 1 KiB figures did not move (108-121k against 110-118k).
- */
-const FILL_GROUP_BYTES_MAX = 1024 * 1024;
 
 /** Journal files live in `<journalDir>/current/`, beside the cookie (`VERSION`). */
 export function journalCurrentDir(journalDir: string): string {
@@ -128,11 +129,15 @@ export class JournalFile {
     private readonly fd: number,
     private readonly fillHandle: FileHandle,
     private readonly options: JournalFileOptions,
-    /** Records are written with O_DIRECT (see the class comment). */
-    readonly direct: boolean,
+    direct: boolean,
   ) {
     this.filledEnd = Math.max(options.preAllocBytes, JOURNAL_HEADER_BYTES);
     if (direct) this.staging = alignedBuffer(DIRECT_STAGING_BYTES);
+  }
+
+  /** Records are written with O_DIRECT (see the class comment). */
+  get direct(): boolean {
+    return this.staging !== undefined;
   }
 
   /**
