@@ -1,12 +1,10 @@
 /**
  * The journal's direct writes (journalDirectWrites, O_DIRECT from aligned memory) against real files: every
  * record replays byte-identical whatever the group sizes (one small record; many unaligned ones; a group larger
- * than the 4 MiB staging buffer, written in pieces; a record larger than the staging buffer), across a file
- * roll; and the journal writes through the page cache when direct writes are off or cannot be whole blocks.
+ * than the 8 MiB staging buffer, written in pieces; a 4 MiB record, a write-buffer chunk of its own), across a
+ * file roll; and the journal writes through the page cache when direct writes are off or cannot be whole blocks.
  */
 import { closeSync, constants, openSync } from 'node:fs';
-import { silentLogger } from '../../../../common';
-import { LOG_MARK_ZERO, replayJournals } from '../../../../bookie/journal';
 import type { Journal } from '../../../../bookie/journal';
 import { TempDirs } from '../../../harness';
 import {
@@ -14,18 +12,12 @@ import {
   logged,
   openJournal,
   packedEntry,
-  RecordingVisitor,
+  replayAll,
   type ReplayEvent,
 } from './journal-fixtures';
 
 const temp = new TempDirs();
 afterEach(() => temp.removeAll());
-
-async function replayAll(journalDir: string): Promise<ReplayEvent[]> {
-  const visitor = new RecordingVisitor();
-  await replayJournals({ journalDir, from: LOG_MARK_ZERO, visitor, logger: silentLogger() });
-  return visitor.events;
-}
 
 /** Whether this directory's file system opens files with O_DIRECT (the journal falls back where not). */
 function takesDirect(dir: string): boolean {
@@ -73,10 +65,10 @@ describe('bookie > journal > direct writes', () => {
         Array.from({ length: 140 }, (_, i) => 65_536 + i * 7),
       ),
     );
-    // A record larger than the staging buffer on its own.
+    // A 4 MiB record: the journal's write buffer gives it a chunk of its own.
     await append(entriesOf(5n, [4 * 1024 * 1024 + 333, 17]));
     await journal.close();
-    expect(describeEvents(await replayAll(dir))).toEqual(describeEvents(written));
+    expect(describeEvents((await replayAll(dir)).events)).toEqual(describeEvents(written));
   });
 
   it('keeps the records of both files when it rolls mid-stream', async () => {
@@ -89,7 +81,7 @@ describe('bookie > journal > direct writes', () => {
       await group(journal, events);
     }
     await journal.close();
-    const replayed = await replayAll(dir);
+    const replayed = (await replayAll(dir)).events;
     expect(describeEvents(replayed)).toEqual(describeEvents(written));
   });
 
@@ -104,7 +96,7 @@ describe('bookie > journal > direct writes', () => {
       const events = entriesOf(8n, [1, 700, 4097]);
       await group(journal, events);
       await journal.close();
-      expect(describeEvents(await replayAll(dir))).toEqual(describeEvents(events));
+      expect(describeEvents((await replayAll(dir)).events)).toEqual(describeEvents(events));
     }
   });
 });

@@ -2,8 +2,13 @@
 import { createHash } from 'node:crypto';
 import { silentLogger } from '../../../../common';
 import { BookieMetrics } from '../../../../bookie';
-import { Journal } from '../../../../bookie/journal';
-import type { JournalCallback, JournalConfig, JournalReplayVisitor } from '../../../../bookie/journal';
+import { Journal, LOG_MARK_ZERO, replayJournals } from '../../../../bookie/journal';
+import type {
+  JournalCallback,
+  JournalConfig,
+  JournalReplayVisitor,
+  LogMark,
+} from '../../../../bookie/journal';
 import { DigestManager, DigestType } from '../../../../protocol';
 
 export function testConfig(overrides: Partial<JournalConfig> = {}): JournalConfig {
@@ -71,6 +76,16 @@ export class RecordingVisitor implements JournalReplayVisitor {
   explicitLac(ledgerId: bigint, lacBlob: Buffer): void {
     this.events.push({ kind: 'explicitLac', ledgerId, lacBlob: Buffer.from(lacBlob) });
   }
+}
+
+/** Replays every journal file of `journalDir` from `from` into a RecordingVisitor. */
+export async function replayAll(
+  journalDir: string,
+  from: LogMark = LOG_MARK_ZERO,
+): Promise<RecordingVisitor> {
+  const visitor = new RecordingVisitor();
+  await replayJournals({ journalDir, from, visitor, logger: silentLogger() });
+  return visitor;
 }
 
 /**

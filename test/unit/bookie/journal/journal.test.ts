@@ -8,15 +8,8 @@
 import fs from 'node:fs';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { silentLogger } from '../../../../common';
-import {
-  compareLogMarks,
-  JournalError,
-  journalFileName,
-  LOG_MARK_ZERO,
-  replayJournals,
-} from '../../../../bookie/journal';
-import type { Journal, LogMark } from '../../../../bookie/journal';
+import { compareLogMarks, JournalError, journalFileName } from '../../../../bookie/journal';
+import type { Journal } from '../../../../bookie/journal';
 import { TempDirs } from '../../../harness';
 import {
   describeEvents,
@@ -25,7 +18,7 @@ import {
   logged,
   openJournal,
   packedEntry,
-  RecordingVisitor,
+  replayAll,
   type ReplayEvent,
 } from './journal-fixtures';
 
@@ -34,12 +27,6 @@ afterEach(() => {
   jest.restoreAllMocks();
   temp.removeAll();
 });
-
-async function replayAll(journalDir: string, from: LogMark = LOG_MARK_ZERO): Promise<RecordingVisitor> {
-  const visitor = new RecordingVisitor();
-  await replayJournals({ journalDir, from, visitor, logger: silentLogger() });
-  return visitor;
-}
 
 function entries(count: number, payloadBytes = 100, ledgerId = 7n): ReplayEvent[] {
   return Array.from({ length: count }, (_, i) => ({
