@@ -2,7 +2,7 @@
  * bench/bookie-read: sequential reads of a written ledger from a whole bookie over TCP.
  *
  *   npm run build && node dist/bench/bookie-read.js [--entries 100000] [--runs 3] [--in-flight 256]
- *       [--dir /path/on/the/disk] [--profile DIR]
+ *       [--bookie key=value,...] [--dir /path/on/the/disk] [--profile DIR]
  *
  * The bookie runs in a child process (bookie-child.ts) with a write cache large enough to hold the ledger and
  * no periodic checkpoint during the run; this process is the client (BookieClient, one connection, reads
@@ -23,7 +23,7 @@ import { BookieClient } from '../test/harness';
 import { BookieChild } from './bookie-child';
 import { addsTo, closedLoop } from './bookie-load';
 import type { Issue, LoadResult } from './bookie-load';
-import { argValue, median, printResult, round } from './measure';
+import { argValue, bookieSettingsArg, median, printResult, round } from './measure';
 
 const entries = Number(argValue('entries', '100000'));
 const runs = Number(argValue('runs', '3'));
@@ -35,6 +35,7 @@ const SETTINGS = {
   // The whole ledger fits in one write cache half, and no checkpoint moves it out during the cache passes.
   dbStorage_writeCacheMaxSizeMb: String(Math.max(64, Math.ceil((entries * 1200 * 2) / 1024 / 1024))),
   flushInterval: '3600000',
+  ...bookieSettingsArg(),
 };
 
 function readsOf(client: BookieClient): Issue {

@@ -26,6 +26,7 @@ const runs = Number(argValue('runs', '5'));
 
 const config: DbLedgerStorageConfig = {
   entryLogSizeLimit: 1024 * 1024 * 1024,
+  entryLogDirectWrites: true,
   dbStorage_writeCacheMaxSizeMb: 64,
   dbStorage_readAheadCacheMaxSizeMb: 64,
   dbStorage_readAheadCacheBatchSize: 100,

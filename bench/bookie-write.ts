@@ -39,7 +39,7 @@ import { BookieChild } from './bookie-child';
 import { diskAppendMibPerSecond } from './disk-append';
 import { BENCH_PASSWORD, addsTo, closedLoop, openLoop } from './bookie-load';
 import type { Issue, LoadResult } from './bookie-load';
-import { argValue, median, printResult, round } from './measure';
+import { argValue, bookieSettingsArg, median, printResult, round } from './measure';
 
 const seconds = Number(argValue('seconds', '2'));
 const runs = Number(argValue('runs', '3'));
@@ -51,13 +51,7 @@ const fixedRate = Number(argValue('rate', '0'));
 const profileDir = argValue('profile', '');
 /** `--only 1k` or `--only 64k` runs one half (for profiling one workload). */
 const only = argValue('only', '');
-/** `--bookie key=value,key=value`: bookie.conf settings for the bookie under test. */
-const bookieSettings = Object.fromEntries(
-  argValue('bookie', '')
-    .split(',')
-    .filter((setting) => setting.includes('='))
-    .map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]),
-);
+const bookieSettings = bookieSettingsArg();
 /** `--client harness`: the test harness's BookieClient instead of the load client (to compare their costs). */
 const clientKind = argValue('client', 'cheap');
 if (clientKind !== 'cheap' && clientKind !== 'harness') throw new Error('--client is cheap or harness');

@@ -86,6 +86,16 @@ export function argValue(name: string, fallback: string): string {
   return value ?? fallback;
 }
 
+/** `--bookie key=value,key=value`: bookie.conf settings for the bookie under test (to compare settings). */
+export function bookieSettingsArg(): Record<string, string> {
+  return Object.fromEntries(
+    argValue('bookie', '')
+      .split(',')
+      .filter((setting) => setting.includes('='))
+      .map((setting) => [setting.slice(0, setting.indexOf('=')), setting.slice(setting.indexOf('=') + 1)]),
+  );
+}
+
 /**
  * CPU seconds (user + system, all threads) a process has used so far, from /proc/<pid>/stat: utime and stime are
  * the 12th and 13th fields after the command's closing parenthesis, in clock ticks (100 per second on Linux).

@@ -35,6 +35,7 @@ export const bookieConfigSchema = z.object({
   maxBackupJournals: setting.integer(5, { min: 0 }),
   flushInterval: setting.integer(10000, { min: 100 }),
   entryLogSizeLimit: setting.integer(1073741824, { min: 1048576 }),
+  entryLogDirectWrites: setting.boolean(true),
   dbStorage_writeCacheMaxSizeMb: setting.integer(64, { min: 1 }),
   /**
    * How long an add that finds both write caches full waits for a flush to free one before it is refused

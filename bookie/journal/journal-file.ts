@@ -3,6 +3,7 @@ import { closeSync, constants, fdatasync, fdatasyncSync, openSync, write, writeS
 import { open, readdir, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { alignedBuffer, openDirect } from '../../common';
 import { fsyncDirectory } from './fsync-directory';
 import {
   encodeJournalHeader,
@@ -24,22 +25,9 @@ const FILL_GROUP_BYTES_MAX = 1024 * 1024;
 
 /** Bytes a group is gathered in for its O_DIRECT write; a larger group is written in pieces as they fill. */
 const DIRECT_STAGING_BYTES = 8 * 1024 * 1024;
-/** The one WebAssembly API used here (Node has it; the DOM lib that types it is not in our tsconfig). */
-declare const WebAssembly: {
-  Memory: new (descriptor: { initial: number; maximum?: number }) => { buffer: ArrayBuffer };
-};
 /** The zeros of an O_DIRECT fill, and a file's header block: page-aligned memory, made on first use. */
 let directZeros: Buffer | undefined;
 let directHeader: Buffer | undefined;
-
-/**
- * `bytes` of page-aligned memory, zeroed: a WebAssembly memory's buffer (V8 maps it on its own pages). An
- * O_DIRECT write needs its source address aligned to the device's block size, which a Buffer's is not.
- */
-function alignedBuffer(bytes: number): Buffer {
-  const pages = Math.ceil(bytes / 65536);
-  return Buffer.from(new WebAssembly.Memory({ initial: pages, maximum: pages }).buffer, 0, bytes);
-}
 
 /** Journal files live in `<journalDir>/current/`, beside the cookie (`VERSION`). */
 export function journalCurrentDir(journalDir: string): string {
@@ -319,25 +307,13 @@ export class JournalFile {
  * larger logical blocks), so the caller writes through the page cache instead.
  */
 function openDirectWithHeader(path: string): number | undefined {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDWR | constants.O_DIRECT);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
-    throw error;
-  }
-  try {
+  return openDirect(path, (fd) => {
     if (directHeader === undefined) {
       directHeader = alignedBuffer(JOURNAL_HEADER_BYTES);
       encodeJournalHeader().copy(directHeader);
     }
     writeFully(fd, directHeader, 0, JOURNAL_HEADER_BYTES, 0);
-    return fd;
-  } catch (error) {
-    closeSync(fd);
-    if ((error as NodeJS.ErrnoException).code === 'EINVAL') return undefined;
-    throw error;
-  }
+  });
 }
 
 function writeFully(fd: number, buffer: Buffer, start: number, length: number, position: number): void {

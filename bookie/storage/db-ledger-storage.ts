@@ -21,6 +21,7 @@ import { SingleDirectoryDbLedgerStorage } from './single-directory-db-ledger-sto
 export type DbLedgerStorageConfig = Pick<
   BookieConfig,
   | 'entryLogSizeLimit'
+  | 'entryLogDirectWrites'
   | 'dbStorage_writeCacheMaxSizeMb'
   | 'dbStorage_readAheadCacheMaxSizeMb'
   | 'dbStorage_readAheadCacheBatchSize'
@@ -78,6 +79,7 @@ export class DbLedgerStorage implements LedgerStorageApi {
             readCacheBytes: Math.floor((config.dbStorage_readAheadCacheMaxSizeMb * MIB) / count),
             readAheadBatchSize: config.dbStorage_readAheadCacheBatchSize,
             entryLogSizeLimit: config.entryLogSizeLimit,
+            entryLogDirectWrites: config.entryLogDirectWrites,
             gc: {
               minorCompactionThreshold: config.minorCompactionThreshold,
               minorCompactionInterval: config.minorCompactionInterval,

@@ -70,6 +70,8 @@ export interface SingleDirectoryStorageOptions {
   readCacheBytes: number;
   readAheadBatchSize: number;
   entryLogSizeLimit: number;
+  /** Entry logs written with O_DIRECT where the file system takes it (entry-logger.ts says why). */
+  entryLogDirectWrites: boolean;
   gc: GcSettings;
   logger: Logger;
   metrics: BookieMetrics;
@@ -135,6 +137,7 @@ export class SingleDirectoryDbLedgerStorage {
       const entryLogger = await EntryLogger.open({
         dir: join(options.ledgerDir, 'current'),
         entryLogSizeLimit: options.entryLogSizeLimit,
+        directWrites: options.entryLogDirectWrites,
         entryBytesMax: ENTRY_BYTES_MAX,
         logger,
       });

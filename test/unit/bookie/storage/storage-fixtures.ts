@@ -48,6 +48,7 @@ export function verifiedPayload(ledgerId: bigint, entryId: bigint, body: Buffer)
 export function testConfig(overrides: Partial<DbLedgerStorageConfig> = {}): DbLedgerStorageConfig {
   return {
     entryLogSizeLimit: 1024 * 1024,
+    entryLogDirectWrites: true,
     dbStorage_writeCacheMaxSizeMb: 4,
     dbStorage_readAheadCacheMaxSizeMb: 4,
     dbStorage_readAheadCacheBatchSize: 100,
