@@ -1,10 +1,10 @@
 import assert from 'node:assert';
 import {
   closeSync,
+  constants,
   existsSync,
   fdatasync,
   fsync,
-  ftruncateSync,
   mkdirSync,
   openSync,
   readdirSync,
@@ -49,17 +49,16 @@ import { CorruptEntryError, StorageError } from './storage-errors';
  * log would pass entryLogSizeLimit it is rotated: its ledgers map is appended, the header is filled in, and it
  * is synced and closed by the next sync(). Only one caller appends at a time (the storage's lock).
  *
- * Direct writes (`directWrites`, where the file system takes O_DIRECT; probed when each log is created, by
- * writing its first block that way): the write buffer is page-aligned memory that always starts on a block of
- * the file, and goes to the device in whole blocks, skipping the page cache. On the VMs we run on, a new
+ * Direct writes (`directWrites`, where the file system takes O_DIRECT; probed once when the logger opens): the
+ * write buffer is page-aligned memory that starts on a block of the file, and its whole blocks go to the device
+ * through a second descriptor opened with O_DIRECT, skipping the page cache. On the VMs we run on, a new
  * page-cache page costs 1-2.6 us of CPU per KiB (bookie/journal/README.md, "Direct writes"); perf on a bookie
- * taking 64 KiB adds put 30% of its CPU in the entry logs' copies into the page cache. A full buffer writes its
- * whole blocks and keeps its last, partial block; sync() writes that block too, zero-padded, and the next write
- * of the buffer writes it again, whole (the page cache does the same to a partly written page: rewriting a
- * block never changes the bytes already in it). So a log written this way may end, after a crash, in up to a
- * block of zeros past its last record; a scan stops there as at any torn tail. Rotation appends the ledgers map
- * through the buffer, rewrites the first block with the header filled in, and truncates the padding away, so a
- * sealed log is byte for byte what the page-cache path writes. Reads still go through the page cache.
+ * taking 64 KiB adds put 30% of its CPU in the entry logs' copies into the page cache. What is not a whole block
+ * goes through the page cache as before: at a sync, the bytes after the last block boundary; after it, the bytes
+ * up to the next boundary (the buffer keeps the block they share, so that it stays aligned, but that block is
+ * never written twice). So every byte of a log is written once, as in the page-cache path (the header aside,
+ * filled in at rotation in both), nothing is written past the last record, and a log is byte for byte what the
+ * page-cache path writes. Reads go through the page cache; fdatasync is what makes the writes durable, as before.
  *
  * A log becomes a candidate for garbage collection only after the caller has written the index for everything
  * appended to it (markRotatedLogsIndexed): until then the index may be about to point into it.
@@ -108,8 +107,11 @@ interface EntryLog {
 interface LogWriter {
   readonly log: EntryLog;
   readonly fd: number;
-  /** Opened with O_DIRECT: the write buffer holds the log from a block boundary (size - buffered). */
-  readonly direct: boolean;
+  /**
+   * Direct mode: a descriptor opened with O_DIRECT, for the buffer's whole blocks. The write buffer then always
+   * starts on a block boundary (size - buffered), and may begin with bytes already in the file.
+   */
+  readonly directFd: number | undefined;
   /** Logical end of the log, buffered bytes included. */
   size: number;
   /** Bytes in the write buffer: the log's bytes from size - buffered to size. */
@@ -153,8 +155,7 @@ export interface EntryLoggerOptions {
   directWrites?: boolean;
 }
 
-/** A direct-mode log's first block, for creating it (the probe) and for filling in its header at rotation. */
-let directFirstBlock: Buffer | undefined;
+const DIRECT_PROBE_FILE = 'directio.probe';
 
 export class EntryLogger {
   private readonly logs = new Map<number, EntryLog>();
@@ -171,12 +172,13 @@ export class EntryLogger {
     private readonly options: EntryLoggerOptions,
     private readonly logger: Logger,
     lastLogId: number,
+    /** Logs are written with O_DIRECT (asked for, and the file system takes it). */
+    private readonly direct: boolean,
   ) {
     this.sizeLimit = Math.min(options.entryLogSizeLimit, LOG_SIZE_LIMIT_MAX);
-    this.writeBuffer =
-      options.directWrites === true
-        ? alignedBuffer(WRITE_BUFFER_BYTES)
-        : Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
+    this.writeBuffer = direct
+      ? alignedBuffer(WRITE_BUFFER_BYTES)
+      : Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
     this.readers = new EntryLogReaders(
       (logId) => this.path(logId),
       (logId) => this.logs.has(logId),
@@ -200,7 +202,14 @@ export class EntryLogger {
     }
     logIds.sort((a, b) => a - b);
     const lastLogId = Math.max(readLastLogId(options.dir), logIds.at(-1) ?? -1);
-    const entryLogger = new EntryLogger(options, logger, lastLogId);
+    const direct = options.directWrites === true && takesDirectWrites(options.dir);
+    if (options.directWrites === true && !direct) {
+      logger.warn(
+        { dir: options.dir },
+        'the file system refuses O_DIRECT; entry logs go through the page cache',
+      );
+    }
+    const entryLogger = new EntryLogger(options, logger, lastLogId, direct);
     for (const logId of logIds) await entryLogger.loadLog(logId);
     return entryLogger;
   }
@@ -258,14 +267,7 @@ export class EntryLogger {
     const end = await this.scanForMetadata(log);
     log.recordsEnd = end;
     if (end < fileBytes) {
-      if (endsInBlockPadding(path, end, fileBytes)) {
-        this.logger.info(
-          { logId, validBytes: end, fileBytes },
-          'entry log ends in the padding of a direct write',
-        );
-      } else {
-        this.logger.warn({ logId, validBytes: end, fileBytes }, 'entry log ends in a torn tail; ignoring it');
-      }
+      this.logger.warn({ logId, validBytes: end, fileBytes }, 'entry log ends in a torn tail; ignoring it');
     }
   }
 
@@ -311,7 +313,7 @@ export class EntryLogger {
         source.copy(this.writeBuffer, writer.buffered + RECORD_SIZE_BYTES, start, start + length);
         writer.buffered += recordBytes;
         writer.size += recordBytes;
-      } else if (writer.direct) {
+      } else if (writer.directFd !== undefined) {
         this.sizeBuffer.writeInt32BE(length, 0);
         this.stageInPieces(writer, this.sizeBuffer, 0, RECORD_SIZE_BYTES);
         this.stageInPieces(writer, source, start, length);
@@ -360,9 +362,9 @@ export class EntryLogger {
     this.closeRotated();
   }
 
-  /** Whether the current log is written with O_DIRECT (undefined when there is no current log). */
-  get writesDirect(): boolean | undefined {
-    return this.current?.direct;
+  /** Whether logs are written with O_DIRECT (asked for, and the file system takes it). */
+  get writesDirect(): boolean {
+    return this.direct;
   }
 
   /** The caller has indexed everything appended so far: logs rotated before now may be collected. */
@@ -386,24 +388,12 @@ export class EntryLogger {
         throw err;
       }
       this.directoryDirty = true;
-      const header = encodeEntryLogHeader({
-        version: ENTRY_LOG_HEADER_VERSION,
-        ledgersMapOffset: 0,
-        ledgersCount: 0,
-      });
-      let direct = false;
-      if (this.options.directWrites === true) {
-        const directFd = openDirect(path, (probeFd) => {
-          const block = (directFirstBlock ??= alignedBuffer(DIRECT_IO_BLOCK_BYTES));
-          block.fill(0);
-          header.copy(block, 0);
-          writeFully(probeFd, block, 0, DIRECT_IO_BLOCK_BYTES, 0);
-        });
-        if (directFd !== undefined) {
-          closeSync(fd);
-          fd = directFd;
-          direct = true;
-        }
+      let directFd: number | undefined;
+      try {
+        directFd = this.direct ? openSync(path, constants.O_WRONLY | constants.O_DIRECT) : undefined;
+      } catch (err) {
+        closeSync(fd);
+        throw err;
       }
       const log: EntryLog = {
         logId,
@@ -413,9 +403,14 @@ export class EntryLogger {
         recordsEnd: ENTRY_LOG_HEADER_BYTES,
       };
       this.logs.set(logId, log);
+      const header = encodeEntryLogHeader({
+        version: ENTRY_LOG_HEADER_VERSION,
+        ledgersMapOffset: 0,
+        ledgersCount: 0,
+      });
       header.copy(this.writeBuffer, 0);
-      this.current = { log, fd, direct, size: ENTRY_LOG_HEADER_BYTES, buffered: ENTRY_LOG_HEADER_BYTES };
-      this.logger.info({ logId, direct }, 'created entry log');
+      this.current = { log, fd, directFd, size: ENTRY_LOG_HEADER_BYTES, buffered: ENTRY_LOG_HEADER_BYTES };
+      this.logger.info({ logId, direct: this.direct }, 'created entry log');
       return this.current;
     }
   }
@@ -428,29 +423,39 @@ export class EntryLogger {
   }
 
   /**
-   * Hands the buffered bytes to the file. In direct mode only whole blocks go (the last partial block, if any,
-   * stays buffered to be written whole later) unless `padTail`, when it goes too, zero-padded, and stays buffered
-   * all the same.
+   * Hands the buffered bytes to the file. In direct mode the whole blocks among them go with O_DIRECT and the
+   * bytes before the first block boundary through the page cache; so do the bytes after the last boundary if
+   * `final` (a sync or rotation), otherwise they stay buffered for a later whole block.
    */
-  private writeBuffered(writer: LogWriter, padTail: boolean): void {
+  private writeBuffered(writer: LogWriter, final: boolean): void {
     if (writer.buffered === 0) return;
-    const position = writer.size - writer.buffered;
-    if (!writer.direct) {
-      writeFully(writer.fd, this.writeBuffer, 0, writer.buffered, position);
+    const base = writer.size - writer.buffered;
+    if (writer.directFd === undefined) {
+      writeFully(writer.fd, this.writeBuffer, 0, writer.buffered, base);
       writer.buffered = 0;
       writer.log.readableBytes = writer.size;
       return;
     }
-    if (writer.log.readableBytes === writer.size) return; // all in the file already (synced twice)
-    const tail = writer.buffered % DIRECT_IO_BLOCK_BYTES;
-    const whole = writer.buffered - tail;
-    const length = padTail ? roundUpToBlock(writer.buffered) : whole;
-    if (length === 0) return;
-    this.writeBuffer.fill(0, writer.buffered, length);
-    writeFully(writer.fd, this.writeBuffer, 0, length, position);
-    this.writeBuffer.copyWithin(0, whole, writer.buffered);
-    writer.buffered = tail;
-    writer.log.readableBytes = padTail ? writer.size : position + whole;
+    // The buffer holds [base, end), base on a block boundary; the file already has [base, from).
+    const from = writer.log.readableBytes;
+    const end = writer.size;
+    const wholeEnd = end - (end % DIRECT_IO_BLOCK_BYTES);
+    if (from >= end || (!final && wholeEnd <= from)) return;
+    const headEnd = Math.min(roundUpToBlock(from), end);
+    if (headEnd > from) writeFully(writer.fd, this.writeBuffer, from - base, headEnd - from, from);
+    if (wholeEnd > headEnd) {
+      writeFully(writer.directFd, this.writeBuffer, headEnd - base, wholeEnd - headEnd, headEnd);
+    }
+    const written = final ? end : Math.max(headEnd, wholeEnd);
+    if (written > Math.max(headEnd, wholeEnd)) {
+      const tailFrom = Math.max(headEnd, wholeEnd);
+      writeFully(writer.fd, this.writeBuffer, tailFrom - base, written - tailFrom, tailFrom);
+    }
+    writer.log.readableBytes = written;
+    // Keep the block the next write continues in, so that the buffer still starts on a block boundary.
+    const keepFrom = written - (written % DIRECT_IO_BLOCK_BYTES);
+    this.writeBuffer.copyWithin(0, keepFrom - base, end - base);
+    writer.buffered = end - keepFrom;
   }
 
   /** Direct mode: bytes that do not fit the buffer's free space go through it a bufferful at a time. */
@@ -476,26 +481,15 @@ export class EntryLogger {
         ledgersMapOffset: mapOffset,
         ledgersCount: metadata.appendedLedgers.size,
       });
-      if (writer.direct) {
+      if (writer.directFd !== undefined) {
         this.stageInPieces(writer, map, 0, map.length);
         this.writeBuffered(writer, true);
-        // The header is in the first block, among records: read the block, fill the header in, write it back.
-        const block = (directFirstBlock ??= alignedBuffer(DIRECT_IO_BLOCK_BYTES));
-        if (readSync(writer.fd, block, 0, DIRECT_IO_BLOCK_BYTES, 0) !== DIRECT_IO_BLOCK_BYTES) {
-          throw new StorageError(
-            'EntryLogShortRead',
-            `${entryLogFileName(writer.log.logId)}: first block short`,
-          );
-        }
-        header.copy(block, 0);
-        writeFully(writer.fd, block, 0, DIRECT_IO_BLOCK_BYTES, 0);
-        ftruncateSync(writer.fd, writer.size);
         writer.buffered = 0;
       } else {
-        this.writeBuffered(writer, false);
+        this.writeBuffered(writer, true);
         writeFully(writer.fd, map, 0, map.length, mapOffset);
-        writeFully(writer.fd, header, 0, header.length, 0);
       }
+      writeFully(writer.fd, header, 0, header.length, 0);
       writer.log.readableBytes = mapOffset + map.length;
     } catch (err) {
       this.abandonCurrent();
@@ -509,7 +503,7 @@ export class EntryLogger {
 
   private closeRotated(): void {
     for (const writer of this.rotated.splice(0)) {
-      closeQuietly(writer.fd);
+      closeWriter(writer);
       writer.log.state = 'unindexed';
     }
   }
@@ -519,7 +513,7 @@ export class EntryLogger {
     const writer = this.current;
     if (writer === undefined) return;
     this.current = undefined;
-    closeQuietly(writer.fd);
+    closeWriter(writer);
     writer.log.state = 'unindexed';
     this.logger.warn({ logId: writer.log.logId }, 'abandoned the current entry log after an I/O error');
   }
@@ -692,23 +686,32 @@ function readLastLogId(dir: string): number {
 }
 
 /**
- * Whether a log's bytes past its last record are the zero padding a direct write leaves (less than a block, up to
- * a block boundary), rather than damage.
+ * Whether files in `dir` can be written with O_DIRECT: a block of a scratch file written that way (tmpfs refuses
+ * the open, some devices an unaligned-to-them write).
  */
-function endsInBlockPadding(path: string, end: number, fileBytes: number): boolean {
-  if (fileBytes % DIRECT_IO_BLOCK_BYTES !== 0 || fileBytes - end >= DIRECT_IO_BLOCK_BYTES) return false;
-  const tail = Buffer.alloc(fileBytes - end);
-  const fd = openSync(path, 'r');
+function takesDirectWrites(dir: string): boolean {
+  const path = join(dir, DIRECT_PROBE_FILE);
+  closeSync(openSync(path, 'w'));
   try {
-    return readSync(fd, tail, 0, tail.length, end) === tail.length && tail.every((byte) => byte === 0);
-  } finally {
+    const fd = openDirect(path, (probe) =>
+      writeFully(probe, alignedBuffer(DIRECT_IO_BLOCK_BYTES), 0, DIRECT_IO_BLOCK_BYTES, 0),
+    );
+    if (fd === undefined) return false;
     closeSync(fd);
+    return true;
+  } finally {
+    unlinkSync(path);
   }
 }
 
 function writeFully(fd: number, source: Buffer, start: number, length: number, position: number): void {
   let done = 0;
   while (done < length) done += writeSync(fd, source, start + done, length - done, position + done);
+}
+
+function closeWriter(writer: LogWriter): void {
+  closeQuietly(writer.fd);
+  if (writer.directFd !== undefined) closeQuietly(writer.directFd);
 }
 
 function closeQuietly(fd: number): void {
