@@ -1,4 +1,4 @@
-import {
+import fs, {
   appendFileSync,
   closeSync,
   constants,
@@ -367,6 +367,60 @@ describe('bookie > storage > entry logger > direct writes', () => {
     expect(scanned).toBe(40);
     await logger.close();
   });
+
+  test.each([
+    ['a whole-block O_DIRECT write', (length: number): boolean => length % 4096 === 0],
+    ['a page-cache write of a partial block', (length: number): boolean => length % 4096 !== 0],
+  ])(
+    '%s failing (ENOSPC) abandons the log; synced entries stay readable, new ones go to a new log',
+    async (_what, isTarget) => {
+      const dir = join(temp.make('entry-logger-direct-'), 'current');
+      const logger = await open(dir, true, 64 * 1024 * KIB);
+      const synced = appendEntries(logger, 4n, 0, 30, 3000);
+      await logger.sync();
+      const realWriteSync = fs.writeSync;
+      let failed = 0;
+      const spy = jest.spyOn(fs, 'writeSync').mockImplementation(((
+        ...args: Parameters<typeof fs.writeSync>
+      ) => {
+        const length = args[3];
+        if (failed === 0 && typeof length === 'number' && isTarget(length)) {
+          failed++;
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        }
+        return realWriteSync(...args);
+      }) as typeof fs.writeSync);
+      try {
+        // Entries of 3000 bytes: the buffer fills (a whole-block write) or a sync writes a partial block.
+        let thrown: unknown;
+        try {
+          for (let i = 30; i < 800 && thrown === undefined; i++) {
+            appendEntries(logger, 4n, i, 1, 3000);
+            if (i % 100 === 0) await logger.sync();
+          }
+        } catch (err) {
+          thrown = err;
+        }
+        expect(failed).toBe(1);
+        expect((thrown as NodeJS.ErrnoException).code).toBe('ENOSPC');
+      } finally {
+        spy.mockRestore();
+      }
+      for (const [i, location] of synced.entries()) {
+        const entry = await logger.readEntry(location, 4n, i);
+        expect(verifiedPayload(4n, BigInt(i), entry).equals(payloadOf(4n, BigInt(i), 3000))).toBe(true);
+      }
+      const [next] = appendEntries(logger, 4n, 1000, 1, 3000);
+      expect(locationLogId(next!)).toBe(1);
+      await logger.sync();
+      expect(
+        verifiedPayload(4n, 1000n, await logger.readEntry(next!, 4n, 1000)).equals(
+          payloadOf(4n, 1000n, 3000),
+        ),
+      ).toBe(true);
+      await logger.close();
+    },
+  );
 
   test('sealed logs are byte for byte the ones the page-cache path writes (header, records, ledgers map)', async () => {
     const root = temp.make('entry-logger-direct-');
