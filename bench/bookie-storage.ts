@@ -1,7 +1,7 @@
 /*
  * bench/bookie-storage: DbLedgerStorage on real files and RocksDB in a temp dir.
  *
- *   node dist/bench/bookie-storage.js [--entries 30000] [--size 1024] [--runs 5]
+ *   node dist/bench/bookie-storage.js [--entries 30000] [--size 1024] [--runs 5] [--direct true|false]
  *
  * Prints one JSON line per result (median of `runs`, after a warm-up run):
  *   write_cache_add     adds/s of `size`-byte packed entries into the write cache (no flush in the timing)
@@ -26,7 +26,7 @@ const runs = Number(argValue('runs', '5'));
 
 const config: DbLedgerStorageConfig = {
   entryLogSizeLimit: 1024 * 1024 * 1024,
-  entryLogDirectWrites: true,
+  entryLogDirectWrites: argValue('direct', 'true') === 'true',
   dbStorage_writeCacheMaxSizeMb: 64,
   dbStorage_readAheadCacheMaxSizeMb: 64,
   dbStorage_readAheadCacheBatchSize: 100,
