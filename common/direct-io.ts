@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
 
 /*
  * What O_DIRECT writers share (the journal, the entry logs). A direct write goes from memory straight to the
@@ -29,7 +29,7 @@ export function roundUpToBlock(bytes: number): number {
 }
 
 /** Whether an error is a file system or device refusing direct I/O (tmpfs at open; odd block sizes at write). */
-export function isDirectIoRefused(error: unknown): boolean {
+function isDirectIoRefused(error: unknown): boolean {
   return (error as NodeJS.ErrnoException).code === 'EINVAL';
 }
 
@@ -52,5 +52,20 @@ export function openDirect(path: string, probe: (fd: number) => void): number | 
     closeSync(fd);
     if (isDirectIoRefused(error)) return undefined;
     throw error;
+  }
+}
+
+/** writeSync until all `length` bytes of `buffer` from `start` are at `position` (a short write is continued). */
+export function writeFully(
+  fd: number,
+  buffer: Buffer,
+  start: number,
+  length: number,
+  position: number,
+): void {
+  for (let written = 0; written < length;) {
+    const bytes = writeSync(fd, buffer, start + written, length - written, position + written);
+    if (bytes <= 0) throw new Error(`write made no progress at offset ${position + written}`);
+    written += bytes;
   }
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert';
-import { closeSync, constants, fdatasync, fdatasyncSync, openSync, write, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, openSync, write } from 'node:fs';
 import { open, readdir, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { alignedBuffer, openDirect } from '../../common';
+import { alignedBuffer, openDirect, writeFully } from '../../common';
 import { fsyncDirectory } from './fsync-directory';
 import {
   encodeJournalHeader,
@@ -314,14 +314,6 @@ function openDirectWithHeader(path: string): number | undefined {
     }
     writeFully(fd, directHeader, 0, JOURNAL_HEADER_BYTES, 0);
   });
-}
-
-function writeFully(fd: number, buffer: Buffer, start: number, length: number, position: number): void {
-  for (let written = 0; written < length;) {
-    const bytes = writeSync(fd, buffer, start + written, length - written, position + written);
-    if (bytes <= 0) throw new Error(`journal write made no progress at offset ${position + written}`);
-    written += bytes;
-  }
 }
 
 /** writeFully on libuv's thread pool (fs.write, repeated for a short write); `done` gets the system error. */

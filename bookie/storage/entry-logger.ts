@@ -13,11 +13,10 @@ import {
   statSync,
   unlinkSync,
   writeFileSync,
-  writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { alignedBuffer, DIRECT_IO_BLOCK_BYTES, openDirect, roundUpToBlock } from '../../common';
+import { alignedBuffer, DIRECT_IO_BLOCK_BYTES, openDirect, roundUpToBlock, writeFully } from '../../common';
 import type { Logger } from '../../common';
 import { EntryLogMetadata } from './entry-log-metadata';
 import { EntryLogMissingError, EntryLogReaders, readFully } from './entry-log-readers';
@@ -702,11 +701,6 @@ function takesDirectWrites(dir: string): boolean {
   } finally {
     unlinkSync(path);
   }
-}
-
-function writeFully(fd: number, source: Buffer, start: number, length: number, position: number): void {
-  let done = 0;
-  while (done < length) done += writeSync(fd, source, start + done, length - done, position + done);
 }
 
 function closeWriter(writer: LogWriter): void {

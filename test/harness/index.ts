@@ -37,3 +37,4 @@ export { HistoryChecker } from './history-checker';
 export type { Anomaly, AnomalyKind, AppendHandle, AppendOutcome, HistoryReport } from './history-checker';
 export { seededRandom, testSeed } from './seed';
 export { closesWithin, rawConnection } from './raw-connection';
+export { takesDirectIo } from './direct-io';

@@ -4,9 +4,8 @@
  * than the 8 MiB staging buffer, written in pieces; a 4 MiB record, a write-buffer chunk of its own), across a
  * file roll; and the journal writes through the page cache when direct writes are off or cannot be whole blocks.
  */
-import { closeSync, constants, openSync } from 'node:fs';
 import type { Journal } from '../../../../bookie/journal';
-import { TempDirs } from '../../../harness';
+import { takesDirectIo, TempDirs } from '../../../harness';
 import {
   describeEvents,
   logged,
@@ -18,16 +17,6 @@ import {
 
 const temp = new TempDirs();
 afterEach(() => temp.removeAll());
-
-/** Whether this directory's file system opens files with O_DIRECT (the journal falls back where not). */
-function takesDirect(dir: string): boolean {
-  try {
-    closeSync(openSync(`${dir}/probe`, constants.O_RDWR | constants.O_CREAT | constants.O_DIRECT));
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Appends every event in this turn (one group, unless it outgrows what a turn holds); resolves when all are acked. */
 function group(journal: Journal, events: ReplayEvent[]): Promise<void[]> {
@@ -45,7 +34,7 @@ describe('bookie > journal > direct writes', () => {
   it('replays every record byte-identical, from single small records to groups larger than the staging buffer', async () => {
     const dir = temp.make();
     const { journal } = await openJournal(dir, { journalDirectWrites: true });
-    expect(journal.directWrites).toBe(takesDirect(dir));
+    expect(journal.directWrites).toBe(takesDirectIo(dir));
     const written: ReplayEvent[] = [];
     const append = async (events: ReplayEvent[]): Promise<void> => {
       written.push(...events);

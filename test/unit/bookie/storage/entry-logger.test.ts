@@ -1,15 +1,4 @@
-import fs, {
-  appendFileSync,
-  closeSync,
-  constants,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  readlinkSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import fs, { appendFileSync, constants, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { silentLogger } from '../../../../common';
 import {
@@ -25,7 +14,7 @@ import {
 } from '../../../../bookie/storage';
 import type { EntryLocation } from '../../../../bookie/storage';
 import { DigestMismatchError } from '../../../../protocol';
-import { TempDirs } from '../../../harness';
+import { takesDirectIo, TempDirs } from '../../../harness';
 import { int32, packedEntry, payloadOf, verifiedPayload, writeAt } from './storage-fixtures';
 
 const KIB = 1024;
@@ -287,19 +276,6 @@ describe('bookie > storage > entry logger > direct writes', () => {
   afterEach(() => temp.removeAll());
   const open = openLogger;
 
-  /** Whether this directory's file system opens files with O_DIRECT (the logger falls back where not). */
-  function takesDirect(dir: string): boolean {
-    mkdirSync(dir, { recursive: true });
-    try {
-      closeSync(openSync(join(dir, 'probe'), constants.O_RDWR | constants.O_CREAT | constants.O_DIRECT));
-      return true;
-    } catch {
-      return false;
-    } finally {
-      rmSync(join(dir, 'probe'), { force: true });
-    }
-  }
-
   /** The open flags of this process's descriptors on `path`, from /proc/self/fdinfo. */
   function openFlagsOf(path: string): number[] {
     return readdirSync('/proc/self/fd').flatMap((fd) => {
@@ -324,7 +300,7 @@ describe('bookie > storage > entry logger > direct writes', () => {
 
   test('the current log is written through a descriptor opened with O_DIRECT', async () => {
     const dir = join(temp.make('entry-logger-direct-'), 'current');
-    const direct = takesDirect(dir);
+    const direct = takesDirectIo(dir);
     const logger = await open(dir, true);
     appendEntries(logger, 1n, 0, 3, 100);
     await logger.sync();
