@@ -30,6 +30,7 @@ const config: DbLedgerStorageConfig = {
   dbStorage_writeCacheMaxSizeMb: 64,
   dbStorage_readAheadCacheMaxSizeMb: 64,
   dbStorage_readAheadCacheBatchSize: 100,
+  dbStorage_rocksDB_writeBufferSizeMB: 64,
   minorCompactionThreshold: 0.2,
   minorCompactionInterval: 3600,
   majorCompactionThreshold: 0.8,

@@ -44,6 +44,8 @@ export const bookieConfigSchema = z.object({
   dbStorage_maxThrottleTimeMs: setting.integer(10000, { min: 0 }),
   dbStorage_readAheadCacheMaxSizeMb: setting.integer(64, { min: 1 }),
   dbStorage_readAheadCacheBatchSize: setting.integer(100, { min: 1 }),
+  /** The entry-location index's memtable (BookKeeper's default, 64 MB; RocksDB's own is 4). */
+  dbStorage_rocksDB_writeBufferSizeMB: setting.integer(64, { min: 1, max: 4095 }),
   gcWaitTime: setting.integer(600000, { min: 1000 }),
   minorCompactionThreshold: setting.number(0.2, { min: 0, max: 1 }),
   minorCompactionInterval: setting.integer(3600, { min: 0 }),

@@ -25,6 +25,7 @@ export type DbLedgerStorageConfig = Pick<
   | 'dbStorage_writeCacheMaxSizeMb'
   | 'dbStorage_readAheadCacheMaxSizeMb'
   | 'dbStorage_readAheadCacheBatchSize'
+  | 'dbStorage_rocksDB_writeBufferSizeMB'
   | 'minorCompactionThreshold'
   | 'minorCompactionInterval'
   | 'majorCompactionThreshold'
@@ -78,6 +79,7 @@ export class DbLedgerStorage implements LedgerStorageApi {
             writeCacheBytes: Math.floor((config.dbStorage_writeCacheMaxSizeMb * MIB) / count / 2),
             readCacheBytes: Math.floor((config.dbStorage_readAheadCacheMaxSizeMb * MIB) / count),
             readAheadBatchSize: config.dbStorage_readAheadCacheBatchSize,
+            locationIndexWriteBufferBytes: config.dbStorage_rocksDB_writeBufferSizeMB * MIB,
             entryLogSizeLimit: config.entryLogSizeLimit,
             entryLogDirectWrites: config.entryLogDirectWrites,
             gc: {

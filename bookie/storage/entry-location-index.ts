@@ -2,7 +2,7 @@ import { readLocation, writeLocation, LOCATION_BYTES } from './entry-location';
 import type { EntryLocation } from './entry-location';
 import { readEntryIdNumber, writeEntryIdNumber } from './packed-entry-ids';
 import { RocksDb } from './rocks-db';
-import type { RocksBatch } from './rocks-db';
+import type { RocksBatch, RocksDbOptions } from './rocks-db';
 import { CorruptIndexError } from './storage-errors';
 
 /*
@@ -52,8 +52,8 @@ export class LocationBatch {
 export class EntryLocationIndex {
   private constructor(private readonly db: RocksDb) {}
 
-  static async open(dir: string): Promise<EntryLocationIndex> {
-    return new EntryLocationIndex(await RocksDb.open(dir));
+  static async open(dir: string, options: RocksDbOptions = {}): Promise<EntryLocationIndex> {
+    return new EntryLocationIndex(await RocksDb.open(dir, options));
   }
 
   newBatch(): LocationBatch {

@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { StorageError } from './storage-errors';
 
 /*
@@ -18,7 +19,7 @@ interface NativeBatch {
   write(options: { sync?: boolean }, callback: Callback): void;
 }
 interface NativeDb {
-  open(options: { createIfMissing?: boolean }, callback: Callback): void;
+  open(options: { createIfMissing?: boolean; writeBufferSize?: number }, callback: Callback): void;
   close(callback: Callback): void;
   get(key: Buffer, options: { asBuffer?: boolean; fillCache?: boolean }, callback: Callback<Buffer>): void;
   getMany(
@@ -70,6 +71,11 @@ export class RocksBatch {
   }
 }
 
+export interface RocksDbOptions {
+  /** The memtable's size: RocksDB writes an L0 file each time one fills. RocksDB's default (4 MiB) if absent. */
+  writeBufferBytes?: number | undefined;
+}
+
 export class RocksDb {
   private constructor(
     private readonly native: NativeDb,
@@ -77,10 +83,15 @@ export class RocksDb {
   ) {}
 
   /** Opens (creating) the database in `dir`; a second open of the same directory fails on RocksDB's LOCK. */
-  static async open(dir: string): Promise<RocksDb> {
+  static async open(dir: string, options: RocksDbOptions = {}): Promise<RocksDb> {
     mkdirSync(dir, { recursive: true });
     const native = rocksdb(dir);
-    await call<void>(`open ${dir}`, (cb) => native.open({ createIfMissing: true }, cb));
+    const settings = {
+      createIfMissing: true,
+      ...(options.writeBufferBytes === undefined ? {} : { writeBufferSize: options.writeBufferBytes }),
+    };
+    await call<void>(`open ${dir}`, (cb) => native.open(settings, cb));
+    lowerCompactionPriority();
     return new RocksDb(native, dir);
   }
 
@@ -133,6 +144,41 @@ export class RocksDb {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * Nice value of RocksDB's compaction threads. Compaction can wait; the bookie's event loop, which answers adds,
+ * cannot. At RocksDB's default priority a compaction took a core for hundreds of ms at a time, and on two cores
+ * shared with the event loop and clients the adds of those moments were answered tens of ms late. Nice 10 gives
+ * it about a tenth of a core the event loop also wants, and every idle cycle.
+ */
+const COMPACTION_NICE = 10;
+let compactionPriorityLowered = false;
+
+/**
+ * Lowers the CPU priority of RocksDB's low-priority pool (its compactions: threads `rocksdb:low<n>` of the
+ * process-wide default Env, started by the first open), as RocksDB's Env::LowerThreadPoolCPUPriority does; the
+ * binding does not expose that. The memtable flushes (`rocksdb:high<n>`) keep their priority: a late one stalls
+ * writes. Linux only (threads found in /proc/self/task); elsewhere, or if that fails, compactions keep the
+ * default priority, which costs latency, not correctness.
+ */
+function lowerCompactionPriority(): void {
+  if (compactionPriorityLowered || process.platform !== 'linux') return;
+  let threads: string[];
+  try {
+    threads = readdirSync('/proc/self/task');
+  } catch {
+    return;
+  }
+  for (const tid of threads) {
+    try {
+      if (!readFileSync(`/proc/self/task/${tid}/comm`, 'utf8').startsWith('rocksdb:low')) continue;
+      setPriority(Number(tid), COMPACTION_NICE);
+      compactionPriorityLowered = true;
+    } catch {
+      // The thread ended meanwhile, or the priority cannot be set: that thread keeps the default.
+    }
+  }
+}
 
 function call<T>(what: string, start: (callback: Callback<T>) => void): Promise<T> {
   return new Promise<T>((resolve, reject) =>

@@ -69,6 +69,8 @@ export interface SingleDirectoryStorageOptions {
   writeCacheBytes: number;
   readCacheBytes: number;
   readAheadBatchSize: number;
+  /** The entry-location index's RocksDB memtable size. */
+  locationIndexWriteBufferBytes: number;
   entryLogSizeLimit: number;
   /** Entry logs written with O_DIRECT where the file system takes it (entry-logger.ts says why). */
   entryLogDirectWrites: boolean;
@@ -133,7 +135,9 @@ export class SingleDirectoryDbLedgerStorage {
     const ledgerIndex = await LedgerMetadataIndex.open(join(indexRoot, 'ledgers'));
     let locationIndex: EntryLocationIndex | undefined;
     try {
-      locationIndex = await EntryLocationIndex.open(join(indexRoot, 'locations'));
+      locationIndex = await EntryLocationIndex.open(join(indexRoot, 'locations'), {
+        writeBufferBytes: options.locationIndexWriteBufferBytes,
+      });
       const entryLogger = await EntryLogger.open({
         dir: join(options.ledgerDir, 'current'),
         entryLogSizeLimit: options.entryLogSizeLimit,

@@ -460,6 +460,42 @@ describe('bookie > storage > DbLedgerStorage', () => {
     });
   });
 
+  test('the locations index takes dbStorage_rocksDB_writeBufferSizeMB as its memtable; the ledgers index keeps 4 MB', async () => {
+    const { storage } = await start({ config: { dbStorage_rocksDB_writeBufferSizeMB: 16 } });
+    addRange(storage, 1n, 0, 10);
+    await storage.flush();
+    const writeBufferSize = (index: string): number => {
+      const indexDir = join(dir, 'current', index);
+      const options = readdirSync(indexDir).filter((name) => name.startsWith('OPTIONS-'));
+      expect(options.length).toBeGreaterThan(0);
+      const text = readFileSync(join(indexDir, options.sort().at(-1)!), 'utf8');
+      return Number(/^\s*write_buffer_size=(\d+)$/m.exec(text)![1]);
+    };
+    expect(writeBufferSize('locations')).toBe(16 * 1024 * 1024);
+    expect(writeBufferSize('ledgers')).toBe(4 * 1024 * 1024);
+  });
+
+  test("RocksDB's compaction threads run at nice 10, its memtable flushes at the process's priority", async () => {
+    await start();
+    const threads = readdirSync('/proc/self/task').map((tid) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      // After "(comm) ": the line's 3rd field (state) onwards; nice is the 19th.
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return {
+        tid: Number(tid),
+        name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+        nice: Number(fields[16]),
+      };
+    });
+    const main = threads.find((thread) => thread.tid === process.pid)!;
+    const compactions = threads.filter((thread) => thread.name.startsWith('rocksdb:low'));
+    const flushes = threads.filter((thread) => thread.name.startsWith('rocksdb:high'));
+    expect(compactions.length).toBeGreaterThan(0);
+    expect(flushes.length).toBeGreaterThan(0);
+    for (const thread of compactions) expect(thread.nice).toBe(10);
+    for (const thread of flushes) expect(thread.nice).toBe(main.nice);
+  });
+
   test("the entry log layout on disk is BookKeeper's: <ledgerDir>/current/<hex>.log beside the RocksDB indexes", async () => {
     const { storage } = await start({ config: { entryLogSizeLimit: 64 * 1024 } });
     addRange(storage, 1n, 0, 1000);

@@ -52,6 +52,7 @@ export function testConfig(overrides: Partial<DbLedgerStorageConfig> = {}): DbLe
     dbStorage_writeCacheMaxSizeMb: 4,
     dbStorage_readAheadCacheMaxSizeMb: 4,
     dbStorage_readAheadCacheBatchSize: 100,
+    dbStorage_rocksDB_writeBufferSizeMB: 64,
     minorCompactionThreshold: 0.2,
     minorCompactionInterval: 3600,
     majorCompactionThreshold: 0.8,
