@@ -43,15 +43,21 @@ import type { WriteCacheVisitor } from './write-cache';
  */
 const FLUSH_YIELD_BYTES = 256 * 1024;
 /**
- * A periodic checkpoint's flush, when nothing hurries it (see flush()), sleeps this long between stretches
- * instead of only yielding: on two cores shared with other bookies and clients its CPU (~50 ms per 10 MB while
- * the code is still cold) otherwise arrived as one burst that starved the request path, in every bookie at once.
- * bench/client-tail (1,000 appends/s, three bookies): p99 6.6/10.3/10.5/7.2 ms against 7.6/12.8/13.9/15.4
- * unpaced, runs alternated; nearly every entry slower than 7 ms fell in the checkpoint's 300 ms.
+ * A flush nobody waits for (the periodic checkpoint's, or the one an add starts when the active write cache fills
+ * up) sleeps this long between stretches while it is ahead of the adds (see FLUSH_FINISH_FILL). On two cores
+ * shared with other bookies and clients its CPU (~50 ms per 10 MB while the code is still cold) otherwise arrived
+ * as one burst that starved the request path, in every bookie at once. bench/client-tail (1,000 appends/s, three
+ * bookies): p99 6.6/10.3/10.5/7.2 ms against 7.6/12.8/13.9/15.4 unpaced, runs alternated; nearly every entry
+ * slower than 7 ms fell in the checkpoint's 300 ms.
  */
 const FLUSH_PAUSE_MS = 1;
-/** The pauses stop once the active write cache is this full: adds are arriving fast, the flush must keep up. */
-const FLUSH_PACE_FILL_MAX = 0.25;
+/**
+ * A paced flush aims to be done when the active write cache is this full: it pauses only while its share of the
+ * frozen cache written is more than the active cache's fill divided by this. Under steady adds that spreads a
+ * flush over about half the time the active cache takes to fill, instead of writing it at the disk's full speed
+ * as soon as the cache swaps.
+ */
+const FLUSH_FINISH_FILL = 0.5;
 /** Largest block read at once to fill the read cache. */
 const READ_AHEAD_BYTES_MAX = 4 * 1024 * 1024;
 /** How far past the start of the last entry of a read-ahead run the block reaches. */
@@ -183,10 +189,10 @@ export class SingleDirectoryDbLedgerStorage {
       this.swapCaches();
       // An empty cache holds any entry up to maxEntryBytes.
       assert(this.active.put(ledgerId, entryId, entry), 'entry does not fit an empty write cache');
-      this.flushInBackground();
+      this.flushInBackground({ hurry: false });
       return;
     }
-    if (!this.flushing && !this.lastFlushFailed) this.flushInBackground();
+    if (!this.flushing && !this.lastFlushFailed) this.flushInBackground({ hurry: true });
     throw new WriteCacheFullError();
   }
 
@@ -369,12 +375,13 @@ export class SingleDirectoryDbLedgerStorage {
     return flush.finally(() => this.hurriedFlushes--);
   }
 
-  /** Between two stretches of a flush: a pause (a paced periodic flush), or just a turn of the event loop. */
-  private betweenStretches(): Promise<unknown> {
-    const paced =
-      this.hurriedFlushes === 0 &&
-      !this.closing &&
-      this.active.sizeBytes < this.active.capacityBytes * FLUSH_PACE_FILL_MAX;
+  /**
+   * Between two stretches of a flush that has written `progress` (0..1) of the frozen cache: a pause while a paced
+   * flush is ahead of the filling active cache, otherwise just a turn of the event loop.
+   */
+  private betweenStretches(progress: number): Promise<unknown> {
+    const fill = this.active.sizeBytes / this.active.capacityBytes;
+    const paced = this.hurriedFlushes === 0 && !this.closing && fill < progress * FLUSH_FINISH_FILL;
     if (!paced) return yieldToEventLoop();
     this.options.metrics.flushPauses.inc();
     return sleep(FLUSH_PAUSE_MS);
@@ -411,9 +418,12 @@ export class SingleDirectoryDbLedgerStorage {
     return run;
   }
 
-  /** The active cache filled up: a flush that hurries. */
-  private flushInBackground(): void {
-    this.hurried(this.flushAll()).catch((err: unknown) =>
+  /**
+   * The active cache filled up: a flush paced to keep ahead of the adds (see betweenStretches), or one that
+   * hurries when an add was already refused for want of space.
+   */
+  private flushInBackground(options: { hurry: boolean }): void {
+    (options.hurry ? this.hurried(this.flushAll()) : this.flushAll()).catch((err: unknown) =>
       this.logger.error({ err }, 'background flush failed'),
     );
   }
@@ -456,6 +466,7 @@ export class SingleDirectoryDbLedgerStorage {
     }
     const batch = this.locationIndex.newBatch();
     const ledgerIds = cache.ledgerIds();
+    const totalBytes = cache.sizeBytes;
     let bytes = 0;
     let bytesAtYield = 0;
     for (const ledgerId of ledgerIds) {
@@ -471,7 +482,7 @@ export class SingleDirectoryDbLedgerStorage {
         if (bytes - bytesAtYield >= FLUSH_YIELD_BYTES) {
           // Let adds and reads run: a large flush must not stall the journal's acknowledgements.
           bytesAtYield = bytes;
-          await this.betweenStretches();
+          await this.betweenStretches(bytes / totalBytes);
         }
       } while (from >= 0);
     }

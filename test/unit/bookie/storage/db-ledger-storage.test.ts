@@ -419,7 +419,7 @@ describe('bookie > storage > DbLedgerStorage', () => {
     expect(await metricValue(metrics, 'bookie_dbstorage_write_cache_size_bytes')).toBe(0);
   });
 
-  describe('pacing of periodic flushes', () => {
+  describe('pacing of flushes nobody waits for', () => {
     // 2,000 entries of ~1 KiB: about 8 stretches of 256 KiB, so about 8 pauses when paced.
     const ENTRIES = 2000;
     const pauses = (metrics: Awaited<ReturnType<typeof start>>['metrics']) =>
@@ -448,15 +448,32 @@ describe('bookie > storage > DbLedgerStorage', () => {
       await expectEntries(storage, 1n, 0, 2 * ENTRIES, 1000);
     });
 
-    test('a background flush stops pausing once adds fill a quarter of the active cache', async () => {
+    test('a paced flush stops pausing once adds fill the active cache faster than it writes the frozen one', async () => {
       const { storage, metrics } = await start();
       addRange(storage, 1n, 0, ENTRIES, 1000);
       const flushed = storage.flush({ background: true });
-      // The test config's caches hold 4 MiB each: 1,100 more entries fill more than a quarter of the active one.
+      await nextTurn(); // the caches have swapped; the flush is under way
+      // The test config's caches hold 2 MiB each: 1,100 more entries fill more than half of the active one, and
+      // a paced flush pauses only while the share it has written, halved, is above the active cache's fill.
       addRange(storage, 2n, 0, 1100, 1000);
+      const pausesBefore = await pauses(metrics);
       await flushed;
-      expect(await pauses(metrics)).toBe(0);
+      expect(await pauses(metrics)).toBe(pausesBefore);
       await expectEntries(storage, 2n, 0, 1100, 1000);
+    });
+
+    test('the flush an add starts when the active cache fills is paced while no more adds arrive', async () => {
+      const { storage, metrics } = await start();
+      // 2,100 entries of ~1 KiB overflow the 2 MiB active cache: the add that does not fit swaps the caches and
+      // starts a flush of the full one; nothing hurries it.
+      addRange(storage, 1n, 0, 2100, 1000);
+      expect(await metricValue(metrics, 'bookie_dbstorage_flush_total')).toBe(0);
+      await eventually('the flush to end', async () =>
+        (await metricValue(metrics, 'bookie_dbstorage_flush_total')) === 1 ? true : undefined,
+      );
+      expect(await pauses(metrics)).toBeGreaterThanOrEqual(4);
+      await storage.flush();
+      await expectEntries(storage, 1n, 0, 2100, 1000);
     });
   });
 
