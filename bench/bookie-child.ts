@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcessByStdio } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
+import { LEDGERLINE_NODE_FLAGS } from '../cli';
 import { processCpuSeconds } from './measure';
 
 const FIXTURE = join(__dirname, '..', '..', 'test', 'fixtures', 'bookie-process.js');
@@ -32,9 +33,9 @@ export class BookieChild {
 
   static async start(options: BookieChildOptions): Promise<BookieChild> {
     const profileDir = options.profileDir ?? '';
-    // --single-threaded-gc as the ledgerline command runs (bin/ledgerline.js): the bookie under test as deployed.
+    // The V8 flags the ledgerline command runs with (bin/ledgerline.js): the bookie under test as deployed.
     const nodeArgs = [
-      '--single-threaded-gc',
+      ...LEDGERLINE_NODE_FLAGS,
       ...(profileDir === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]),
     ];
     const settings = Object.entries(options.settings ?? {}).map(([key, value]) => `${key}=${value}`);

@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { LEDGERLINE_NODE_FLAGS } from '../cli';
 import { argValue, processCpuSeconds } from './measure';
 
 const BIN = join(__dirname, '..', '..', 'bin', 'ledgerline.js');
@@ -37,8 +38,8 @@ export async function startKafkaTarget(): Promise<KafkaTarget> {
     };
   }
   const profileDir = argValue('profile', '');
-  // As `npm start` runs it (package.json): V8's GC on the main thread only.
-  const nodeArgs = ['--single-threaded-gc'];
+  // With the V8 flags `npm start` runs it with.
+  const nodeArgs = [...LEDGERLINE_NODE_FLAGS];
   if (profileDir !== '') nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   const child: ChildProcessByStdio<null, Readable, Readable> = spawn(
     process.execPath,

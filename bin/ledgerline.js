@@ -1,9 +1,8 @@
-#!/usr/bin/env -S node --single-threaded-gc
+#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=32
 'use strict';
 // The `ledgerline` command. The TypeScript sources are compiled to dist/ by `npm run build`
-// (npm start and npm test build first). V8 collects garbage on the main thread only (--single-threaded-gc, here
-// and in `npm start`): its concurrent GC threads otherwise compete with the broker and bookies for the cores
-// (Kafka produce on two cores: ~25% less CPU per message, bench/kafka-clients).
+// (npm start and npm test build first). The V8 flags above, also in `npm start`, are cli/node-flags.ts's (why
+// each, and what it measured): the collector on the main thread only, and a young generation of up to 32 MB.
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 

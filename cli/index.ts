@@ -1,1 +1,1 @@
-export {};
+export { LEDGERLINE_NODE_FLAGS } from './node-flags';
