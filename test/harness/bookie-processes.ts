@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LEDGERLINE_NODE_FLAGS } from '../../cli';
 import { eventually } from './ledger-fixtures';
 
 /**
@@ -71,13 +72,16 @@ export async function startBareBookie(
   return started.withIds(ready.pid, ready.port);
 }
 
-/** `ledgerline bookie --conf <confPath>`; resolves once it printed its ready line. */
+/**
+ * `ledgerline bookie --conf <confPath>`, with the V8 flags the command's shebang gives node; resolves once it
+ * printed its ready line.
+ */
 export async function startLedgerlineBookie(
   confPath: string,
   port: number,
   options: StartOptions = {},
 ): Promise<BookieProcess> {
-  const started = launch([BIN, 'bookie', '--conf', confPath], options);
+  const started = launch([...LEDGERLINE_NODE_FLAGS, BIN, 'bookie', '--conf', confPath], options);
   await eventually(
     'the bookie to print its ready line',
     () => {
