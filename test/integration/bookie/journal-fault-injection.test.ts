@@ -4,8 +4,11 @@
  * and the process keeps running.
  * Method: a small child script drives the compiled journal (`dist/`, built by `npm run build`) under strace,
  * which fails the real system call on the journal file only (`-P <file>`, `-e inject=...`): fdatasync with EIO
- * from a thread's 3rd call on, or pwrite64 with ENOSPC from its 4th (strace counts per thread: the event loop
- * does the journal's writes and syncs, libuv's threadpool the background zero-fill). The journal's file name is known in advance
+ * from a thread's 3rd call on, or pwrite64 with ENOSPC from its 4th. strace counts per thread, and the journal's
+ * group writes and syncs run on libuv's thread pool, as does the background zero-fill: the child gets one pool
+ * thread (UV_THREADPOOL_SIZE=1), so every write and sync of the file is counted on it. With four threads the
+ * writes spread over them and, in one CI run, none reached its 4th pwrite: nothing was injected and the test
+ * failed. The journal's file name is known in advance
  * because a header-only journal file with a future id already sits in the directory (the next id is that + 1).
  * The child prints one JSON line per callback, in callback order; the test reads them after it exits.
  */
@@ -86,7 +89,7 @@ async function runUnderStrace(inject: string[]): Promise<{ lines: Line[]; strace
       '6',
       '20',
     ],
-    { timeout: 30000 },
+    { timeout: 30000, env: { ...process.env, UV_THREADPOOL_SIZE: '1' } },
   );
   const lines = stdout
     .trim()
