@@ -466,7 +466,8 @@ export class SingleDirectoryDbLedgerStorage {
     }
     const batch = this.locationIndex.newBatch();
     const ledgerIds = cache.ledgerIds();
-    const totalBytes = cache.sizeBytes;
+    // What `bytes` will have counted at the end: every entry and its size field (replaced copies aside).
+    const totalBytes = cache.sizeBytes + cache.count * RECORD_SIZE_BYTES;
     let bytes = 0;
     let bytesAtYield = 0;
     for (const ledgerId of ledgerIds) {
