@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, write, writeSync } from 'node:fs';
 
 /*
  * What O_DIRECT writers share (the journal, the entry logs). A direct write goes from memory straight to the
@@ -68,4 +68,27 @@ export function writeFully(
     if (bytes <= 0) throw new Error(`write made no progress at offset ${position + written}`);
     written += bytes;
   }
+}
+
+/**
+ * writeFully on libuv's thread pool (fs.write, continued after a short write): the calling thread is free while
+ * the device takes the bytes. `done` gets the system error, if any. `buffer` must not change until then.
+ */
+export function writeFullyInBackground(
+  fd: number,
+  buffer: Buffer,
+  start: number,
+  length: number,
+  position: number,
+  done: (error: NodeJS.ErrnoException | null) => void,
+): void {
+  const from = (written: number): void => {
+    write(fd, buffer, start + written, length - written, position + written, (error, bytes) => {
+      if (error !== null) done(error);
+      else if (bytes <= 0) done(new Error(`write made no progress at offset ${position + written}`));
+      else if (written + bytes < length) from(written + bytes);
+      else done(null);
+    });
+  };
+  from(0);
 }

@@ -9,4 +9,11 @@ export type { Logger } from './logger';
 export { HotCounter, HotHistogram } from './hot-metrics';
 export type { CounterCell, HistogramCell } from './hot-metrics';
 export { ChurnMap, churnKey } from './churn-map';
-export { DIRECT_IO_BLOCK_BYTES, alignedBuffer, openDirect, roundUpToBlock, writeFully } from './direct-io';
+export {
+  DIRECT_IO_BLOCK_BYTES,
+  alignedBuffer,
+  openDirect,
+  roundUpToBlock,
+  writeFully,
+  writeFullyInBackground,
+} from './direct-io';

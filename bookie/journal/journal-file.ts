@@ -1,9 +1,9 @@
 import assert from 'node:assert';
-import { closeSync, constants, fdatasync, fdatasyncSync, openSync, write } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import { open, readdir, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
-import { alignedBuffer, openDirect, writeFully } from '../../common';
+import { alignedBuffer, openDirect, writeFully, writeFullyInBackground } from '../../common';
 import { fsyncDirectory } from './fsync-directory';
 import {
   encodeJournalHeader,
@@ -246,7 +246,7 @@ export class JournalFile {
     this.assertStagedWhole();
     const length = this.staged;
     this.writingStaged = true;
-    writeFullyInBackground(this.fd, staging, length, this.stagedAt, (error) => {
+    writeFullyInBackground(this.fd, staging, 0, length, this.stagedAt, (error) => {
       this.writingStaged = false;
       if (error !== null) {
         done(error, false);
@@ -314,25 +314,6 @@ function openDirectWithHeader(path: string): number | undefined {
     }
     writeFully(fd, directHeader, 0, JOURNAL_HEADER_BYTES, 0);
   });
-}
-
-/** writeFully on libuv's thread pool (fs.write, repeated for a short write); `done` gets the system error. */
-function writeFullyInBackground(
-  fd: number,
-  buffer: Buffer,
-  length: number,
-  position: number,
-  done: (error: NodeJS.ErrnoException | null) => void,
-): void {
-  const from = (written: number): void => {
-    write(fd, buffer, written, length - written, position + written, (error, bytes) => {
-      if (error !== null) done(error);
-      else if (bytes <= 0) done(new Error(`journal write made no progress at offset ${position + written}`));
-      else if (written + bytes < length) from(written + bytes);
-      else done(null);
-    });
-  };
-  from(0);
 }
 
 async function zeroFill(handle: FileHandle, from: number, to: number, direct: boolean): Promise<void> {

@@ -16,7 +16,14 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { alignedBuffer, DIRECT_IO_BLOCK_BYTES, openDirect, roundUpToBlock, writeFully } from '../../common';
+import {
+  alignedBuffer,
+  DIRECT_IO_BLOCK_BYTES,
+  openDirect,
+  roundUpToBlock,
+  writeFully,
+  writeFullyInBackground,
+} from '../../common';
 import type { Logger } from '../../common';
 import { EntryLogMetadata } from './entry-log-metadata';
 import { EntryLogMissingError, EntryLogReaders, readFully } from './entry-log-readers';
@@ -113,6 +120,11 @@ interface LogWriter {
   readonly directFd: number | undefined;
   /** Logical end of the log, buffered bytes included. */
   size: number;
+  /**
+   * Bytes handed to the kernel, written or (direct mode) being written in the background: the file holds
+   * [0, handed) once the background write is done. The log's readableBytes catches up when it is.
+   */
+  handed: number;
   /** Bytes in the write buffer: the log's bytes from size - buffered to size. */
   buffered: number;
 }
@@ -161,7 +173,18 @@ export class EntryLogger {
   private readonly readers: EntryLogReaders;
   private current: LogWriter | undefined;
   private readonly rotated: LogWriter[] = [];
-  private readonly writeBuffer: Buffer;
+  /** The buffer appends fill. */
+  private writeBuffer: Buffer;
+  /**
+   * Direct mode: the second buffer, while no background write holds it. A full buffer's whole blocks are written
+   * on the thread pool (the device takes about 1 ms per MiB, which the event loop need not wait out) while
+   * appends fill the other one; when both are busy a buffer is written synchronously, as in page-cache mode.
+   */
+  private spareBuffer: Buffer | undefined;
+  /** Direct mode: the background write in progress, and the log it writes to. */
+  private pendingWrite: { readonly writer: LogWriter; readonly done: Promise<void> } | undefined;
+  /** A background write failed: the next write or sync fails with this error (see throwWriteFailure). */
+  private writeFailure: Error | undefined;
   private readonly sizeBuffer = Buffer.alloc(RECORD_SIZE_BYTES);
   private readonly sizeLimit: number;
   private nextLogId: number;
@@ -178,6 +201,7 @@ export class EntryLogger {
     this.writeBuffer = direct
       ? alignedBuffer(WRITE_BUFFER_BYTES)
       : Buffer.allocUnsafeSlow(WRITE_BUFFER_BYTES);
+    this.spareBuffer = direct ? alignedBuffer(WRITE_BUFFER_BYTES) : undefined;
     this.readers = new EntryLogReaders(
       (logId) => this.path(logId),
       (logId) => this.logs.has(logId),
@@ -321,7 +345,7 @@ export class EntryLogger {
         writeFully(writer.fd, this.sizeBuffer, 0, RECORD_SIZE_BYTES, writer.size);
         writeFully(writer.fd, source, start, length, offset);
         writer.size += recordBytes;
-        writer.log.readableBytes = writer.size;
+        this.handedOver(writer, writer.size);
       }
     } catch (err) {
       this.abandonCurrent();
@@ -338,8 +362,10 @@ export class EntryLogger {
    * by the next append): nothing appended since the last successful sync may be trusted.
    */
   async sync(): Promise<void> {
-    const writer = this.current;
     try {
+      await this.pendingWrite?.done;
+      this.throwWriteFailure();
+      const writer = this.current;
       if (writer !== undefined) this.writeBuffered(writer, true);
       const writers = writer === undefined ? [...this.rotated] : [...this.rotated, writer];
       await Promise.all(writers.map((w) => fdatasyncAsync(w.fd)));
@@ -359,6 +385,14 @@ export class EntryLogger {
       throw err;
     }
     this.closeRotated();
+  }
+
+  /**
+   * Resolves once no background write is in progress. An appender that waits for this between stretches of
+   * appends (less than a buffer each) finds the spare buffer free whenever one fills, so no write blocks it.
+   */
+  writesSettled(): Promise<void> {
+    return this.pendingWrite?.done ?? Promise.resolve();
   }
 
   /** Whether logs are written with O_DIRECT (asked for, and the file system takes it). */
@@ -408,7 +442,14 @@ export class EntryLogger {
         ledgersCount: 0,
       });
       header.copy(this.writeBuffer, 0);
-      this.current = { log, fd, directFd, size: ENTRY_LOG_HEADER_BYTES, buffered: ENTRY_LOG_HEADER_BYTES };
+      this.current = {
+        log,
+        fd,
+        directFd,
+        size: ENTRY_LOG_HEADER_BYTES,
+        handed: 0,
+        buffered: ENTRY_LOG_HEADER_BYTES,
+      };
       this.logger.info({ logId, direct: this.direct }, 'created entry log');
       return this.current;
     }
@@ -422,9 +463,10 @@ export class EntryLogger {
   }
 
   /**
-   * Hands the buffered bytes to the file. In direct mode the whole blocks among them go with O_DIRECT and the
-   * bytes before the first block boundary through the page cache; so do the bytes after the last boundary if
-   * `final` (a sync or rotation), otherwise they stay buffered for a later whole block.
+   * Hands the buffered bytes to the file. In direct mode the whole blocks among them go with O_DIRECT (in the
+   * background when the spare buffer is free and this is not `final`) and the bytes before the first block
+   * boundary through the page cache; so do the bytes after the last boundary if `final` (a sync or rotation),
+   * otherwise they stay buffered for a later whole block.
    */
   private writeBuffered(writer: LogWriter, final: boolean): void {
     if (writer.buffered === 0) return;
@@ -432,29 +474,79 @@ export class EntryLogger {
     if (writer.directFd === undefined) {
       writeFully(writer.fd, this.writeBuffer, 0, writer.buffered, base);
       writer.buffered = 0;
-      writer.log.readableBytes = writer.size;
+      this.handedOver(writer, writer.size);
       return;
     }
-    // The buffer holds [base, end), base on a block boundary; the file already has [base, from).
-    const from = writer.log.readableBytes;
+    this.throwWriteFailure();
+    // The buffer holds [base, end), base on a block boundary; the file has (or is being given) [base, from).
+    const from = writer.handed;
     const end = writer.size;
     const wholeEnd = end - (end % DIRECT_IO_BLOCK_BYTES);
     if (from >= end || (!final && wholeEnd <= from)) return;
     const headEnd = Math.min(roundUpToBlock(from), end);
-    if (headEnd > from) writeFully(writer.fd, this.writeBuffer, from - base, headEnd - from, from);
+    const filled = this.writeBuffer;
+    if (headEnd > from) writeFully(writer.fd, filled, from - base, headEnd - from, from);
     if (wholeEnd > headEnd) {
-      writeFully(writer.directFd, this.writeBuffer, headEnd - base, wholeEnd - headEnd, headEnd);
+      // Not a log's first block: rotation rewrites its header through the page cache, and a direct write of that
+      // block still in flight could land after it.
+      if (!final && headEnd > 0 && this.spareBuffer !== undefined) {
+        this.writeInBackground(writer, filled, headEnd - base, wholeEnd - headEnd, headEnd);
+        this.writeBuffer = this.spareBuffer;
+        this.spareBuffer = undefined;
+      } else {
+        writeFully(writer.directFd, filled, headEnd - base, wholeEnd - headEnd, headEnd);
+      }
     }
     const written = final ? end : Math.max(headEnd, wholeEnd);
     if (written > Math.max(headEnd, wholeEnd)) {
       const tailFrom = Math.max(headEnd, wholeEnd);
-      writeFully(writer.fd, this.writeBuffer, tailFrom - base, written - tailFrom, tailFrom);
+      writeFully(writer.fd, filled, tailFrom - base, written - tailFrom, tailFrom);
     }
-    writer.log.readableBytes = written;
+    this.handedOver(writer, written);
     // Keep the block the next write continues in, so that the buffer still starts on a block boundary.
     const keepFrom = written - (written % DIRECT_IO_BLOCK_BYTES);
-    this.writeBuffer.copyWithin(0, keepFrom - base, end - base);
+    filled.copy(this.writeBuffer, 0, keepFrom - base, end - base);
     writer.buffered = end - keepFrom;
+  }
+
+  /** Direct mode: the whole blocks buffer[start, start+length) to `position` on the thread pool. */
+  private writeInBackground(
+    writer: LogWriter,
+    buffer: Buffer,
+    start: number,
+    length: number,
+    position: number,
+  ): void {
+    const done = new Promise<void>((resolve) => {
+      writeFullyInBackground(writer.directFd!, buffer, start, length, position, (error) => {
+        this.pendingWrite = undefined;
+        this.spareBuffer = buffer;
+        // What was handed over meanwhile went synchronously: with this write, the file has all of it.
+        if (error === null) writer.log.readableBytes = writer.handed;
+        else this.writeFailure ??= error;
+        resolve();
+      });
+    });
+    this.pendingWrite = { writer, done };
+  }
+
+  /** The file has (or is being given) the log's bytes up to `bytes`; readable once no background write is due. */
+  private handedOver(writer: LogWriter, bytes: number): void {
+    writer.handed = bytes;
+    if (this.pendingWrite?.writer !== writer) writer.log.readableBytes = bytes;
+  }
+
+  /**
+   * A background write failed: fails as a synchronous write would have, abandoning the current log and the
+   * rotated ones (nothing written since the last sync may be trusted).
+   */
+  private throwWriteFailure(): void {
+    const failure = this.writeFailure;
+    if (failure === undefined) return;
+    this.writeFailure = undefined;
+    this.abandonCurrent();
+    this.closeRotated();
+    throw failure;
   }
 
   /** Direct mode: bytes that do not fit the buffer's free space go through it a bufferful at a time. */
@@ -489,7 +581,7 @@ export class EntryLogger {
         writeFully(writer.fd, map, 0, map.length, mapOffset);
       }
       writeFully(writer.fd, header, 0, header.length, 0);
-      writer.log.readableBytes = mapOffset + map.length;
+      this.handedOver(writer, mapOffset + map.length);
     } catch (err) {
       this.abandonCurrent();
       throw err;
@@ -502,7 +594,7 @@ export class EntryLogger {
 
   private closeRotated(): void {
     for (const writer of this.rotated.splice(0)) {
-      closeWriter(writer);
+      this.release(writer);
       writer.log.state = 'unindexed';
     }
   }
@@ -512,9 +604,16 @@ export class EntryLogger {
     const writer = this.current;
     if (writer === undefined) return;
     this.current = undefined;
-    closeWriter(writer);
+    this.release(writer);
     writer.log.state = 'unindexed';
     this.logger.warn({ logId: writer.log.logId }, 'abandoned the current entry log after an I/O error');
+  }
+
+  /** Closes a writer's descriptors, once a background write to it (if any) is done with them. */
+  private release(writer: LogWriter): void {
+    const pending = this.pendingWrite;
+    if (pending?.writer === writer) void pending.done.then(() => closeWriter(writer));
+    else closeWriter(writer);
   }
 
   // ---- reading ----

@@ -484,6 +484,7 @@ export class SingleDirectoryDbLedgerStorage {
           // Let adds and reads run: a large flush must not stall the journal's acknowledgements.
           bytesAtYield = bytes;
           await this.betweenStretches(bytes / totalBytes);
+          await this.entryLogger.writesSettled();
         }
       } while (from >= 0);
     }

@@ -421,4 +421,142 @@ describe('bookie > storage > entry logger > direct writes', () => {
       expect({ name, same }).toEqual({ name, same: true });
     }
   });
+
+  /**
+   * Counts fs.write (thread pool) and whole-block fs.writeSync calls; `fail` makes the first fs.write fail,
+   * `delayMs` holds each fs.write back that long before it starts.
+   */
+  function watchWrites(
+    fail?: NodeJS.ErrnoException,
+    delayMs = 0,
+  ): { background: number; wholeSync: number; restore(): void } {
+    const counts = { background: 0, wholeSync: 0 };
+    const realWrite = fs.write;
+    const realWriteSync = fs.writeSync;
+    const write = jest.spyOn(fs, 'write').mockImplementation(((...args: unknown[]) => {
+      counts.background++;
+      if (fail !== undefined && counts.background === 1) {
+        const callback = args[args.length - 1] as (
+          error: NodeJS.ErrnoException | null,
+          bytes: number,
+        ) => void;
+        setImmediate(() => callback(fail, 0));
+        return;
+      }
+      if (delayMs === 0) return (realWrite as (...a: unknown[]) => void)(...args);
+      setTimeout(() => (realWrite as (...a: unknown[]) => void)(...args), delayMs);
+    }) as typeof fs.write);
+    const writeSync = jest.spyOn(fs, 'writeSync').mockImplementation(((
+      ...args: Parameters<typeof fs.writeSync>
+    ) => {
+      const length = args[3];
+      if (typeof length === 'number' && length > 0 && length % 4096 === 0) counts.wholeSync++;
+      return realWriteSync(...args);
+    }) as typeof fs.writeSync);
+    return Object.assign(counts, {
+      restore: () => {
+        write.mockRestore();
+        writeSync.mockRestore();
+      },
+    });
+  }
+
+  test('full buffers go to the device on the thread pool while appends fill the other buffer; sync waits for them', async () => {
+    const dir = join(temp.make('entry-logger-direct-'), 'current');
+    if (!takesDirectIo(dir)) return expect(takesDirectIo(dir)).toBe(false);
+    const logger = await open(dir, true, 64 * 1024 * KIB);
+    const writes = watchWrites();
+    const locations: EntryLocation[] = [];
+    let wholeSyncBeforeSync: number;
+    try {
+      // 8 MiB in 256 KiB stretches, with a turn of the event loop and writesSettled() between them, as a flush appends.
+      for (let stretch = 0; stretch < 32; stretch++) {
+        locations.push(...appendEntries(logger, 6n, stretch * 64, 64, 4000));
+        await new Promise((resolve) => setImmediate(resolve));
+        await logger.writesSettled();
+      }
+      wholeSyncBeforeSync = writes.wholeSync;
+      await logger.sync();
+    } finally {
+      writes.restore();
+    }
+    // Every full buffer but the log's first went in the background (the spare was free each time). The first holds
+    // the header's block, which rotation rewrites; sync() writes its last whole blocks itself before fdatasync.
+    expect(writes.background).toBeGreaterThanOrEqual(6);
+    expect(wholeSyncBeforeSync).toBe(1);
+    expect(statSync(join(dir, '0.log')).size).toBe(logger.status()[0]!.totalBytes + ENTRY_LOG_HEADER_BYTES);
+    for (const [i, location] of locations.entries()) {
+      const entry = await logger.readEntry(location, 6n, i);
+      expect(verifiedPayload(6n, BigInt(i), entry).equals(payloadOf(6n, BigInt(i), 4000))).toBe(true);
+    }
+    await logger.close();
+  });
+
+  test('a background write that fails (EIO) fails the next sync and abandons the log; synced entries stay readable', async () => {
+    const dir = join(temp.make('entry-logger-direct-'), 'current');
+    if (!takesDirectIo(dir)) return expect(takesDirectIo(dir)).toBe(false);
+    const logger = await open(dir, true, 64 * 1024 * KIB);
+    const synced = appendEntries(logger, 7n, 0, 30, 3000);
+    await logger.sync();
+    const writes = watchWrites(Object.assign(new Error('EIO: i/o error, write'), { code: 'EIO' }));
+    let thrown: unknown;
+    try {
+      // Past one buffer, so its whole blocks go in the background (and fail).
+      appendEntries(logger, 7n, 30, 400, 3000);
+      await logger.sync();
+    } catch (err) {
+      thrown = err;
+    } finally {
+      writes.restore();
+    }
+    expect(writes.background).toBeGreaterThanOrEqual(1);
+    expect((thrown as NodeJS.ErrnoException).code).toBe('EIO');
+    for (const [i, location] of synced.entries()) {
+      const entry = await logger.readEntry(location, 7n, i);
+      expect(verifiedPayload(7n, BigInt(i), entry).equals(payloadOf(7n, BigInt(i), 3000))).toBe(true);
+    }
+    // The failed log takes no more appends; a retry writes a new one, and it is whole.
+    const retried = appendEntries(logger, 7n, 30, 400, 3000);
+    expect(new Set(retried.map(locationLogId))).toEqual(new Set([1]));
+    await logger.sync();
+    for (const [i, location] of retried.entries()) {
+      const entry = await logger.readEntry(location, 7n, 30 + i);
+      expect(verifiedPayload(7n, BigInt(30 + i), entry).equals(payloadOf(7n, BigInt(30 + i), 3000))).toBe(
+        true,
+      );
+    }
+    await logger.close();
+  });
+
+  test('a rotation while earlier buffers are still being written leaves every header whole and every entry readable', async () => {
+    const dir = join(temp.make('entry-logger-direct-'), 'current');
+    if (!takesDirectIo(dir)) return expect(takesDirectIo(dir)).toBe(false);
+    const logger = await open(dir, true, 2048 * KIB);
+    // Each background write starts 30 ms late: the logs rotate (headers written) while writes are in flight.
+    const writes = watchWrites(undefined, 30);
+    const locations: EntryLocation[] = [];
+    try {
+      for (let stretch = 0; stretch < 24; stretch++) {
+        locations.push(...appendEntries(logger, 8n, stretch * 64, 64, 4000));
+        if (stretch % 4 === 3) await new Promise((resolve) => setImmediate(resolve));
+      }
+      await logger.sync();
+    } finally {
+      writes.restore();
+    }
+    expect(writes.background).toBeGreaterThanOrEqual(1);
+    await logger.close();
+    const reopened = await open(dir, true, 2048 * KIB);
+    const names = readdirSync(dir).filter((name) => name.endsWith('.log'));
+    expect(names.length).toBeGreaterThanOrEqual(3);
+    for (const name of names) {
+      const header = decodeEntryLogHeader(readFileSync(join(dir, name)).subarray(0, ENTRY_LOG_HEADER_BYTES))!;
+      expect({ name, mapped: header.ledgersMapOffset > 0 }).toEqual({ name, mapped: true });
+    }
+    for (const [i, location] of locations.entries()) {
+      const entry = await reopened.readEntry(location, 8n, i);
+      expect(verifiedPayload(8n, BigInt(i), entry).equals(payloadOf(8n, BigInt(i), 4000))).toBe(true);
+    }
+    await reopened.close();
+  });
 });
