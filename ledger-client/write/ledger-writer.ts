@@ -444,6 +444,18 @@ export class LedgerWriter {
   }
 
   private bookieFailed(index: number, bookieId: string): void {
+    if (this.deferredSync) {
+      // BookKeeper's rule: no ensemble change under DEFERRED_SYNC. Entries released but not yet forced would stay
+      // on the old segment's bookies, which force() no longer reaches, and a later LAC would claim them durable.
+      this.failAll(
+        new BKError(
+          'WriteException',
+          `bookie ${bookieId} of DEFERRED_SYNC ledger ${this.ledgerId} failed; such a ledger cannot change ensemble`,
+          { ledgerId: this.ledgerId, bookieId },
+        ),
+      );
+      return;
+    }
     this.failedBookies.set(index, bookieId);
     if (!this.changing) void this.changeEnsemble();
   }

@@ -264,3 +264,40 @@ describe('ledger-client > write > a bookie of the ensemble dies', () => {
     await reader.close();
   });
 });
+
+describe('ledger-client > write > DEFERRED_SYNC and a dying bookie', () => {
+  let cluster: BookieCluster;
+  let bk: BookKeeper;
+  clusterWithClient(3, {}, (started) => ({ cluster, bk } = started));
+
+  test('DEFERRED_SYNC: a lost bookie fails the writer (no ensemble change); it closes at the last forced entry', async () => {
+    const handle = await bk.createLedger({
+      ensembleSize: 3,
+      writeQuorumSize: 2,
+      ackQuorumSize: 2,
+      password: PASSWORD,
+      writeFlags: ['DEFERRED_SYNC'],
+    });
+    const ensemble = handle.getLedgerMetadata().ensembles[0]!.ensemble;
+    for (let i = 0; i < 20; i++) await handle.append(payload(i));
+    expect(await handle.force()).toBe(19n);
+    // Confirmed but not forced: a new ensemble could never force these on the bookie that is about to die.
+    for (let i = 20; i < 30; i++) await handle.append(payload(i));
+    await cluster.kill(cluster.bookieIds.indexOf(ensemble[0]!));
+    const results = await Promise.allSettled(range(10).map((i) => handle.append(payload(30 + Number(i)))));
+    for (const result of results) {
+      expect(result.status).toBe('rejected');
+      expect((result as PromiseRejectedResult).reason).toMatchObject({ code: 'WriteException' });
+    }
+    expect((results[0] as PromiseRejectedResult).reason.message).toMatch(/DEFERRED_SYNC/);
+    expect(handle.getLedgerMetadata().ensembles).toHaveLength(1);
+    await handle.close();
+    const md = await bk.getLedgerMetadata(handle.ledgerId);
+    expect(md).toMatchObject({ state: 'CLOSED', lastEntryId: 19n });
+    expect(md.ensembles).toHaveLength(1);
+    const reader = await bk.openLedger({ ledgerId: handle.ledgerId, password: PASSWORD });
+    const entries = await reader.read(0n, 19n);
+    entries.forEach((entry, i) => expect(entry.data).toEqual(payload(i)));
+    await reader.close();
+  });
+});
