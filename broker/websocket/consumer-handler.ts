@@ -131,7 +131,15 @@ export class ConsumerHandler implements ConsumerSink {
   attach(ws: WebSocket, socket?: Duplex): void {
     this.ws = ws;
     this.socket = socket;
-    ws.on('message', (data) => this.onFrame(frameText(data)));
+    ws.on('message', (data) => {
+      try {
+        this.onFrame(frameText(data));
+      } catch (error) {
+        // A frame must never take the broker down: this session ends, the others go on.
+        this.options.logger.error({ err: error }, 'WebSocket consumer frame failed');
+        void this.end(closeCodeOf(WebSocketError.UnknownError), `Frame failed: ${errorMessage(error)}`);
+      }
+    });
     ws.on('close', () => void this.detach());
     ws.on('error', (error) =>
       this.options.logger.warn({ err: error }, 'WebSocket consumer connection error'),

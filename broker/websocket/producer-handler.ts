@@ -59,7 +59,15 @@ export class ProducerHandler {
   attach(ws: WebSocket, socket?: Duplex): void {
     this.ws = ws;
     this.socket = socket;
-    ws.on('message', (data) => this.onFrame(data));
+    ws.on('message', (data) => {
+      try {
+        this.onFrame(data);
+      } catch (error) {
+        // A frame must never take the broker down: this session ends, the others go on.
+        this.logger.error({ err: error }, 'WebSocket producer frame failed');
+        closeWebSocket(ws, closeCodeOf(WebSocketError.UnknownError), `Frame failed: ${errorMessage(error)}`);
+      }
+    });
     ws.on('close', () => void this.close());
     ws.on('error', (error) => this.logger.warn({ err: error }, 'WebSocket producer connection error'));
     if (this.endedByBroker !== undefined) this.whenDrained(() => this.closeEnded());

@@ -5,6 +5,7 @@
  * Method: `ledgerline standalone` as a child process (standalone-fixture.ts) on a temp data dir, loopback only,
  * real `ws` clients.
  */
+import { EARLIEST_MESSAGE_ID, LATEST_MESSAGE_ID, messageIdToBase64 } from '../../broker';
 import { TempDirs } from '../harness';
 import { TestClient } from '../unit/broker/websocket/ws-client';
 import { requireBuilt, startStandalone } from './standalone-fixture';
@@ -62,5 +63,40 @@ describe('broker > websocket > standalone process', () => {
     const fromFirstUnacked = redelivered.slice(redelivered.indexOf('m15'));
     expect(fromFirstUnacked.slice(0, expected.length)).toEqual(expected);
     again.close();
+  });
+
+  it('frames that name no message or make no sense end at most their own session, never the process', async () => {
+    requireBuilt();
+    await broker?.stop('SIGKILL');
+    broker = await startStandalone(dirs.make('ledgerline-ws-bad-frames-'));
+    const topic = 'persistent/public/default/ws-bad-frames';
+    const producer = await TestClient.connect(`${wsBase(broker)}/ws/v2/producer/${topic}`);
+    const consumer = await TestClient.connect(`${wsBase(broker)}/ws/v2/consumer/${topic}/sub`);
+    producer.send({ payload: Buffer.from('before').toString('base64'), context: 'before' });
+    expect((await producer.waitFrames(1))[0]).toMatchObject({ result: 'ok', context: 'before' });
+    const [delivered] = await consumer.waitFrames(1);
+    // Negative acks of ids that name no entry (earliest and latest are -1:-1 and Long.MAX:Long.MAX), then junk.
+    for (const id of [EARLIEST_MESSAGE_ID, LATEST_MESSAGE_ID]) {
+      consumer.send({ type: 'negativeAcknowledge', messageId: messageIdToBase64(id) });
+      consumer.send({ messageId: messageIdToBase64(id) });
+    }
+    consumer.send({ type: 'permit', permitMessages: -5 });
+    consumer.send({ type: 'negativeAcknowledge', messageId: 42 });
+    producer.send({ payload: 17, context: 'bad payload' });
+    producer.send('{"payload":');
+    // The process still serves: a new producer and consumer on another topic work end to end.
+    const other = 'persistent/public/default/ws-bad-frames-after';
+    const consumer2 = await TestClient.connect(`${wsBase(broker)}/ws/v2/consumer/${other}/sub`);
+    const producer2 = await TestClient.connect(`${wsBase(broker)}/ws/v2/producer/${other}`);
+    producer2.send({ payload: Buffer.from('after').toString('base64'), context: 'after' });
+    expect((await producer2.waitFrames(1))[0]).toMatchObject({ result: 'ok', context: 'after' });
+    const [afterFrame] = await consumer2.waitFrames(1);
+    expect(Buffer.from(afterFrame!.payload as string, 'base64').toString()).toBe('after');
+    expect(broker.child.exitCode).toBeNull();
+    expect(Buffer.from(delivered!.payload as string, 'base64').toString()).toBe('before');
+    // The bad sends were answered with an error, or ended that producer's session.
+    const answers = await producer.waitFrames(2);
+    if (producer.closed === undefined) expect(answers[1]!.result).toMatch(/^send-error/);
+    for (const client of [producer, consumer, producer2, consumer2]) client.close();
   });
 });

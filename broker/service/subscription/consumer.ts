@@ -157,7 +157,10 @@ export class Consumer {
   /** The messages come back after negativeAckRedeliveryDelayMillis, with redeliveryCount + 1. */
   negativeAcknowledge(ids: MessageId[]): void {
     if (this.closed || ids.length === 0) return;
-    const positions = ids.map((id) => this.positionOf(id));
+    // An id that names no message (earliest, latest, a negative id) has nothing to redeliver: Pulsar's broker
+    // ignores a redelivery request for it, and so do we.
+    const positions = ids.filter(namesAnEntry).map((id) => this.positionOf(id));
+    if (positions.length === 0) return;
     const dueAtMs = Date.now() + this.negativeAckRedeliveryDelayMillis;
     this.nacks.push({ positions, dueAtMs });
     if (this.nackTimer === undefined) this.armNackTimer();
@@ -431,4 +434,16 @@ function checkOptions(consumer: Consumer, subscription: string): void {
 
 function isoOrZero(timestamp: number): string {
   return timestamp === 0 ? '' : new Date(timestamp).toISOString();
+}
+
+/** Whether a message id can name a stored entry (non-negative ledger and entry ids). */
+function namesAnEntry(id: MessageId): boolean {
+  return (
+    id !== null &&
+    typeof id === 'object' &&
+    typeof id.ledgerId === 'bigint' &&
+    typeof id.entryId === 'bigint' &&
+    id.ledgerId >= 0n &&
+    id.entryId >= 0n
+  );
 }
