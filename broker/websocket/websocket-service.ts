@@ -30,6 +30,8 @@ export interface WebSocketServiceConfig {
   webSocketMaxTextFrameSize: number;
   /** A compressed message inflating past this is not delivered. */
   maxMessageSize: number;
+  /** A producer session keeps at most this many sends in flight, whatever its maxPendingMessages asks. */
+  maxPendingPublishRequestsPerConnection: number;
 }
 
 export interface WebSocketServiceOptions {
@@ -49,7 +51,8 @@ interface Session {
 /**
  * Pulsar's WebSocket API v2 over the BrokerService (pulsar.md §4). The HTTP server hands every upgrade request to
  * handleUpgrade; the producer, consumer or reader is created on the broker *before* the upgrade, so that a refusal
- * is an HTTP status as in Pulsar (400 bad parameters, 404 no such topic, 409 busy, 429, 503 terminated, 500),
+ * is an HTTP status as in Pulsar (400 bad parameters, 404 no such topic, 409 busy, 429, 503 terminated or over
+ * the backlog quota, 500),
  * and only a session that works is upgraded. After the upgrade, errors close the session with 4000 + Pulsar's
  * WebSocketError code and the reason.
  */
@@ -141,6 +144,10 @@ export class WebSocketService {
     switch (target.kind) {
       case 'producer': {
         const params = parseProducerParams(query);
+        params.maxPendingMessages = Math.min(
+          params.maxPendingMessages,
+          this.options.config.maxPendingPublishRequestsPerConnection,
+        );
         const handler = new ProducerHandler(params, this.options.logger.child({ topic: topicName }));
         const options: ProducerOptions = { address, onClose: (reason) => handler.brokerClosed(reason) };
         if (params.producerName !== undefined) options.producerName = params.producerName;
@@ -295,10 +302,11 @@ export class WebSocketService {
 
 /**
  * The HTTP status of a refused upgrade: the broker's REST status, except where Pulsar's WebSocket servlet answers
- * differently — 503 for a terminated topic, 409 for a fenced one.
+ * differently — 503 for a terminated topic or an exceeded backlog quota, 409 for a fenced topic.
  */
 function statusOf(error: unknown): number {
   if (isBrokerError(error, 'TopicTerminated')) return 503;
+  if (isBrokerError(error, 'ProducerBlockedQuotaExceededError')) return 503;
   if (isBrokerError(error, 'TopicFenced')) return 409;
   const status = httpStatusOf(error);
   return status === 412 && !(error instanceof BrokerError) ? 503 : status;

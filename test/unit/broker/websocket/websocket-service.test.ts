@@ -19,6 +19,8 @@ describe('broker > websocket > service', () => {
   let server: Server;
   let base: string;
   const clients: TestClient[] = [];
+  /** The broker's maxPendingPublishRequestsPerConnection for the service the next test gets. */
+  let pendingPublishMax = 1000;
 
   async function open(path: string): Promise<TestClient> {
     const client = await TestClient.connect(`${base}${path}`);
@@ -30,7 +32,11 @@ describe('broker > websocket > service', () => {
     broker = new FakeBroker();
     service = new WebSocketService({
       broker: broker.asBrokerService(),
-      config: { webSocketMaxTextFrameSize: FRAME_MAX, maxMessageSize: 1024 * 1024 },
+      config: {
+        webSocketMaxTextFrameSize: FRAME_MAX,
+        maxMessageSize: 1024 * 1024,
+        maxPendingPublishRequestsPerConnection: pendingPublishMax,
+      },
       logger: silentLogger(),
     });
     ({ server, base } = await startUpgradeServer((req, socket, head) =>
@@ -192,24 +198,38 @@ describe('broker > websocket > service', () => {
       expect(producer.sends).toHaveLength(1);
     });
 
-    it('keeps at most maxPendingMessages sends in flight and replies in order', async () => {
-      const client = await open('/ws/v2/producer/persistent/public/default/t?maxPendingMessages=3');
+    /** Sends `count` messages on `path`; checks that at most `limit` are ever in flight and replies come in order. */
+    async function expectInFlightAtMost(path: string, count: number, limit: number): Promise<void> {
+      const client = await open(path);
       const producer = broker.topic('t').producers[0]!;
-      for (let i = 0; i < 10; i++)
+      for (let i = 0; i < count; i++)
         client.send({ payload: Buffer.from(`m${i}`).toString('base64'), context: `${i}` });
-      await eventuallyTrue(() => producer.pending.length === 3);
+      await eventuallyTrue(() => producer.pending.length === limit);
       await new Promise((resolve) => setTimeout(resolve, 50));
-      expect(producer.sends).toHaveLength(3);
-      while (producer.sends.length < 10 || producer.pending.length > 0) {
+      expect(producer.sends).toHaveLength(limit);
+      while (producer.sends.length < count || producer.pending.length > 0) {
         producer.release(1);
         await new Promise((resolve) => setTimeout(resolve, 2));
-        expect(producer.pending.length).toBeLessThanOrEqual(3);
+        expect(producer.pending.length).toBeLessThanOrEqual(limit);
       }
-      const replies = await client.waitFrames(10);
-      expect(replies.map((r) => r.context)).toEqual(['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']);
+      const replies = await client.waitFrames(count);
+      expect(replies.map((r) => r.context)).toEqual(Array.from({ length: count }, (_, i) => `${i}`));
       expect(producer.sends.map((s) => s.request.payload.toString())).toEqual(
-        Array.from({ length: 10 }, (_, i) => `m${i}`),
+        Array.from({ length: count }, (_, i) => `m${i}`),
       );
+    }
+
+    it('keeps at most maxPendingMessages sends in flight and replies in order', async () => {
+      await expectInFlightAtMost('/ws/v2/producer/persistent/public/default/t?maxPendingMessages=3', 10, 3);
+    });
+
+    describe('with maxPendingPublishRequestsPerConnection=2', () => {
+      beforeAll(() => void (pendingPublishMax = 2));
+      afterAll(() => void (pendingPublishMax = 1000));
+
+      it('keeps no more sends in flight than the broker setting, whatever maxPendingMessages asks', async () => {
+        await expectInFlightAtMost('/ws/v2/producer/persistent/public/default/t?maxPendingMessages=50', 6, 2);
+      });
     });
 
     it('closes the connection on an oversized frame (1009) and the service goes on', async () => {
