@@ -100,6 +100,55 @@ describe('ledgerline bookie', () => {
     expect(await cluster.registrations.getReadOnlyBookies()).not.toContain(bookieId);
   });
 
+  test('a SIGTERM with adds in flight answers every add it read (all EOK), exits 0, and a restart serves them', async () => {
+    const conf = await writeConf();
+    const bookie = await start(conf);
+    let client = await BookieClient.connect(conf.port);
+    const adds: Array<Promise<{ status: StatusCode } | Error>> = [];
+    const sent: Array<[bigint, bigint]> = [];
+    let firstAnswer!: () => void;
+    const answered = new Promise<void>((resolve) => (firstAnswer = resolve));
+    for (let entryId = 0n; entryId < 1000n; entryId++) {
+      for (let ledgerId = 11n; ledgerId <= 14n; ledgerId++) {
+        sent.push([ledgerId, entryId]);
+        adds.push(
+          client.addEntry({ ledgerId, entryId, masterKey: MASTER_KEY, body: entry(ledgerId, entryId) }).then(
+            (response) => {
+              firstAnswer();
+              return response as { status: StatusCode };
+            },
+            (error: Error) => error,
+          ),
+        );
+      }
+    }
+    // The bookie is working through the 4,000 pipelined adds when the SIGTERM lands.
+    await answered;
+    expect(await bookie.stop('SIGTERM')).toBe(0);
+    const outcomes = await Promise.all(adds);
+    const acknowledged = sent.filter((_, i) => !(outcomes[i] instanceof Error));
+    // Every add the bookie answered succeeded (none failed for the shutdown); the rest were never read.
+    expect(
+      outcomes
+        .filter((o) => !(o instanceof Error))
+        .every((o) => (o as { status: StatusCode }).status === StatusCode.EOK),
+    ).toBe(true);
+    expect(acknowledged.length).toBeGreaterThan(0);
+    await client.close();
+
+    await start(conf);
+    client = await BookieClient.connect(conf.port);
+    for (const [ledgerId, entryId] of acknowledged) {
+      const read = await client.readEntry(ledgerId, entryId);
+      expect({ ledgerId, entryId, same: read.readResponse?.body?.equals(entry(ledgerId, entryId)) }).toEqual({
+        ledgerId,
+        entryId,
+        same: true,
+      });
+    }
+    await client.close();
+  });
+
   test('after a SIGKILL, a restart on the same dirs serves every acknowledged entry and keeps fences', async () => {
     const conf = await writeConf();
     const bookie = await start(conf);
