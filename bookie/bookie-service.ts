@@ -64,6 +64,8 @@ export function bookieIdOf(
 export class BookieService {
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRun: Promise<void> | undefined;
+  /** The pass queued behind the running one (see runGc), with the options its callers asked for. */
+  private gcNext: { request: GcRequest; readonly run: Promise<void> } | undefined;
   private forcedGc = false;
   private stopping: Promise<void> | undefined;
 
@@ -219,9 +221,34 @@ export class BookieService {
     return this.stopping;
   }
 
-  /** Runs one GC pass now (BookKeeper's forceGC); resolves when it is done. */
+  /**
+   * Runs one GC pass now (BookKeeper's forceGC); resolves when it is done. While a pass runs (the scheduled one,
+   * perhaps without the caller's options), one more follows it, shared by every caller that arrives meanwhile
+   * with their options combined: a forced compaction is never folded into a pass that does not compact.
+   */
   runGc(request: GcRequest = {}): Promise<void> {
-    if (this.gcRun !== undefined) return this.gcRun;
+    if (this.gcRun === undefined) return this.startGc(request);
+    const next = this.gcNext;
+    if (next !== undefined) {
+      next.request = {
+        forceMajor: next.request.forceMajor === true || request.forceMajor === true,
+        forceMinor: next.request.forceMinor === true || request.forceMinor === true,
+      };
+      return next.run;
+    }
+    const queued: { request: GcRequest; run: Promise<void> } = {
+      request: { ...request },
+      run: Promise.resolve(),
+    };
+    queued.run = this.gcRun.then(() => {
+      this.gcNext = undefined;
+      return this.startGc(queued.request);
+    });
+    this.gcNext = queued;
+    return queued.run;
+  }
+
+  private startGc(request: GcRequest): Promise<void> {
     this.gcRun = this.storage
       .runGc({ ...request, ledgerExistsInMetadata: (ledgerId) => this.ledgers.ledgerExists(ledgerId) })
       .then((report) => {
@@ -245,7 +272,10 @@ export class BookieService {
   }
 
   private scheduleGc(): void {
-    this.gcTimer = setInterval(() => void this.runGc(), this.config.gcWaitTime);
+    // A scheduled pass is skipped while another runs; only a forced one (runGc from the admin API) waits its turn.
+    this.gcTimer = setInterval(() => {
+      if (this.gcRun === undefined) void this.runGc();
+    }, this.config.gcWaitTime);
     this.gcTimer.unref();
   }
 
@@ -282,7 +312,7 @@ export class BookieService {
     const steps: Array<[string, () => Promise<unknown>]> = [
       ['unregister', () => this.state.shutdown()],
       ['stop serving', () => this.server.close()],
-      ['finish garbage collection', async () => this.gcRun],
+      ['finish garbage collection', async () => this.gcNext?.run ?? this.gcRun],
       ['close the bookie (checkpoint, journal, storage)', () => this.bookie.close()],
       ['stop the disk monitor', async () => this.diskMonitor.close()],
       ['close the HTTP server', async () => this.http?.close()],

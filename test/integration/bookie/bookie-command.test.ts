@@ -8,9 +8,12 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { silentLogger } from '../../../common';
+import { BookKeeper } from '../../../ledger-client';
 import { DigestManager, DigestType, masterKey, StatusCode } from '../../../protocol';
 import {
   BookieClient,
+  eventually,
   MetadataCluster,
   TempDirs,
   requireBuiltBookie,
@@ -147,6 +150,72 @@ describe('ledgerline bookie', () => {
       });
     }
     await client.close();
+  });
+
+  test('a forced major compaction asked for while a GC pass runs is not folded into it: it runs next', async () => {
+    const conf = await writeConf({ flushInterval: 100, entryLogSizeLimit: 1048576 });
+    await start(conf);
+    const http = `http://127.0.0.1:${conf.httpPort}/api/v1/bookie`;
+    // Ledger A lives in the metadata; ledger 77 (raw adds, no metadata) is garbage. The flush writes A's entries,
+    // then 77's, so the first entry log is mostly 77: after GC its usage is far below the 0.8 major threshold.
+    const bk = await BookKeeper.create({
+      metadataServiceUri: cluster.etcd.uri('/ledgers'),
+      logger: silentLogger(),
+    });
+    const ledger = await bk.createLedger({
+      ensembleSize: 1,
+      writeQuorumSize: 1,
+      ackQuorumSize: 1,
+      password: 'gc',
+    });
+    const live = Array.from({ length: 200 }, (_, i) => Buffer.alloc(1000, `live ${i}|`));
+    await Promise.all(live.map((data) => ledger.append(data)));
+    const client = await BookieClient.connect(conf.port);
+    const garbage: Array<Promise<unknown>> = [];
+    for (let entryId = 0n; entryId < 2000n; entryId++) {
+      const body = DigestManager.create(77n, PASSWORD, DigestType.CRC32C).packEntry(
+        entryId,
+        entryId - 1n,
+        1000n * (entryId + 1n),
+        Buffer.alloc(1000, `garbage ${entryId}|`),
+      );
+      garbage.push(client.addEntry({ ledgerId: 77n, entryId, masterKey: MASTER_KEY, body }));
+    }
+    await Promise.all(garbage);
+    await client.close();
+    // Wait for a checkpoint to put everything in sealed entry logs (flushInterval 100 ms).
+    const logs = async (): Promise<string[]> => {
+      const listed = (await (await fetch(`${http}/list_disk_file?file_type=entrylog`)).json()) as Record<
+        string,
+        string
+      >;
+      return (listed['entrylog files'] ?? '').split('\t').filter((name) => name !== '');
+    };
+    await eventually('three entry logs', async () => ((await logs()).length >= 3 ? true : undefined));
+    const before = await logs();
+
+    // A plain pass, then at once a forced major compaction: the second must not just share the first.
+    const plain = await fetch(`${http}/gc`, { method: 'PUT', body: '' });
+    const forced = await fetch(`${http}/gc`, { method: 'PUT', body: '{"forceMajor":true}' });
+    expect([plain.status, forced.status]).toEqual([200, 200]);
+    const details = async (): Promise<Array<{ majorCompactionCounter: number }>> =>
+      (await (await fetch(`${http}/gc_details`)).json()) as Array<{ majorCompactionCounter: number }>;
+    await eventually('a major compaction', async () =>
+      (await details()).some((d) => d.majorCompactionCounter > 0) ? true : undefined,
+    );
+    const inForceGc = async (): Promise<string> =>
+      ((await (await fetch(`${http}/gc`)).json()) as { is_in_force_gc: string }).is_in_force_gc;
+    await eventually('the forced pass to end', async () =>
+      (await inForceGc()) === 'false' ? true : undefined,
+    );
+    // The mostly-dead first log was rewritten away; every live entry still reads back.
+    expect(await logs()).not.toContain(before[0]);
+    const reader = await bk.openLedger({ ledgerId: ledger.ledgerId, password: 'gc' });
+    const entries = await reader.read(0n, 199n);
+    entries.forEach((e, i) => expect(e.data.equals(live[i]!)).toBe(true));
+    await reader.close();
+    await ledger.close();
+    await bk.close();
   });
 
   test('after a SIGKILL, a restart on the same dirs serves every acknowledged entry and keeps fences', async () => {
