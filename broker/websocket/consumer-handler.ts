@@ -86,10 +86,17 @@ export class ConsumerHandler implements ConsumerSink {
   /** Permits given to the broker and not yet used by a delivery. */
   private granted = 0;
   /**
-   * Batch entries delivered on this connection ("L:E"): how many of their messages the client has not acked yet.
-   * The entry is acknowledged on the broker when the last one is (the broker acks whole entries).
+   * Batch entries delivered on this connection ("L:E"): the batch indexes the client has not acked yet. The entry
+   * is acknowledged on the broker when the last one is (the broker acks whole entries); acking an index twice
+   * counts once.
    */
-  private readonly batches = new Map<string, number>();
+  private readonly batches = new Map<string, Set<number>>();
+  /**
+   * Batch entries delivered elsewhere whose messages this connection acks (pull mode allows acks from any
+   * connection): the indexes acked so far, out of the id's batchSize. As Pulsar's client does for a batch id it
+   * did not receive, the entry is acknowledged only once every index has been.
+   */
+  private readonly foreignBatches = new Map<string, { size: number; acked: Set<number> }>();
   /** Push mode and readers: deliveries not yet acked or nacked, by message id, with their count. */
   private readonly pending = new DeliveryCounts();
   private socketFull = false;
@@ -229,8 +236,8 @@ export class ConsumerHandler implements ConsumerSink {
         return false;
       }
       const { frames } = item;
-      if (message.entry.metadata.numMessagesInBatch !== undefined) {
-        this.batches.set(entryKey(message.messageId), frames.length);
+      if (frames.some((f) => f.messageId.batchIndex >= 0)) {
+        this.batches.set(entryKey(message.messageId), new Set(frames.map((f) => f.messageId.batchIndex)));
       }
       for (const { messageId, frame } of frames) {
         if (track) this.pending.add(messageId);
@@ -333,6 +340,7 @@ export class ConsumerHandler implements ConsumerSink {
           else {
             this.flushAcks();
             this.batches.delete(entryKey(messageId)); // the whole batch comes again
+            this.foreignBatches.delete(entryKey(messageId));
             consumer.negativeAcknowledge([messageId]);
           }
         }
@@ -355,19 +363,32 @@ export class ConsumerHandler implements ConsumerSink {
   }
 
   private acknowledge(messageId: MessageId): void {
-    if (messageId.batchIndex >= 0) {
-      const key = entryKey(messageId);
-      const remaining = this.batches.get(key);
-      if (remaining !== undefined) {
-        if (remaining > 1) {
-          this.batches.set(key, remaining - 1);
-          return;
-        }
-        this.batches.delete(key);
-      }
-    }
+    if (messageId.batchIndex >= 0 && !this.completesEntry(messageId)) return;
     this.acksQueued.push(messageId);
     this.scheduleTurnEnd();
+  }
+
+  /** Whether acking this message of a batch leaves none of its entry unacked (see batches, foreignBatches). */
+  private completesEntry(messageId: MessageId): boolean {
+    const key = entryKey(messageId);
+    const unacked = this.batches.get(key);
+    if (unacked !== undefined) {
+      unacked.delete(messageId.batchIndex);
+      if (unacked.size > 0) return false;
+      this.batches.delete(key);
+      return true;
+    }
+    const size = messageId.batchSize ?? 0;
+    if (size <= 1 || messageId.batchIndex >= size) return true;
+    let foreign = this.foreignBatches.get(key);
+    if (foreign === undefined) {
+      foreign = { size, acked: new Set() };
+      this.foreignBatches.set(key, foreign);
+    }
+    foreign.acked.add(messageId.batchIndex);
+    if (foreign.acked.size < foreign.size) return false;
+    this.foreignBatches.delete(key);
+    return true;
   }
 
   private scheduleTurnEnd(): void {

@@ -9,6 +9,7 @@ import { silentLogger } from '../../../../common';
 import { messageIdFromBase64, messageIdToBase64 } from '../../../../broker/pulsar';
 import { WebSocketService } from '../../../../broker/websocket';
 import { FakeBroker, delivered, deliveredBatch, deliveredKafkaBatch } from './fake-broker';
+import type { FakeConsumer } from './fake-broker';
 import { TestClient, eventuallyTrue, refusal, startUpgradeServer } from './ws-client';
 
 const FRAME_MAX = 64 * 1024;
@@ -310,6 +311,40 @@ describe('broker > websocket > service', () => {
       client.send({ messageId: frames[1]!.messageId });
       await eventuallyTrue(() => consumer.acks.length === 2);
       expect(consumer.acks[1]).toMatchObject({ entryId: 8n });
+    });
+
+    it('a batch message acked twice counts once: the entry is acked only when every message is', async () => {
+      const client = await open('/ws/v2/consumer/persistent/public/default/t/s?receiverQueueSize=10');
+      const consumer = broker.topic('t').consumers[0]!;
+      await eventuallyTrue(() => consumer.flows.length === 1);
+      consumer.publish(deliveredBatch(4, ['a', 'b', 'c']));
+      const frames = await client.waitFrames(3);
+      client.send({ messageId: frames[0]!.messageId });
+      client.send({ messageId: frames[0]!.messageId });
+      client.send({ messageId: frames[1]!.messageId });
+      client.send({ messageId: frames[1]!.messageId });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(consumer.acks).toEqual([]);
+      client.send({ messageId: frames[2]!.messageId });
+      await eventuallyTrue(() => consumer.acks.length === 1);
+      expect(consumer.acks[0]).toMatchObject({ entryId: 4n });
+    });
+
+    it('acks of a batch delivered on another connection ack the entry only once every message is acked', async () => {
+      const receiver = await open('/ws/v2/consumer/persistent/public/default/t/s?pullMode=true');
+      const acker = await open('/ws/v2/consumer/persistent/public/default/t/s?pullMode=true');
+      const [first, second] = broker.topic('t').consumers as [FakeConsumer, FakeConsumer];
+      receiver.send({ type: 'permit', permitMessages: 3 });
+      await eventuallyTrue(() => first.flows.length > 0);
+      first.publish(deliveredBatch(6, ['x', 'y', 'z']));
+      const frames = await receiver.waitFrames(3);
+      for (const frame of frames.slice(0, 2)) acker.send({ messageId: frame.messageId });
+      acker.send({ messageId: frames[1]!.messageId });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(second.acks).toEqual([]);
+      acker.send({ messageId: frames[2]!.messageId });
+      await eventuallyTrue(() => second.acks.length === 1);
+      expect(second.acks[0]).toMatchObject({ entryId: 6n });
     });
 
     it('pushes each record of a Kafka entry as a message, in dispatch order, and acks the entry once all are', async () => {
