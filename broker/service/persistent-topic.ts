@@ -536,7 +536,13 @@ export class PersistentTopic implements SubscriptionTopic {
     if (refusal !== undefined) throw refusal;
     checkSubscriptionName(this.name, name);
     const existing = this.subscriptions.get(name);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined) {
+      // As Pulsar: one name, one kind of subscription.
+      if (!existing.durable) {
+        throw new BrokerError('NotAllowed', 'NonDurable subscription with the same name already exists.');
+      }
+      return existing;
+    }
     let pending = this.pendingSubscriptions.get(name);
     if (pending === undefined) {
       pending = this.openSubscription(name, start).finally(() => this.pendingSubscriptions.delete(name));
@@ -566,7 +572,12 @@ export class PersistentTopic implements SubscriptionTopic {
 
   private createNonDurableSubscription(options: SubscribeOptions): PersistentSubscription {
     const existing = this.subscriptions.get(options.subscription);
-    if (existing !== undefined) return existing;
+    if (existing !== undefined) {
+      if (existing.durable) {
+        throw new BrokerError('NotAllowed', 'Durable subscription with the same name already exists.');
+      }
+      return existing;
+    }
     let start: Position | 'earliest' | 'latest' = options.initialPosition ?? 'latest';
     const id = options.startMessageId;
     if (id !== undefined) {

@@ -484,6 +484,39 @@ describe('broker > topics > subscriptions, delete, terminate, close', () => {
     expect(topic.managedLedger.getCursors()).toHaveLength(0);
   });
 
+  it('a durable and a non-durable subscription never share a name (NotAllowed either way, as Pulsar)', async () => {
+    const service = await startService();
+    const topic = await service.getTopic(topicName('one-kind'));
+    const sink = {
+      sendMessages: () => undefined,
+      close: () => undefined,
+      reachedEndOfTopic: () => undefined,
+    };
+    const durable = await topic.subscribe({ subscription: 'kept', subscriptionType: 'Shared' }, sink);
+    const refused = await rejection(
+      topic.subscribe({ subscription: 'kept', subscriptionType: 'Shared', durable: false }, sink),
+    );
+    expect([refused.code, refused.message]).toEqual([
+      'NotAllowed',
+      expect.stringMatching(/^Durable subscription/),
+    ]);
+    const reader = await topic.subscribe(
+      { subscription: 'passing', subscriptionType: 'Exclusive', durable: false },
+      sink,
+    );
+    const refusedDurable = await rejection(topic.createSubscription('passing', 'earliest'));
+    expect([refusedDurable.code, refusedDurable.message]).toEqual([
+      'NotAllowed',
+      expect.stringMatching(/^NonDurable subscription/),
+    ]);
+    // Each keeps working as what it is: the durable one still has its cursor, the reader is gone with its consumer.
+    expect(topic.getSubscription('kept')!.durable).toBe(true);
+    await reader.close();
+    expect(topic.getSubscription('passing')).toBeUndefined();
+    await durable.close();
+    expect(topic.getSubscription('kept')).toBeDefined();
+  });
+
   it('deletes a topic only without clients unless forced; a forced delete disconnects them', async () => {
     const service = await startService();
     const name = topicName('delete');
