@@ -252,6 +252,15 @@ export class BookKeeper {
 
 /** The typed overrides checked by the same schema a conf file goes through. */
 function checkedConfig(overrides: Partial<ClientConfig>): ClientConfig {
+  // A key the client does not know is almost always a misspelling (addEntryTimeoutSecs): refused, not dropped.
+  const known = Object.keys(clientConfigSchema.shape);
+  const unknown = Object.keys(overrides).filter((key) => !known.includes(key));
+  if (unknown.length > 0) {
+    throw new BKError(
+      'IncorrectParameterException',
+      `unknown client setting${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (known: ${known.join(', ')})`,
+    );
+  }
   const raw: Record<string, string> = {};
   for (const [key, value] of Object.entries(overrides)) {
     if (value !== undefined) raw[key] = String(value);

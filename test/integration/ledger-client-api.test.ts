@@ -6,7 +6,7 @@
  * clients over TCP; the metadata is read back from etcd through a second client and the harness's store.
  */
 import { BookKeeper, isBKError } from '../../ledger-client';
-import type { CreateLedgerOptions } from '../../ledger-client';
+import type { BookKeeperOptions, CreateLedgerOptions } from '../../ledger-client';
 import { LedgerManager } from '../../metadata';
 import type { BookieCluster } from '../harness';
 import { clusterWithClient } from './ledger-client-write-fixture';
@@ -62,6 +62,12 @@ describe('ledger-client > api', () => {
     });
     await expect(BookKeeper.create({ metadataServiceUri: 'zk://nowhere' })).rejects.toMatchObject({
       code: 'IncorrectParameterException',
+    });
+    // A misspelled key is refused, naming it, rather than silently dropped.
+    const misspelled = { metadataServiceUri: uri, addEntryTimeoutSecs: 60 } as unknown as BookKeeperOptions;
+    await expect(BookKeeper.create(misspelled)).rejects.toMatchObject({
+      code: 'IncorrectParameterException',
+      message: expect.stringContaining('unknown client setting addEntryTimeoutSecs'),
     });
   });
 
