@@ -27,8 +27,12 @@ import type {
   ReadOnlyListener,
 } from './bookie-requests';
 import { WriteCacheFullError } from './storage/ledger-storage-api';
+import { ENTRY_ID_MAX } from './storage/packed-entry-ids';
 import type { LedgerInfo, LedgerStorageApi } from './storage/ledger-storage-api';
 import { WriteThrottle } from './write-throttle';
+
+/** The largest entry id the storage can keep (2^53 - 1), for comparing with a request's. */
+const ENTRY_ID_MAX_BIG = BigInt(ENTRY_ID_MAX);
 
 /**
  * The bookie core: what a bookie does with each request, without sockets (the server in ./server decodes
@@ -209,6 +213,7 @@ export class Bookie {
     this.throttle?.failAll((add) => this.completeAdd(add.callback, StatusCode.EIO));
     try {
       if (wasStarted && this.journalFailure === undefined) await this.checkpointer.stop();
+      else await this.checkpointer.halt();
     } catch (error) {
       this.logger.error({ err: error }, 'final checkpoint failed; the next start replays the journal');
     } finally {
@@ -300,9 +305,11 @@ export class Bookie {
     if (this.lifecycle !== LIFECYCLE_STARTED) return StatusCode.EIO;
     const { body, ledgerId, entryId } = request;
     // Negative ids are the journal's meta records (LEDGER_KEY = -0x1000, ...): an entry must never look like one.
+    // Entry ids past 2^53 - 1 cannot be stored (the storage keeps them as doubles): a bad request, not EIO.
     if (
       ledgerId < 0n ||
       entryId < 0n ||
+      entryId > ENTRY_ID_MAX_BIG ||
       request.masterKey.length !== MASTER_KEY_LENGTH ||
       body.length < ENTRY_METADATA_LENGTH ||
       !int64Is(body, 0, ledgerId) ||

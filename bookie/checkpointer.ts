@@ -80,6 +80,19 @@ export class Checkpointer {
     this.schedule(0);
   }
 
+  /**
+   * Stops the timer and waits for the checkpoints already started or queued, without a last one (the journal
+   * failed: a mark written now could claim records it never synced). Their failures are logged, not thrown.
+   */
+  async halt(): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    await (this.queued ?? this.running)?.catch((error: unknown) =>
+      this.logger.warn({ err: error }, 'checkpoint failed while halting'),
+    );
+  }
+
   /** Stops the timer, waits for a running checkpoint, then runs a last one. */
   async stop(): Promise<void> {
     this.stopped = true;

@@ -89,7 +89,7 @@ describe('bookie > core > add', () => {
     await bookie.close();
   });
 
-  it('refuses malformed adds with EBADREQ: short body, ids differing from the body, negative ids, bad key', async () => {
+  it('refuses malformed adds with EBADREQ: short body, ids differing from the body, negative or too large ids, bad key', async () => {
     const { bookie, journal } = await startBookie();
     const bad: AddEntryRequest[] = [
       addRequest(1n, 0n, { body: Buffer.alloc(31) }),
@@ -97,6 +97,7 @@ describe('bookie > core > add', () => {
       addRequest(1n, 0n, { body: pack(1n, 1n) }),
       addRequest(1n, -0x1000n, { body: pack(1n, -0x1000n) }), // would replay as a LEDGER_KEY record
       addRequest(-1n, 0n, { body: pack(-1n, 0n) }),
+      addRequest(1n, 2n ** 53n, { body: pack(1n, 2n ** 53n) }), // past what the storage can keep
       addRequest(1n, 0n, { masterKey: Buffer.alloc(3) }),
     ];
     for (const request of bad) expect(await add(bookie, request)).toBe(StatusCode.EBADREQ);
@@ -367,6 +368,23 @@ describe('bookie > core > read-only and journal failure', () => {
     expect(await add(bookie, addRequest(1n, 1n))).toBe(StatusCode.EREADONLY);
     expect((await bookie.fenceAndRead(1n, -1n, KEY)).status).toBe(StatusCode.EIO);
     await bookie.close();
+  });
+});
+
+describe('bookie > core > close after a journal failure', () => {
+  it('stops the periodic checkpoints: none runs after close, and no last one is written', async () => {
+    const journal = new FakeJournal({ autoSync: false });
+    const { bookie, storage } = await startBookie({ journal, config: { flushInterval: '100' } });
+    const first = add(bookie, addRequest(1n, 0n));
+    await flushMicrotasks();
+    journal.failNextSync(new Error('EIO: fdatasync'));
+    journal.sync();
+    expect(await first).toBe(StatusCode.EIO);
+    await bookie.close();
+    const flushes = storage.flushes;
+    const marks = journal.checkpoints.length;
+    await new Promise((resolve) => setTimeout(resolve, 350));
+    expect([storage.flushes, journal.checkpoints.length]).toEqual([flushes, marks]);
   });
 });
 
