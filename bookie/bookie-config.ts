@@ -51,9 +51,9 @@ export const bookieConfigSchema = z.object({
   minorCompactionInterval: setting.integer(3600, { min: 0 }),
   majorCompactionThreshold: setting.number(0.8, { min: 0, max: 1 }),
   majorCompactionInterval: setting.integer(86400, { min: 0 }),
-  diskUsageThreshold: setting.number(0.95, { min: 0, max: 1 }),
-  diskUsageWarnThreshold: setting.number(0.9, { min: 0, max: 1 }),
-  diskUsageLwmThreshold: setting.number(0.9, { min: 0, max: 1 }),
+  diskUsageThreshold: setting.fraction(0.95),
+  diskUsageWarnThreshold: setting.fraction(0.9),
+  diskUsageLwmThreshold: setting.fraction(0.9),
   diskCheckInterval: setting.integer(10000, { min: 100 }),
   readOnlyModeEnabled: setting.boolean(true),
   /** Start read-only and stay so until restarted. */

@@ -160,9 +160,7 @@ export class BookieService {
         });
       });
       if (options.onFatal !== undefined) state.onFatal(options.onFatal);
-      cleanup.unshift(() => state.shutdown());
-      await state.start();
-
+      // Built (its thresholds checked) before the bookie registers: a bad setting must stop the start unseen.
       const diskMonitor = new DiskMonitor({
         ledgerDirs: config.ledgerDirectories,
         diskCheckIntervalMs: config.diskCheckInterval,
@@ -173,6 +171,8 @@ export class BookieService {
         metrics,
         logger,
       });
+      cleanup.unshift(() => state.shutdown());
+      await state.start();
       cleanup.unshift(async () => diskMonitor.close());
       await diskMonitor.start();
 

@@ -42,6 +42,21 @@ export const setting = {
       });
   },
 
+  /** A number strictly between 0 and 1 (a share of a disk, say, where 0 and 1 make no sense). */
+  fraction(defaultValue: number) {
+    return z
+      .string()
+      .default(String(defaultValue))
+      .transform((raw, ctx) => {
+        const value = Number(raw.trim());
+        if (raw.trim() === '' || !(value > 0 && value < 1)) {
+          ctx.addIssue({ code: 'custom', message: 'expected a fraction strictly between 0 and 1' });
+          return z.NEVER;
+        }
+        return value;
+      });
+  },
+
   port(defaultValue: number) {
     return setting.integer(defaultValue, { min: 0, max: 65535 });
   },

@@ -272,5 +272,15 @@ describe('ledgerline bookie', () => {
     const bad = await runCommand(['bookie', '--conf', badValue.path]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('bookiePort="three"');
+
+    // Disk thresholds: 1 is no fraction; a low-water mark above the threshold is refused before registering.
+    const full = await runCommand(['bookie', '--conf', (await writeConf({ diskUsageThreshold: 1 })).path]);
+    expect(full.code).toBe(1);
+    expect(full.stderr).toContain('diskUsageThreshold="1": expected a fraction strictly between 0 and 1');
+    const inverted = await writeConf({ diskUsageLwmThreshold: 0.97 });
+    const lwm = await runCommand(['bookie', '--conf', inverted.path]);
+    expect(lwm.code).toBe(1);
+    expect(lwm.stderr).toContain('diskUsageLwmThreshold');
+    expect(await cluster.registrations.getWritableBookies()).not.toContain(inverted.bookieId);
   });
 });

@@ -10,6 +10,7 @@ const schema = z.object({
   journalDirectories: setting.list(['data/journal'], { minItems: 1 }),
   journalSyncData: setting.boolean(true),
   diskUsageThreshold: setting.number(0.95, { min: 0, max: 1 }),
+  diskUsageLwmThreshold: setting.fraction(0.9),
   digestType: setting.oneOf(['CRC32', 'CRC32C', 'HMAC', 'DUMMY'] as const, 'CRC32C'),
 });
 
@@ -37,6 +38,7 @@ describe('common > config', () => {
       journalDirectories: ['data/journal'],
       journalSyncData: true,
       diskUsageThreshold: 0.95,
+      diskUsageLwmThreshold: 0.9,
       digestType: 'CRC32C',
     });
   });
@@ -61,6 +63,8 @@ describe('common > config', () => {
     ['bookiePort', '70000', 'expected an integer from 0 to 65535'],
     ['journalSyncData', 'yes', 'expected true or false'],
     ['diskUsageThreshold', '1.5', 'expected a number from 0 to 1'],
+    ['diskUsageLwmThreshold', '1', 'expected a fraction strictly between 0 and 1'],
+    ['diskUsageLwmThreshold', '0', 'expected a fraction strictly between 0 and 1'],
     ['digestType', 'MD5', 'expected one of CRC32, CRC32C, HMAC, DUMMY'],
     ['journalDirectories', ' , ', 'expected a comma-separated list of at least 1 items'],
   ])('a bad %s=%s fails naming the key, the value and what is expected', (key, value, expected) => {
