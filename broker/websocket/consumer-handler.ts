@@ -64,7 +64,29 @@ export interface ConsumerHandlerOptions {
   pullMode: boolean;
   /** A compressed payload inflating past this is refused (maxMessageSize). */
   payloadBytesMax: number;
+  /** Consumers with a dead-letter policy: where messages redelivered too often go instead of to the client. */
+  deadLetter?: DeadLetterTarget;
   logger: Logger;
+}
+
+/** A consumer session's dead-letter topic (Pulsar's DeadLetterPolicy, applied as its client applies it). */
+export interface DeadLetterTarget {
+  /** A message whose redeliveryCount is above this is not delivered: it goes to the dead-letter topic. */
+  readonly maxRedeliverCount: number;
+  /** Publishes one message to the dead-letter topic; resolves once it is durable there. */
+  publish(message: DeadLetterMessage): Promise<void>;
+  /** The session ended: its producer on the dead-letter topic (if one was made) is closed. */
+  close(): Promise<void>;
+}
+
+/** One message bound for the dead-letter topic: what the client would have received, and where it came from. */
+export interface DeadLetterMessage {
+  payload: Buffer;
+  properties: Map<string, string>;
+  key?: string;
+  eventTime?: number;
+  /** Pulsar's ORIGIN_MESSAGE_ID property: the message id as Pulsar's MessageId.toString writes it. */
+  originMessageId: string;
 }
 
 /**
@@ -201,9 +223,10 @@ export class ConsumerHandler implements ConsumerSink {
   }
 
   /** Writes one delivery's frames (the socket corked meanwhile), then grants what the window allows. */
-  private deliver(encoded: EncodedMessage[]): void {
+  private deliver(all: EncodedMessage[]): void {
     const ws = this.ws;
     if (ws === undefined || ws.readyState !== ws.OPEN) return; // the consumer's close redelivers them
+    const encoded = this.divertDeadLetters(all);
     const socket = this.socket;
     socket?.cork();
     try {
@@ -251,6 +274,49 @@ export class ConsumerHandler implements ConsumerSink {
     return true;
   }
 
+  /**
+   * With a dead-letter policy, as Pulsar's client: messages redelivered more than maxRedeliverCount times are
+   * published to the dead-letter topic and then acknowledged, never shown to the client (whose window gets their
+   * slots back). If publishing fails, the entry is negatively acknowledged and comes back later to try again.
+   * Returns the rest, to deliver.
+   */
+  private divertDeadLetters(encoded: EncodedMessage[]): EncodedMessage[] {
+    const deadLetter = this.options.deadLetter;
+    if (deadLetter === undefined) return encoded;
+    const deliver: EncodedMessage[] = [];
+    for (const item of encoded) {
+      if (!('frames' in item) || item.message.redeliveryCount <= deadLetter.maxRedeliverCount) {
+        deliver.push(item);
+        continue;
+      }
+      this.credit += item.frames.length;
+      void this.sendToDeadLetter(deadLetter, item.message, item.frames);
+    }
+    return deliver;
+  }
+
+  private async sendToDeadLetter(
+    deadLetter: DeadLetterTarget,
+    message: DeliveredMessage,
+    frames: ConsumerFrame[],
+  ): Promise<void> {
+    const entryId = { ...message.messageId, batchIndex: -1 };
+    try {
+      for (const { messageId, frame } of frames)
+        await deadLetter.publish(deadLetterMessage(messageId, frame));
+    } catch (error) {
+      this.options.logger.warn(
+        { err: error, messageId: formatMessageId(message.messageId) },
+        'publishing to the dead-letter topic failed; the message comes back later',
+      );
+      this.consumer?.negativeAcknowledge([entryId]);
+      return;
+    }
+    if (this.consumer === undefined || this.closing !== undefined) return; // redelivered, and diverted again
+    this.acksQueued.push(entryId);
+    this.scheduleTurnEnd();
+  }
+
   /** The broker ended this consumer (unsubscribed, topic deleted, broker closing): the session ends with the reason. */
   close(reason: string): void {
     this.endedByBroker = reason;
@@ -267,6 +333,9 @@ export class ConsumerHandler implements ConsumerSink {
           this.options.logger.warn({ err: error }, 'closing a WebSocket consumer failed');
         });
       }
+      await this.options.deadLetter?.close().catch((error: unknown) => {
+        this.options.logger.warn({ err: error }, 'closing the dead-letter producer failed');
+      });
     })();
     return this.closing;
   }
@@ -434,4 +503,25 @@ export class ConsumerHandler implements ConsumerSink {
       );
     }
   }
+}
+
+/** The dead-letter copy of one message, from the frame the client would have got (Pulsar's client copies it so). */
+function deadLetterMessage(messageId: MessageId, frame: string): DeadLetterMessage {
+  const parsed = JSON.parse(frame) as {
+    payload: string;
+    properties: Record<string, string>;
+    key?: string;
+    eventTime?: string;
+  };
+  // As Java's MessageId.toString: ledger:entry:partition, then :batchIndex for a batch message.
+  const { ledgerId, entryId, partition, batchIndex } = messageId;
+  const message: DeadLetterMessage = {
+    payload: Buffer.from(parsed.payload, 'base64'),
+    properties: new Map(Object.entries(parsed.properties)),
+    originMessageId: `${ledgerId}:${entryId}:${partition}${batchIndex >= 0 ? `:${batchIndex}` : ''}`,
+  };
+  if (parsed.key !== undefined) message.key = parsed.key;
+  const eventTime = parsed.eventTime === undefined ? Number.NaN : Date.parse(parsed.eventTime);
+  if (Number.isFinite(eventTime)) message.eventTime = eventTime;
+  return message;
 }

@@ -38,6 +38,11 @@ export interface ConsumerParams {
   ackTimeoutMillis: number;
   negativeAckRedeliveryDelayMillis: number;
   pullMode: boolean;
+  /**
+   * Pulsar's dead-letter policy (`maxRedeliverCount`, `deadLetterTopic`): a message redelivered more than
+   * maxRedeliverCount times goes to the dead-letter topic (default `<topic>-<subscription>-DLQ`) instead.
+   */
+  deadLetter?: { maxRedeliverCount: number; topic?: string };
 }
 
 export interface ReaderParams {
@@ -136,8 +141,10 @@ function receiverQueue(query: URLSearchParams): { receiverQueueSize: number; max
 
 export function parseConsumerParams(query: URLSearchParams): ConsumerParams {
   const maxRedeliverCount = intParam(query, 'maxRedeliverCount', 0);
-  if ((maxRedeliverCount ?? 0) > 0 || stringParam(query, 'deadLetterTopic') !== undefined) {
-    throw invalid('maxRedeliverCount / deadLetterTopic: dead-letter topics are not supported');
+  const deadLetterTopic = stringParam(query, 'deadLetterTopic');
+  // As Pulsar's ConsumerBuilder: a dead-letter policy needs maxRedeliverCount > 0.
+  if ((maxRedeliverCount !== undefined || deadLetterTopic !== undefined) && !((maxRedeliverCount ?? 0) > 0)) {
+    throw invalid('maxRedeliverCount must be > 0 for a dead-letter policy');
   }
   const subscriptionMode = enumParam(query, 'subscriptionMode', ['Durable', 'NonDurable']) ?? 'Durable';
   const params: ConsumerParams = {
@@ -150,6 +157,10 @@ export function parseConsumerParams(query: URLSearchParams): ConsumerParams {
     negativeAckRedeliveryDelayMillis: intParam(query, 'negativeAckRedeliveryDelay', 0) ?? 60000,
     pullMode: boolParam(query, 'pullMode'),
   };
+  if (maxRedeliverCount !== undefined) {
+    params.deadLetter =
+      deadLetterTopic === undefined ? { maxRedeliverCount } : { maxRedeliverCount, topic: deadLetterTopic };
+  }
   const consumerName = stringParam(query, 'consumerName');
   if (consumerName !== undefined) params.consumerName = consumerName;
   const priorityLevel = intParam(query, 'priorityLevel', 0);

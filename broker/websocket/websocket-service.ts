@@ -6,17 +6,18 @@ import { WebSocketServer } from 'ws';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../../common';
 import { BrokerError, httpStatusOf, isBrokerError } from '../service';
-import type { TopicName } from '../pulsar';
+import { TopicName } from '../pulsar';
 import type {
   BrokerMetrics,
   BrokerService,
   Consumer,
   Producer,
   ProducerOptions,
+  SendRequest,
   SubscribeOptions,
 } from '../service';
 import { ConsumerHandler, sessionConsumer } from './consumer-handler';
-import type { SessionConsumer } from './consumer-handler';
+import type { ConsumerHandlerOptions, DeadLetterTarget, SessionConsumer } from './consumer-handler';
 import { PartitionedConsumer } from './partitioned-consumer';
 import { PartitionRouter } from './partition-router';
 import { ProducerHandler, errorMessage } from './producer-handler';
@@ -166,13 +167,24 @@ export class WebSocketService {
         const params = parseConsumerParams(query);
         const subscription = target.subscription!;
         const logger = this.options.logger.child({ topic: topicName, subscription });
-        const handler = new ConsumerHandler({
+        const options: ConsumerHandlerOptions = {
           mode: 'consumer',
           maxPendingMessages: params.maxPendingMessages,
           pullMode: params.pullMode,
           payloadBytesMax: this.options.config.maxMessageSize,
           logger,
-        });
+        };
+        if (params.deadLetter !== undefined) {
+          // Pulsar's default dead-letter topic: <topic>-<subscription>-DLQ.
+          const name = params.deadLetter.topic ?? `${topicName}-${subscription}-DLQ`;
+          options.deadLetter = this.deadLetterTarget(
+            name,
+            params.deadLetter.maxRedeliverCount,
+            topicName,
+            address,
+          );
+        }
+        const handler = new ConsumerHandler(options);
         const subscribe: SubscribeOptions = {
           subscription,
           subscriptionType: params.subscriptionType,
@@ -221,6 +233,54 @@ export class WebSocketService {
    * The session's consumer: on a partitioned topic one consumer per partition (same subscription name and
    * options) merged by a PartitionedConsumer, each partition's share of the receiver queue at least 1.
    */
+  /**
+   * A consumer session's dead-letter topic: a producer on it is made on the first message that goes there, with
+   * Pulsar's REAL_TOPIC and ORIGIN_MESSAGE_ID properties on each copy.
+   */
+  private deadLetterTarget(
+    name: string,
+    maxRedeliverCount: number,
+    realTopic: string,
+    address: string | undefined,
+  ): DeadLetterTarget {
+    let topic: TopicName;
+    try {
+      topic = TopicName.parse(name);
+    } catch (error) {
+      throw new BrokerError(
+        'BadRequest',
+        `Invalid query params: deadLetterTopic=${name}: ${errorMessage(error)}`,
+      );
+    }
+    const { broker } = this.options;
+    let producer: Promise<Producer> | undefined;
+    return {
+      maxRedeliverCount,
+      publish: async (message) => {
+        producer ??= broker
+          .getTopic(topic)
+          .then((t) => t.addProducer(address === undefined ? {} : { address }));
+        const properties = new Map(message.properties);
+        properties.set('REAL_TOPIC', realTopic);
+        properties.set('ORIGIN_MESSAGE_ID', message.originMessageId);
+        const request: SendRequest = { payload: message.payload, properties };
+        if (message.key !== undefined) request.key = message.key;
+        if (message.eventTime !== undefined) request.eventTime = message.eventTime;
+        try {
+          await (await producer).send(request);
+        } catch (error) {
+          producer = undefined; // a later message tries with a new producer
+          throw error;
+        }
+      },
+      close: async () => {
+        const made = producer;
+        producer = undefined;
+        await (await made?.catch(() => undefined))?.close();
+      },
+    };
+  }
+
   private async subscribeSession(
     topic: TopicName,
     subscribe: SubscribeOptions,

@@ -115,6 +115,41 @@ describe('broker > websocket (end to end)', () => {
     expect(frames[2]).toMatchObject({ messageId: first!.messageId, redeliveryCount: 1, payload: b64('m0') });
   });
 
+  it('maxRedeliverCount: a message nacked past it goes to the dead-letter topic, with its origin, and is acked', async () => {
+    const topic = topicPath();
+    const dlq = `${topic.replace('persistent/', 'persistent://')}-s-DLQ`;
+    // A reader on the default dead-letter topic, <topic>-<subscription>-DLQ, before anything goes there.
+    const dead = await connect(`reader/${dlq.replace('persistent://', 'persistent/')}?messageId=earliest`);
+    const consumer = await connect(
+      `consumer/${topic}/s?subscriptionType=Shared&negativeAckRedeliveryDelay=50&maxRedeliverCount=2`,
+    );
+    const producer = await connect(`producer/${topic}`);
+    await produce(producer, 2);
+    // m0 is nacked every time it comes: delivered with redeliveryCount 0, 1 and 2, then dead-lettered.
+    const seen: Array<[string, unknown]> = [];
+    for (let delivered = 0; seen.filter(([m]) => m === 'm0').length < 3;) {
+      const frames = await consumer.waitFrames(delivered + 1);
+      for (const frame of frames.slice(delivered)) {
+        seen.push([text(frame), frame.redeliveryCount]);
+        if (text(frame) === 'm0') consumer.send({ type: 'negativeAcknowledge', messageId: frame.messageId });
+        else consumer.send({ messageId: frame.messageId });
+      }
+      delivered = frames.length;
+    }
+    const [deadFrame] = await dead.waitFrames(1, 10_000);
+    expect(text(deadFrame!)).toBe('m0');
+    expect(deadFrame!.key).toBe('k0');
+    const properties = deadFrame!.properties as Record<string, string>;
+    expect(properties).toMatchObject({ i: '0', REAL_TOPIC: dlq.replace('-s-DLQ', '') });
+    expect(properties.ORIGIN_MESSAGE_ID).toMatch(/^\d+:0:-1$/);
+    // The client never saw m0 a fourth time, and the subscription has nothing left: m0 was acked.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(seen.filter(([m]) => m === 'm0').map(([, count]) => count)).toEqual([0, 1, 2]);
+    expect(consumer.frames).toHaveLength(seen.length);
+    const stored = await env.service.getTopic(dlq.replace('-s-DLQ', ''));
+    expect(stored.getSubscription('s')!.cursor.getNumberOfEntriesInBacklog(true)).toBe(0);
+  });
+
   it('readers start at earliest, latest or after a message id, and see the end of a terminated topic', async () => {
     const topic = topicPath();
     const producer = await connect(`producer/${topic}`);

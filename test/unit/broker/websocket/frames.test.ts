@@ -380,7 +380,20 @@ describe('broker > websocket > frames', () => {
       expect(() => parseConsumerParams(new URLSearchParams('ackTimeoutMillis=1e3'))).toThrow(
         /Invalid query params/,
       );
-      expect(() => parseConsumerParams(new URLSearchParams('maxRedeliverCount=3'))).toThrow(/dead-letter/);
+      expect(parseConsumerParams(new URLSearchParams('maxRedeliverCount=3')).deadLetter).toEqual({
+        maxRedeliverCount: 3,
+      });
+      expect(
+        parseConsumerParams(new URLSearchParams('maxRedeliverCount=2&deadLetterTopic=persistent://a/b/dead'))
+          .deadLetter,
+      ).toEqual({ maxRedeliverCount: 2, topic: 'persistent://a/b/dead' });
+      for (const bad of [
+        'maxRedeliverCount=0',
+        'deadLetterTopic=persistent://a/b/dead',
+        'maxRedeliverCount=x',
+      ]) {
+        expect(() => parseConsumerParams(new URLSearchParams(bad))).toThrow(/Invalid query params/);
+      }
       expect(parseReaderParams(new URLSearchParams())).toEqual({
         receiverQueueSize: 1000,
         maxPendingMessages: 1000,
