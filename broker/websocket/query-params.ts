@@ -70,6 +70,17 @@ function intParam(query: URLSearchParams, name: string, min: number): number | u
   return value;
 }
 
+/** Pulsar's ConsumerBuilder takes an ack timeout of 0 (none) or at least 1000 ms; less is a bad parameter. */
+const ACK_TIMEOUT_MIN_MS = 1000;
+
+function ackTimeoutParam(query: URLSearchParams): number {
+  const value = intParam(query, 'ackTimeoutMillis', 0) ?? 0;
+  if (value !== 0 && value < ACK_TIMEOUT_MIN_MS) {
+    throw invalid(`ackTimeoutMillis=${value}: Ack timeout should be greater than ${ACK_TIMEOUT_MIN_MS} ms`);
+  }
+  return value;
+}
+
 function longParam(query: URLSearchParams, name: string): bigint | undefined {
   const text = query.get(name);
   if (text === null) return undefined;
@@ -153,7 +164,7 @@ export function parseConsumerParams(query: URLSearchParams): ConsumerParams {
       'Exclusive',
     durable: subscriptionMode === 'Durable',
     ...receiverQueue(query),
-    ackTimeoutMillis: intParam(query, 'ackTimeoutMillis', 0) ?? 0,
+    ackTimeoutMillis: ackTimeoutParam(query),
     negativeAckRedeliveryDelayMillis: intParam(query, 'negativeAckRedeliveryDelay', 0) ?? 60000,
     pullMode: boolParam(query, 'pullMode'),
   };

@@ -223,7 +223,9 @@ describe('broker > websocket (end to end)', () => {
     expect(moved.map(text)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
 
     const timed = topicPath();
-    const consumer = await connect(`consumer/${timed}/at?subscriptionType=Shared&ackTimeoutMillis=300`);
+    // Pulsar's smallest ack timeout (a shorter one is refused with 400, as the builder refuses it).
+    expect((await refusal(`${env.base}/ws/v2/consumer/${timed}/at?ackTimeoutMillis=300`)).status).toBe(400);
+    const consumer = await connect(`consumer/${timed}/at?subscriptionType=Shared&ackTimeoutMillis=1000`);
     await produce(await connect(`producer/${timed}`), 1);
     const [once] = await consumer.waitFrames(1);
     const [, again] = await consumer.waitFrames(2);

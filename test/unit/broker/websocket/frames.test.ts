@@ -377,6 +377,10 @@ describe('broker > websocket > frames', () => {
       expect(() => parseConsumerParams(new URLSearchParams('receiverQueueSize=-1'))).toThrow(
         /Invalid query params/,
       );
+      expect(() => parseConsumerParams(new URLSearchParams('ackTimeoutMillis=999'))).toThrow(
+        /Ack timeout should be greater than 1000 ms/,
+      );
+      expect(parseConsumerParams(new URLSearchParams('ackTimeoutMillis=1000')).ackTimeoutMillis).toBe(1000);
       expect(() => parseConsumerParams(new URLSearchParams('ackTimeoutMillis=1e3'))).toThrow(
         /Invalid query params/,
       );
