@@ -80,7 +80,9 @@ export function registerTenantNamespaceRoutes(server: BrokerHttpServer, broker: 
   });
   server.route('GET', '/admin/v2/namespaces/:tenant/:namespace/deduplication', async ({ res, params }) => {
     const policies = await store.getPolicies(namespaceOf(params));
-    sendJson(res, 200, policies.deduplicationEnabled ?? null);
+    // Unset: null from Pulsar's resource, 204 No Content on the wire (as retention).
+    if (policies.deduplicationEnabled === undefined) sendNoContent(res);
+    else sendJson(res, 200, policies.deduplicationEnabled);
   });
   server.route(
     'POST',

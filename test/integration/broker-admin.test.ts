@@ -73,6 +73,7 @@ describe('broker > admin REST > clusters, tenants, namespaces', () => {
     const retention = { retentionTimeInMinutes: 60, retentionSizeInMB: 100 };
     expect((await http('POST', `${admin}/namespaces/acme/orders/retention`, retention)).status).toBe(204);
     expect((await http('GET', `${admin}/namespaces/acme/orders/retention`)).json).toEqual(retention);
+    expect((await http('GET', `${admin}/namespaces/acme/orders/deduplication`)).status).toBe(204);
     expect((await http('POST', `${admin}/namespaces/acme/orders/deduplication`, true)).status).toBe(204);
     expect((await http('GET', `${admin}/namespaces/acme/orders/deduplication`)).json).toBe(true);
     const policies = (await http('GET', `${admin}/namespaces/acme/orders`)).json as Record<string, unknown>;
