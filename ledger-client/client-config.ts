@@ -16,6 +16,7 @@ export const clientConfigSchema = z.object({
   explicitLacInterval: setting.integer(0, { min: 0 }),
   /** Milliseconds before a read is also sent to the next replica; 0 = no speculative reads. */
   speculativeReadTimeout: setting.integer(2000, { min: 0 }),
+  /** The longest speculative wait: each further replica of a read waits twice the previous one, up to this. */
   maxSpeculativeReadTimeout: setting.integer(10000, { min: 0 }),
   /** Milliseconds before a long-poll LAC read is also sent to the next bookie. */
   firstSpeculativeReadLACTimeout: setting.integer(1500, { min: 0 }),

@@ -17,6 +17,9 @@ import {
 export const READ_ENTRIES_IN_FLIGHT_MAX = 512;
 
 /** One entry being read: its replicas in the order to try them and what each said so far. */
+/** The sweep that drives speculative reads runs at least this often. */
+const SWEEP_MAX_MS = 250;
+
 interface EntryRead {
   readonly entryId: bigint;
   readonly slot: number;
@@ -25,6 +28,8 @@ interface EntryRead {
   next: number;
   outstanding: number;
   lastSentAtMs: number;
+  /** How long the latest request may go unanswered before the next replica is asked too (doubles each time). */
+  speculativeWaitMs: number;
   missing: number;
   corrupt: number;
   /** The first answer that was neither data nor "no such entry", as a BKError code. */
@@ -55,6 +60,7 @@ export class PendingReadOp {
   private readonly results: LedgerEntry[];
   private readonly active = new Set<EntryRead>();
   private readonly speculativeTimeoutMs: number;
+  private readonly speculativeTimeoutMaxMs: number;
   private readonly inFlightMax: number;
   private nextSlot = 0;
   private completed = 0;
@@ -70,6 +76,10 @@ export class PendingReadOp {
     this.count = Number(last - first + 1n);
     this.results = new Array<LedgerEntry>(this.count);
     this.speculativeTimeoutMs = view.ctx.config.speculativeReadTimeout;
+    this.speculativeTimeoutMaxMs = Math.max(
+      view.ctx.config.maxSpeculativeReadTimeout,
+      this.speculativeTimeoutMs,
+    );
     this.inFlightMax = inFlightMax;
   }
 
@@ -88,7 +98,9 @@ export class PendingReadOp {
       this.resolve = resolve;
       this.reject = reject;
       if (this.speculativeTimeoutMs > 0) {
-        this.timer = setInterval(() => this.sweep(), Math.max(5, Math.floor(this.speculativeTimeoutMs / 4)));
+        // Late by at most a quarter of the timeout, and never by more than SWEEP_MAX_MS.
+        const sweepMs = Math.max(5, Math.min(SWEEP_MAX_MS, Math.floor(this.speculativeTimeoutMs / 4)));
+        this.timer = setInterval(() => this.sweep(), sweepMs);
         this.timer.unref();
       }
       this.fill();
@@ -111,6 +123,7 @@ export class PendingReadOp {
         next: 0,
         outstanding: 0,
         lastSentAtMs: 0,
+        speculativeWaitMs: this.speculativeTimeoutMs,
         missing: 0,
         corrupt: 0,
         firstError: undefined,
@@ -198,16 +211,21 @@ export class PendingReadOp {
     this.fill();
   }
 
-  /** Speculative reads: an entry whose latest request has waited speculativeReadTimeout also goes to the next replica. */
+  /**
+   * Speculative reads, as BookKeeper's default policy: an entry whose latest request has waited its speculative
+   * wait (speculativeReadTimeout at first) also goes to the next replica, and the wait doubles for the one after,
+   * up to maxSpeculativeReadTimeout.
+   */
   private sweep(): void {
     const now = Date.now();
     for (const entry of this.active) {
       if (
         entry.outstanding > 0 &&
         entry.next < entry.replicas.length &&
-        now - entry.lastSentAtMs >= this.speculativeTimeoutMs
+        now - entry.lastSentAtMs >= entry.speculativeWaitMs
       ) {
         this.view.ctx.placement.recordSlow(entry.replicas[entry.next - 1]!);
+        entry.speculativeWaitMs = Math.min(entry.speculativeWaitMs * 2, this.speculativeTimeoutMaxMs);
         this.send(entry);
       }
     }

@@ -177,6 +177,30 @@ describe('ledger-client > read > entries', () => {
     expect(view.placement.slow).toEqual(['b0:3181']);
   });
 
+  test('speculative reads back off: each next replica is asked after twice the previous wait, up to the max', async () => {
+    const client = new FakeBookieClient({
+      'b0:3181': () => 'hang',
+      'b1:3181': () => 'hang',
+      'b2:3181': serveAll,
+    });
+    const view = fakeView(E3_W3_A2, client, {
+      config: { speculativeReadTimeout: 40, maxSpeculativeReadTimeout: 1000 },
+    });
+    const sentAt: number[] = [];
+    const started = Date.now();
+    const send = client.readEntry.bind(client);
+    client.readEntry = (...args: Parameters<typeof send>) => {
+      sentAt.push(Date.now() - started);
+      return send(...args);
+    };
+    const { entries } = await PendingReadOp.read(view, 0n, 0n);
+    expect(entries[0]!.data).toEqual(payloadOf(0n));
+    expect(client.requests.map((r) => r.bookieId)).toEqual(['b0:3181', 'b1:3181', 'b2:3181']);
+    // b1 after 40 ms (sweeps every 10 ms), b2 after another 80, not another 40.
+    expect(sentAt[1]).toBeGreaterThanOrEqual(35);
+    expect(sentAt[2]! - sentAt[1]!).toBeGreaterThanOrEqual(75);
+  });
+
   test('with speculativeReadTimeout=0 a silent replica is waited for (the transport times it out)', async () => {
     const client = new FakeBookieClient({
       'b0:3181': () => 'hang',
