@@ -209,4 +209,38 @@ describe('ledger-client > read > against real bookies', () => {
       await fresh.close();
     }
   });
+
+  test('a hung bookie (SIGSTOP) is read around by speculative reads, long before the read timeout', async () => {
+    const handle = await createLedger(3, 2);
+    await appendAll(handle, 0, 30);
+    await handle.close();
+    const hung = handle.getLedgerMetadata().ensembles[0]!.ensemble[0]!;
+    const index = setup.cluster.bookieIds.indexOf(hung);
+    // A reader that would wait 30 s for the hung bookie's timeout, but asks the next replica after 100 ms.
+    const reader = await BookKeeper.create({
+      metadataServiceUri: setup.cluster.metadataServiceUri,
+      speculativeReadTimeout: 100,
+      readEntryTimeoutSec: 30,
+    });
+    await setup.cluster.stop(index);
+    try {
+      const read = await reader.openLedger({
+        ledgerId: handle.ledgerId,
+        password: PASSWORD,
+        recovery: false,
+      });
+      const started = Date.now();
+      const entries = await read.read(0n, 29n);
+      const elapsed = Date.now() - started;
+      expect(entries.map((e) => e.data)).toEqual(
+        Array.from({ length: 30 }, (_, i) => payload(handle.ledgerId, BigInt(i))),
+      );
+      // One speculative wait, not one per entry: the hung bookie is asked last once it has been slow.
+      expect(elapsed).toBeLessThan(3000);
+      await read.close();
+    } finally {
+      await setup.cluster.cont(index);
+      await reader.close();
+    }
+  });
 });
