@@ -252,6 +252,7 @@ export class BookieService {
     this.gcRun = this.storage
       .runGc({ ...request, ledgerExistsInMetadata: (ledgerId) => this.ledgers.ledgerExists(ledgerId) })
       .then((report) => {
+        this.bookie.forgetLedgers(report.ledgersDeleted);
         if (report.ledgersDeleted.length > 0 || report.reclaimedBytes > 0) {
           this.logger.info(
             {

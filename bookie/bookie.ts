@@ -200,6 +200,14 @@ export class Bookie {
   }
 
   /**
+   * Ledgers garbage collection deleted: their LAC state goes (long polls on them end as aborted), so that a
+   * later reader does not see the LAC of a ledger that no longer exists.
+   */
+  forgetLedgers(ledgerIds: readonly bigint[]): void {
+    for (const ledgerId of ledgerIds) this.lac.forget(ledgerId);
+  }
+
+  /**
    * Stops: wakes long-poll readers, waits (up to `drainTimeoutMs`) for adds and reads in flight, checkpoints,
    * then closes the journal and storage, which the bookie owns from construction on.
    */

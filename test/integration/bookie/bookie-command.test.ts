@@ -182,7 +182,9 @@ describe('ledgerline bookie', () => {
       garbage.push(client.addEntry({ ledgerId: 77n, entryId, masterKey: MASTER_KEY, body }));
     }
     await Promise.all(garbage);
-    await client.close();
+    const poll = () =>
+      client.longPoll({ ledgerId: 77n, previousLAC: 0n, timeOutMs: 100, entryId: -1n, piggyback: true });
+    expect((await poll()).status).toBe(StatusCode.EOK);
     // Wait for a checkpoint to put everything in sealed entry logs (flushInterval 100 ms).
     const logs = async (): Promise<string[]> => {
       const listed = (await (await fetch(`${http}/list_disk_file?file_type=entrylog`)).json()) as Record<
@@ -208,6 +210,9 @@ describe('ledgerline bookie', () => {
     await eventually('the forced pass to end', async () =>
       (await inForceGc()) === 'false' ? true : undefined,
     );
+    // The deleted ledger is gone for readers too: no LAC is served for it from memory.
+    expect((await poll()).status).toBe(StatusCode.ENOLEDGER);
+    await client.close();
     // The mostly-dead first log was rewritten away; every live entry still reads back.
     expect(await logs()).not.toContain(before[0]);
     const reader = await bk.openLedger({ ledgerId: ledger.ledgerId, password: 'gc' });
