@@ -25,6 +25,7 @@ export type {
 export { MetaStore, MANAGED_LEDGERS_ROOT } from './meta-store';
 export type { Versioned } from './meta-store';
 export { ManagedCursor } from './cursor/managed-cursor';
+export type { CursorInternalState } from './cursor/managed-cursor';
 export { PositionRangeSet } from './cursor/position-range-set';
 export { ManagedLedger } from './managed-ledger';
 export type { ManagedLedgerInterceptor, ManagedLedgerState, OpenCursorOptions } from './managed-ledger';

@@ -295,6 +295,11 @@ export class ManagedLedger extends ManagedLedgerView {
 
   // ---- state ----
 
+  /** When the ledger now being written was created (ms since the epoch); 0 before the first one. */
+  getLastLedgerCreatedTimestamp(): number {
+    return this.ledgerCreatedAtMs;
+  }
+
   getState(): ManagedLedgerState {
     return this.state;
   }

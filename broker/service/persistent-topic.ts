@@ -96,11 +96,11 @@ export interface CursorInternalStats {
   waitingReadOp: boolean;
   pendingReadOps: number;
   messagesConsumedCounter: number;
-  cursorLedger: number;
+  cursorLedger: bigint;
   cursorLedgerLastEntry: number;
   individuallyDeletedMessages: string;
   lastLedgerSwitchTimestamp: string;
-  state: 'Open' | 'Closed';
+  state: 'Open' | 'Closed' | 'Deleted';
   active: boolean;
   numberOfEntriesSinceFirstNotAckedMessage: number;
   totalNonContiguousDeletedMessagesRange: number;
@@ -798,15 +798,21 @@ export class PersistentTopic implements SubscriptionTopic {
     const ledgers = ml.getLedgersInfo();
     const current = ledgers[ledgers.length - 1];
     const cursors: Record<string, CursorInternalStats> = {};
-    for (const cursor of ml.getCursors()) cursors[cursor.name] = cursorInternalStats(cursor);
+    let waitingCursorsCount = 0;
+    for (const cursor of ml.getCursors()) {
+      const stats = cursorInternalStats(cursor);
+      if (stats.waitingReadOp) waitingCursorsCount++;
+      cursors[cursor.name] = stats;
+    }
+    const createdAtMs = ml.getLastLedgerCreatedTimestamp() || current?.timestamp || 0;
     return {
       entriesAddedCounter: this.entriesAddedCounter,
       numberOfEntries: ml.getNumberOfEntries(),
       totalSize: ml.getTotalSize(),
       currentLedgerEntries: current?.entries ?? 0,
       currentLedgerSize: current?.size ?? 0,
-      lastLedgerCreatedTimestamp: new Date(current?.timestamp || Date.now()).toISOString(),
-      waitingCursorsCount: 0,
+      lastLedgerCreatedTimestamp: createdAtMs === 0 ? '' : new Date(createdAtMs).toISOString(),
+      waitingCursorsCount,
       pendingAddEntriesCount: this.pendingPublishes,
       lastConfirmedEntry: ml.getLastConfirmedEntry().toString(),
       state: ml.getState(),
@@ -859,19 +865,23 @@ function cursorInternalStats(cursor: ManagedCursor): CursorInternalStats {
   const ranges = cursor.getIndividuallyDeletedRanges();
   const properties: Record<string, bigint> = {};
   for (const [key, value] of cursor.getProperties()) properties[key] = value;
+  const state = cursor.getInternalState();
   return {
     markDeletePosition: cursor.getMarkDeletedPosition().toString(),
     readPosition: cursor.getReadPosition().toString(),
-    waitingReadOp: false,
-    pendingReadOps: 0,
+    waitingReadOp: state.waitingReadOp,
+    pendingReadOps: state.waitingReadOp ? 1 : 0,
     messagesConsumedCounter: 0,
-    cursorLedger: -1,
-    cursorLedgerLastEntry: -1,
+    cursorLedger: state.cursorLedger,
+    cursorLedgerLastEntry: state.cursorLedgerLastEntry,
     individuallyDeletedMessages: `[${ranges.map((r) => `(${r.lower.toString()}..${r.upper.toString()}]`).join(', ')}]`,
-    lastLedgerSwitchTimestamp: '',
-    state: 'Open',
+    lastLedgerSwitchTimestamp:
+      state.lastLedgerSwitchTimestampMs === 0
+        ? ''
+        : new Date(state.lastLedgerSwitchTimestampMs).toISOString(),
+    state: state.state,
     active: cursor.isActive(),
-    numberOfEntriesSinceFirstNotAckedMessage: 0,
+    numberOfEntriesSinceFirstNotAckedMessage: state.numberOfEntriesSinceFirstNotAckedMessage,
     totalNonContiguousDeletedMessagesRange: cursor.getTotalNonContiguousDeletedMessagesRange(),
     subscriptionHavePendingRead: false,
     subscriptionHavePendingReplayRead: false,

@@ -103,6 +103,16 @@ export class CursorPersistence {
     }
   }
 
+  /** The ledger this cursor's positions are being written to, if any: its id, last entry, and when it began. */
+  currentLedger(): { ledgerId: bigint; lastEntryId: number; createdAtMs: number } | undefined {
+    if (this.ledger === undefined) return undefined;
+    return {
+      ledgerId: this.ledger.ledgerId,
+      lastEntryId: this.ledgerEntries - 1,
+      createdAtMs: this.ledgerCreatedAtMs,
+    };
+  }
+
   /** Creates the cursor's node (it must not exist) with its initial position and no ledger. */
   static async createNode(
     host: CursorHost,

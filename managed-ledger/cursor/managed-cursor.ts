@@ -12,6 +12,18 @@ import type { EntryCounter } from './position-range-set';
 
 type CursorState = 'Open' | 'Closed' | 'Deleted';
 
+/** See ManagedCursor.getInternalState. */
+export interface CursorInternalState {
+  state: CursorState;
+  waitingReadOp: boolean;
+  numberOfEntriesSinceFirstNotAckedMessage: number;
+  /** -1 when the cursor has no ledger (non-durable, or nothing persisted to a ledger yet). */
+  cursorLedger: bigint;
+  cursorLedgerLastEntry: number;
+  /** When the cursor's current ledger was created; 0 when it has none. */
+  lastLedgerSwitchTimestampMs: number;
+}
+
 /** The one read-or-wait a cursor may have. */
 interface WaitingRead {
   readonly maxEntries: number;
@@ -405,6 +417,29 @@ export class ManagedCursor {
     if (!changed) return RESOLVED;
     if (this.absorbFirstRange()) this.movedMarkDelete();
     return this.persistence === undefined ? RESOLVED : this.persistence.request();
+  }
+
+  /**
+   * What Pulsar's internalStats shows of a cursor besides its positions: its state, whether a read waits for
+   * entries, the entries from the first unacknowledged one up to the read position, and the ledger its
+   * positions are written to (durable cursors, once one exists).
+   */
+  getInternalState(): CursorInternalState {
+    const last = this.host.getLastConfirmedEntry();
+    const readUpTo = this.readPosition.compareTo(last) < 0 ? this.readPosition : last;
+    const sinceFirstNotAcked =
+      readUpTo.compareTo(this.markDeletePosition) > 0
+        ? this.host.getNumberOfEntries(this.markDeletePosition, readUpTo)
+        : 0;
+    const ledger = this.persistence?.currentLedger();
+    return {
+      state: this.state,
+      waitingReadOp: this.waiting !== undefined,
+      numberOfEntriesSinceFirstNotAckedMessage: sinceFirstNotAcked,
+      cursorLedger: ledger?.ledgerId ?? -1n,
+      cursorLedgerLastEntry: ledger?.lastEntryId ?? -1,
+      lastLedgerSwitchTimestampMs: ledger?.createdAtMs ?? 0,
+    };
   }
 
   /** True when the entry is acknowledged (at or before the mark-delete, or individually). */

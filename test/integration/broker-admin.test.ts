@@ -305,6 +305,32 @@ describe('broker > admin REST > subscriptions and cursor positions', () => {
     const fourth = messageIdOf(ids[4]!);
     expect(internal.cursors['from-now']!.markDeletePosition).toBe(`${fourth.ledgerId}:${fourth.entryId}`);
     expect(internal.cursors['from-start']!.markDeletePosition).toBe(`${second.ledgerId}:${second.entryId}`);
+    // The rest of Pulsar's cursor fields come from the cursor itself, not placeholders.
+    const full = internal as unknown as {
+      lastLedgerCreatedTimestamp: string;
+      waitingCursorsCount: number;
+      cursors: Record<string, Record<string, unknown>>;
+    };
+    const now = Date.now();
+    expect(Date.parse(full.lastLedgerCreatedTimestamp)).toBeGreaterThan(now - 60_000);
+    expect(Date.parse(full.lastLedgerCreatedTimestamp)).toBeLessThanOrEqual(now);
+    expect(full.waitingCursorsCount).toBe(0);
+    for (const [name, sinceFirstNotAcked] of [
+      ['from-now', 0],
+      ['from-start', 1], // mark-delete at m1, read position m2: Pulsar counts (markDelete, readPosition]
+    ] as const) {
+      const cursor = full.cursors[name]!;
+      expect(cursor).toMatchObject({
+        state: 'Open',
+        waitingReadOp: false,
+        numberOfEntriesSinceFirstNotAckedMessage: sinceFirstNotAcked,
+      });
+      // Durable cursors persist their positions to a ledger of their own: its id (a JSON integer, read exactly
+      // as a string when long) and last entry.
+      expect(BigInt(cursor.cursorLedger as string | number)).toBeGreaterThanOrEqual(0n);
+      expect(cursor.cursorLedgerLastEntry as number).toBeGreaterThanOrEqual(0);
+      expect(Date.parse(cursor.lastLedgerSwitchTimestamp as string)).toBeLessThanOrEqual(now);
+    }
   });
 
   it('creates the topic of a new subscription when it does not exist (allowAutoTopicCreation)', async () => {
