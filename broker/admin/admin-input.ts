@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HttpError, parseJsonBody } from '../http';
 import { BACKLOG_QUOTA_POLICIES, DESTINATION_STORAGE } from '../service';
-import type { BacklogQuota, BacklogQuotaPolicy } from '../service';
+import type { BacklogQuota, BacklogQuotaPolicy, Policies } from '../service';
 
 /*
  * The admin API's request bodies and path parameters, checked before anything reaches the broker: a bad one is
@@ -88,6 +88,36 @@ export function backlogQuotaOf(body: Buffer): BacklogQuota {
     limitTime: quota.limitTime,
     policy: quota.policy,
   };
+}
+
+const policiesSchema = z
+  .object({
+    retention_policies: retentionSchema.optional(),
+    deduplicationEnabled: z.boolean().optional(),
+    backlog_quota_map: z.record(z.string(), z.unknown()).optional(),
+  })
+  .loose();
+
+/**
+ * The optional Policies body of `PUT /admin/v2/namespaces/{tenant}/{namespace}`: the policies a new namespace
+ * starts with. Retention, deduplication and the size backlog quota are taken (checked as their own endpoints
+ * check them); other fields are left to the broker's defaults. No body: no policies.
+ */
+export function policiesOf(body: Buffer): Policies {
+  const parsed = parseJsonBody(body);
+  if (parsed === undefined) return {};
+  const input = checked('namespace policies', policiesSchema, parsed);
+  const policies: Policies = {};
+  if (input.retention_policies !== undefined) policies.retention_policies = input.retention_policies;
+  if (input.deduplicationEnabled !== undefined) policies.deduplicationEnabled = input.deduplicationEnabled;
+  for (const type of Object.keys(input.backlog_quota_map ?? {})) checkedBacklogQuotaType(type);
+  const quota = input.backlog_quota_map?.[DESTINATION_STORAGE];
+  if (quota !== undefined) {
+    policies.backlog_quota_map = {
+      [DESTINATION_STORAGE]: backlogQuotaOf(Buffer.from(JSON.stringify(quota))),
+    };
+  }
+  return policies;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   booleanOf,
   checkedBacklogQuotaType,
   checkedName,
+  policiesOf,
   retentionOf,
   tenantInfoOf,
 } from './admin-input';
@@ -49,10 +50,8 @@ export function registerTenantNamespaceRoutes(server: BrokerHttpServer, broker: 
   });
   server.route('PUT', '/admin/v2/namespaces/:tenant/:namespace', async ({ req, res, params }) => {
     const namespace = namespaceOf(params);
-    // The optional Policies body is accepted and ignored beyond its JSON check: the namespace starts with the
-    // broker's defaults, and retention/deduplication are set through their own endpoints.
-    await readBody(req);
-    await store.createNamespace(namespace);
+    // The optional Policies body: the retention, deduplication and backlog quota the namespace starts with.
+    await store.createNamespace(namespace, policiesOf(await readBody(req)));
     sendNoContent(res);
   });
   server.route('GET', '/admin/v2/namespaces/:tenant/:namespace', async ({ res, params }) => {

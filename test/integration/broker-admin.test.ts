@@ -10,7 +10,7 @@
 import WebSocket from 'ws';
 import { messageIdFromBase64 } from '../../broker';
 import { TempDirs, eventually } from '../harness';
-import { http, produce, requireBuilt, startStandalone } from './standalone-fixture';
+import { consume, http, produce, requireBuilt, startStandalone } from './standalone-fixture';
 import type { BrokerProcess } from './standalone-fixture';
 
 const temp = new TempDirs();
@@ -52,7 +52,42 @@ describe('broker > admin REST > clusters, tenants, namespaces', () => {
     expect((await http('GET', `${admin}/namespaces/public`)).json).toContain('public/default');
   });
 
-  it('creates, reads, updates and deletes a tenant and its namespace with retention and deduplication', async () => {
+  it('with deduplication on, a WebSocket resend of a stored sequenceId is acknowledged but not stored again', async () => {
+    expect((await http('PUT', `${admin}/namespaces/public/dedup`)).status).toBe(204);
+    expect((await http('POST', `${admin}/namespaces/public/dedup/deduplication`, true)).status).toBe(204);
+    const topic = `${admin}/persistent/public/dedup/once`;
+    expect((await http('PUT', `${topic}/subscription/all`, { ledgerId: -1, entryId: -1 })).status).toBe(204);
+    // A producer sends 1 and 2; after a reconnect under the same name it resends 2 and 1 (not knowing they were
+    // stored), then sends 3. Every send is acknowledged...
+    const producerName = 'dedup-producer';
+    const first = await produce(
+      broker.url,
+      'public/dedup/once',
+      [
+        { payload: 'a', sequenceId: 1 },
+        { payload: 'b', sequenceId: 2 },
+      ],
+      { producerName },
+    );
+    const second = await produce(
+      broker.url,
+      'public/dedup/once',
+      [
+        { payload: 'b again', sequenceId: 2 },
+        { payload: 'a again', sequenceId: 1 },
+        { payload: 'c', sequenceId: 3 },
+      ],
+      { producerName },
+    );
+    const ids = [...first, ...second];
+    expect(ids).toHaveLength(5);
+    // ...but stored once: the subscription from the start sees a, b, c.
+    expect(await consume(broker.url, 'public/dedup/once', 'all', 3)).toEqual(['a', 'b', 'c']);
+    const stats = (await http('GET', `${topic}/internalStats`)).json as { numberOfEntries: number };
+    expect(stats.numberOfEntries).toBe(3);
+  });
+
+  it('creates, reads, updates and deletes a tenant and its namespaces with retention, deduplication and quotas', async () => {
     const info = { adminRoles: ['ops'], allowedClusters: ['standalone'] };
     expect((await http('PUT', `${admin}/tenants/acme`, info)).status).toBe(204);
     expect((await http('GET', `${admin}/tenants/acme`)).json).toEqual(info);
@@ -78,6 +113,23 @@ describe('broker > admin REST > clusters, tenants, namespaces', () => {
     expect((await http('GET', `${admin}/namespaces/acme/orders/deduplication`)).json).toBe(true);
     const policies = (await http('GET', `${admin}/namespaces/acme/orders`)).json as Record<string, unknown>;
     expect(policies).toMatchObject({ retention_policies: retention, deduplicationEnabled: true });
+
+    // A namespace created with a Policies body starts with them; a bad one is refused and nothing is created.
+    const quota = { limitSize: 1024, limitTime: -1, policy: 'producer_exception' };
+    const initial = {
+      retention_policies: { retentionTimeInMinutes: 5, retentionSizeInMB: -1 },
+      deduplicationEnabled: false,
+      backlog_quota_map: { destination_storage: quota },
+    };
+    expect((await http('PUT', `${admin}/namespaces/acme/billing`, initial)).status).toBe(204);
+    expect((await http('GET', `${admin}/namespaces/acme/billing`)).json).toMatchObject(initial);
+    expect((await http('GET', `${admin}/namespaces/acme/billing/deduplication`)).json).toBe(false);
+    const bad = await http('PUT', `${admin}/namespaces/acme/refused`, {
+      retention_policies: { retentionSizeInMB: 1 },
+    });
+    expect(bad.status).toBe(400);
+    expect((await http('GET', `${admin}/namespaces/acme/refused`)).status).toBe(404);
+    expect((await http('DELETE', `${admin}/namespaces/acme/billing`)).status).toBe(204);
 
     expect((await http('DELETE', `${admin}/namespaces/acme/orders`)).status).toBe(204);
     expect((await http('GET', `${admin}/namespaces/acme/orders`)).status).toBe(404);

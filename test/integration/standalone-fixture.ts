@@ -159,6 +159,7 @@ export interface SentMessage {
   payload: string;
   properties?: Record<string, string>;
   key?: string;
+  sequenceId?: number;
 }
 
 /**
@@ -169,8 +170,13 @@ export async function produce(
   baseUrl: string,
   topicPath: string,
   messages: SentMessage[],
+  options: { producerName?: string } = {},
 ): Promise<string[]> {
-  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/ws/v2/producer/persistent/${topicPath}`);
+  const query =
+    options.producerName === undefined ? '' : `?producerName=${encodeURIComponent(options.producerName)}`;
+  const ws = new WebSocket(
+    `${baseUrl.replace(/^http/, 'ws')}/ws/v2/producer/persistent/${topicPath}${query}`,
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       ws.once('open', () => resolve());
@@ -204,6 +210,7 @@ export async function produce(
           payload: Buffer.from(message.payload).toString('base64'),
           ...(message.properties !== undefined && { properties: message.properties }),
           ...(message.key !== undefined && { key: message.key }),
+          ...(message.sequenceId !== undefined && { sequenceId: message.sequenceId }),
           context: String(index),
         }),
       ),
