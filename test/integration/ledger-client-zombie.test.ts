@@ -2,7 +2,7 @@
  * Goal: a zombie writer (reliability.md §2 S6) can never again have an add acknowledged once its ledger was
  * recovered and closed elsewhere: a writer process, frozen mid-stream while another process recovers and
  * closes its ledger, resumes to find every append failing with LedgerFencedException, no acknowledgement for
- * an entry past the closed end, and the closed end never moves.
+ * an entry past the closed end, and the closed end never moves, not even when the zombie closes its handle.
  * Method: three real bookies on etcd (BookieCluster). The writer is a child process
  * (test/fixtures/ledger-writer-process.js, our compiled client from dist/) appending continuously with 20 in
  * flight and printing a JSON line per acknowledged or failed entry. The test SIGSTOPs it mid-stream, recovers
@@ -24,6 +24,8 @@ interface WriterLine {
   acked?: string;
   failed?: string;
   code?: string;
+  /** How the writer's own close() of its handle ended: 'ok' or the error code. */
+  close?: string;
 }
 
 /** The child's state letter from /proc (T when stopped). */
@@ -97,6 +99,11 @@ describe('ledger-client > zombie writer (S6)', () => {
       expect(new Set(failures.map((l) => l.code))).toEqual(new Set(['LedgerFencedException']));
       expect(failures.every((l) => BigInt(l.failed!) > ids[ids.length - 1]!)).toBe(true);
 
+      // The writer's own close() after its failures ran: harmless when its end agrees with the recoverer's, else
+      // refused; either way it changed nothing (below).
+      const closes = lines.filter((l) => l.close !== undefined).map((l) => l.close);
+      expect(closes).toHaveLength(1);
+      expect(['ok', 'MetadataVersionException']).toContain(closes[0]);
       // The closed end never moved, and the ledger holds exactly the writer's entries up to it.
       const after = await recoverer.getLedgerMetadata(ledgerId);
       expect([after.state, after.lastEntryId, after.length]).toEqual([
