@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HttpError, parseJsonBody } from '../http';
-import { BACKLOG_QUOTA_POLICIES, DESTINATION_STORAGE } from '../service';
-import type { BacklogQuota, BacklogQuotaPolicy, Policies } from '../service';
+import { BACKLOG_QUOTA_POLICIES, DESTINATION_STORAGE, MESSAGE_AGE } from '../service';
+import type { BacklogQuota, BacklogQuotaPolicy, BacklogQuotaType, Policies } from '../service';
 
 /*
  * The admin API's request bodies and path parameters, checked before anything reaches the broker: a bad one is
@@ -100,8 +100,8 @@ const policiesSchema = z
 
 /**
  * The optional Policies body of `PUT /admin/v2/namespaces/{tenant}/{namespace}`: the policies a new namespace
- * starts with. Retention, deduplication and the size backlog quota are taken (checked as their own endpoints
- * check them); other fields are left to the broker's defaults. No body: no policies.
+ * starts with. Retention, deduplication and the backlog quotas are taken (checked as their own endpoints check
+ * them); other fields are left to the broker's defaults. No body: no policies.
  */
 export function policiesOf(body: Buffer): Policies {
   const parsed = parseJsonBody(body);
@@ -110,28 +110,22 @@ export function policiesOf(body: Buffer): Policies {
   const policies: Policies = {};
   if (input.retention_policies !== undefined) policies.retention_policies = input.retention_policies;
   if (input.deduplicationEnabled !== undefined) policies.deduplicationEnabled = input.deduplicationEnabled;
-  for (const type of Object.keys(input.backlog_quota_map ?? {})) checkedBacklogQuotaType(type);
-  const quota = input.backlog_quota_map?.[DESTINATION_STORAGE];
-  if (quota !== undefined) {
-    policies.backlog_quota_map = {
-      [DESTINATION_STORAGE]: backlogQuotaOf(Buffer.from(JSON.stringify(quota))),
-    };
+  for (const [name, quota] of Object.entries(input.backlog_quota_map ?? {})) {
+    const type = checkedBacklogQuotaType(name);
+    policies.backlog_quota_map ??= {};
+    policies.backlog_quota_map[type] = backlogQuotaOf(Buffer.from(JSON.stringify(quota)));
   }
   return policies;
 }
 
 /**
- * `?backlogQuotaType=`: Pulsar's BacklogQuotaType, destination_storage when absent. The broker enforces size
- * quotas only, so `message_age` (time) is refused rather than stored and ignored.
+ * `?backlogQuotaType=`: Pulsar's BacklogQuotaType, destination_storage (size, limitSize) when absent, or
+ * message_age (the age of the oldest unacknowledged message, limitTime).
  */
-export function checkedBacklogQuotaType(value: string | null): typeof DESTINATION_STORAGE {
+export function checkedBacklogQuotaType(value: string | null): BacklogQuotaType {
   if (value === null || value === DESTINATION_STORAGE) return DESTINATION_STORAGE;
-  throw new HttpError(
-    400,
-    value === 'message_age'
-      ? 'backlogQuotaType message_age is not supported: ledgerline enforces size quotas (destination_storage) only'
-      : `Invalid backlogQuotaType ${value}: destination_storage or message_age`,
-  );
+  if (value === MESSAGE_AGE) return MESSAGE_AGE;
+  throw new HttpError(400, `Invalid backlogQuotaType ${value}: destination_storage or message_age`);
 }
 
 const longSchema = z.union([z.number().int(), z.string().regex(/^-?\d+$/)]).transform((v) => BigInt(v));

@@ -93,7 +93,8 @@ export function registerTenantNamespaceRoutes(server: BrokerHttpServer, broker: 
     },
   );
 
-  // Backlog quotas (Pulsar's Namespaces backlogQuota/backlogQuotaMap): size quotas, `destination_storage`.
+  // Backlog quotas (Pulsar's Namespaces backlogQuota/backlogQuotaMap): `destination_storage` (size) and
+  // `message_age` (the oldest unacknowledged message's age), by ?backlogQuotaType=.
   const BACKLOG_QUOTA = '/admin/v2/namespaces/:tenant/:namespace/backlogQuota';
   server.route('GET', `${BACKLOG_QUOTA}Map`, async ({ res, params }) => {
     sendJson(res, 200, await store.getBacklogQuotaMap(namespaceOf(params)));
@@ -108,14 +109,14 @@ export function registerTenantNamespaceRoutes(server: BrokerHttpServer, broker: 
   });
   server.route('POST', BACKLOG_QUOTA, async ({ req, res, params, query }) => {
     const namespace = namespaceOf(params);
-    checkedBacklogQuotaType(query.get('backlogQuotaType'));
-    await store.setBacklogQuota(namespace, backlogQuotaOf(await readBody(req)));
+    const type = checkedBacklogQuotaType(query.get('backlogQuotaType'));
+    await store.setBacklogQuota(namespace, backlogQuotaOf(await readBody(req)), type);
     sendNoContent(res);
   });
   server.route('DELETE', BACKLOG_QUOTA, async ({ res, params, query }) => {
     const namespace = namespaceOf(params);
-    checkedBacklogQuotaType(query.get('backlogQuotaType'));
-    await store.removeBacklogQuota(namespace);
+    const type = checkedBacklogQuotaType(query.get('backlogQuotaType'));
+    await store.removeBacklogQuota(namespace, type);
     sendNoContent(res);
   });
 }

@@ -7,7 +7,7 @@ import { PulsarFormatError, TopicName } from '../pulsar';
 import type { BrokerConfig } from './broker-config';
 import { BrokerError, toBrokerError } from './errors';
 import type { BrokerMetrics, TopicMetricsSample, TopicMetricsSource } from './metrics';
-import { DESTINATION_STORAGE, NamespaceStore } from './namespace-store';
+import { DESTINATION_STORAGE, MESSAGE_AGE, NamespaceStore } from './namespace-store';
 import type { Policies } from './namespace-store';
 import { PartitionedTopicStore, listTopicNodes } from './partitioned-topic-store';
 import { MessageIndex, PersistentTopic } from './persistent-topic';
@@ -343,6 +343,7 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
       logger: this.logger.child({ topic: name }),
       deduplicationEnabled: policies.deduplicationEnabled ?? this.config.brokerDeduplicationEnabled,
       backlogQuota: policies.backlog_quota_map?.[DESTINATION_STORAGE],
+      ageQuota: policies.backlog_quota_map?.[MESSAGE_AGE],
     });
     try {
       await topic.initialize();
@@ -378,6 +379,7 @@ export class BrokerService implements TopicHost, TopicMetricsSource {
       void topic.setDeduplicationEnabled(deduplication);
       topic.setRetention(retentionTimeInMinutes, retentionSizeInMB);
       topic.setBacklogQuota(policies.backlog_quota_map?.[DESTINATION_STORAGE]);
+      topic.setAgeQuota(policies.backlog_quota_map?.[MESSAGE_AGE]);
     }
   }
 

@@ -11,6 +11,7 @@ export {
   BACKLOG_QUOTA_POLICIES,
   CLUSTERS_ROOT,
   DESTINATION_STORAGE,
+  MESSAGE_AGE,
   NamespaceStore,
   POLICIES_ROOT,
   splitNamespace,
@@ -18,6 +19,7 @@ export {
 export type {
   BacklogQuota,
   BacklogQuotaPolicy,
+  BacklogQuotaType,
   ClusterData,
   Policies,
   RetentionPolicies,

@@ -24,7 +24,10 @@ export const BACKLOG_QUOTA_POLICIES: readonly BacklogQuotaPolicy[] = [
   'consumer_backlog_eviction',
 ];
 
-/** Pulsar's BacklogQuota JSON: limitSize in bytes (-1: none), limitTime in seconds (-1: none; not enforced yet). */
+/**
+ * Pulsar's BacklogQuota JSON: limitSize in bytes (-1: none), the destination_storage quota's limit; limitTime in
+ * seconds (-1: none), the message_age quota's.
+ */
 export interface BacklogQuota {
   limitSize: number;
   limitTime: number;
@@ -33,6 +36,9 @@ export interface BacklogQuota {
 
 /** The backlog quota type Pulsar keys size quotas by. */
 export const DESTINATION_STORAGE = 'destination_storage';
+/** Pulsar's BacklogQuotaType for quotas on the age of the oldest unacknowledged message (limitTime). */
+export const MESSAGE_AGE = 'message_age';
+export type BacklogQuotaType = typeof DESTINATION_STORAGE | typeof MESSAGE_AGE;
 
 /**
  * A namespace's policies, in the fields of Pulsar's Policies JSON that ledgerline acts on; other fields written
@@ -229,8 +235,12 @@ export class NamespaceStore {
     await this.updatePolicies(namespace, (p) => ({ ...p, deduplicationEnabled: enabled }));
   }
 
-  /** Sets the namespace's `destination_storage` backlog quota (Pulsar's POST .../backlogQuota). */
-  async setBacklogQuota(namespace: string, quota: BacklogQuota): Promise<void> {
+  /** Sets one of the namespace's backlog quotas (Pulsar's POST .../backlogQuota?backlogQuotaType=). */
+  async setBacklogQuota(
+    namespace: string,
+    quota: BacklogQuota,
+    type: BacklogQuotaType = DESTINATION_STORAGE,
+  ): Promise<void> {
     const { limitSize, limitTime, policy } = quota;
     if (
       !Number.isSafeInteger(limitSize) ||
@@ -246,13 +256,13 @@ export class NamespaceStore {
     }
     await this.updatePolicies(namespace, (p) => ({
       ...p,
-      backlog_quota_map: { ...p.backlog_quota_map, [DESTINATION_STORAGE]: { limitSize, limitTime, policy } },
+      backlog_quota_map: { ...p.backlog_quota_map, [type]: { limitSize, limitTime, policy } },
     }));
   }
 
-  async removeBacklogQuota(namespace: string): Promise<void> {
+  async removeBacklogQuota(namespace: string, type: BacklogQuotaType = DESTINATION_STORAGE): Promise<void> {
     await this.updatePolicies(namespace, (p) => {
-      const { [DESTINATION_STORAGE]: _removed, ...rest } = p.backlog_quota_map ?? {};
+      const { [type]: _removed, ...rest } = p.backlog_quota_map ?? {};
       return { ...p, backlog_quota_map: rest };
     });
   }

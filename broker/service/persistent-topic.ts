@@ -160,6 +160,8 @@ export interface PersistentTopicOptions {
   deduplicationEnabled: boolean;
   /** The namespace's `destination_storage` backlog quota, if any. */
   backlogQuota?: BacklogQuota;
+  /** The namespace's message_age quota (limitTime, seconds). */
+  ageQuota?: BacklogQuota;
 }
 
 type TopicState = 'Open' | 'Closing' | 'Closed' | 'Deleted';
@@ -188,6 +190,10 @@ export class PersistentTopic implements SubscriptionTopic {
   private readonly deduplicationEnabled: boolean;
   private deduplication: MessageDeduplication | undefined;
   private backlogQuota: BacklogQuota | undefined;
+  private ageQuota: BacklogQuota | undefined;
+  private ageCheckedAtMs = 0;
+  private ageCheck: Promise<void> | undefined;
+  private ageExceeded = false;
   private backlogCheckedAtMs = 0;
   private backlogExceeded = false;
   private nextProducerId = 0;
@@ -204,6 +210,7 @@ export class PersistentTopic implements SubscriptionTopic {
     this.logger = options.logger;
     this.deduplicationEnabled = options.deduplicationEnabled;
     this.backlogQuota = options.backlogQuota;
+    this.ageQuota = options.ageQuota;
   }
 
   /**
@@ -265,13 +272,64 @@ export class PersistentTopic implements SubscriptionTopic {
     this.backlogExceeded = false;
   }
 
+  setAgeQuota(quota: BacklogQuota | undefined): void {
+    this.ageQuota = quota;
+    this.ageCheckedAtMs = 0;
+    this.ageExceeded = false;
+  }
+
+  /** Either backlog quota, size or message age, is exceeded (see isSizeBacklogExceeded, isAgeBacklogExceeded). */
+  private isBacklogExceeded(nowMs: number): boolean {
+    const bySize = this.isSizeBacklogExceeded(nowMs);
+    return this.isAgeBacklogExceeded(nowMs) || bySize;
+  }
+
   /**
-   * The backlog quota (Pulsar's BacklogQuotaManager, size only), at most once a second: the backlog in bytes of
+   * The message_age quota (Pulsar's time-based backlog quota, checked precisely): the oldest unacknowledged
+   * message of any durable subscription published more than `limitTime` seconds ago. Checked at most once a
+   * second, in the background (it reads entries): what it found is what sends and new producers see. Over it,
+   * `consumer_backlog_eviction` acknowledges the messages past the age in each subscription; the producer
+   * policies refuse new producers and sends until it drops.
+   */
+  private isAgeBacklogExceeded(nowMs: number): boolean {
+    const quota = this.ageQuota;
+    if (quota === undefined || quota.limitTime < 0) return false;
+    if (this.ageCheck === undefined && nowMs - this.ageCheckedAtMs >= BACKLOG_CHECK_INTERVAL_MS) {
+      this.ageCheckedAtMs = nowMs;
+      this.ageCheck = this.checkAgeBacklog(quota, nowMs)
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'backlog age check failed'))
+        .finally(() => (this.ageCheck = undefined));
+    }
+    return this.ageExceeded;
+  }
+
+  private async checkAgeBacklog(quota: BacklogQuota, nowMs: number): Promise<void> {
+    const oldestAllowed = nowMs - quota.limitTime * 1000;
+    let exceeded = false;
+    for (const subscription of [...this.subscriptions.values()]) {
+      if (!subscription.durable) continue;
+      const oldest = await subscription.oldestUnackedPublishTime();
+      if (oldest === undefined || oldest >= oldestAllowed) continue;
+      if (quota.policy !== 'consumer_backlog_eviction') {
+        exceeded = true;
+        break;
+      }
+      await subscription.expirePublishedUpTo(oldestAllowed - 1);
+    }
+    if (this.ageQuota !== quota) return; // changed meanwhile: the next check is the new quota's
+    if (exceeded !== this.ageExceeded) {
+      this.logger.info({ exceeded, limitTime: quota.limitTime, policy: quota.policy }, 'backlog age quota');
+    }
+    this.ageExceeded = exceeded;
+  }
+
+  /**
+   * The size backlog quota (Pulsar's BacklogQuotaManager), at most once a second: the backlog in bytes of
    * the slowest durable subscription (its backlog entries times the average entry size) against `limitSize`.
    * Over it, `consumer_backlog_eviction` skips the oldest messages of every subscription over the limit;
    * the producer policies refuse new producers and sends (ProducerBlockedQuotaExceededError) until it drops.
    */
-  private isBacklogExceeded(nowMs: number): boolean {
+  private isSizeBacklogExceeded(nowMs: number): boolean {
     const quota = this.backlogQuota;
     if (quota === undefined || quota.limitSize < 0) return false;
     if (nowMs - this.backlogCheckedAtMs < BACKLOG_CHECK_INTERVAL_MS) return this.backlogExceeded;
@@ -305,7 +363,9 @@ export class PersistentTopic implements SubscriptionTopic {
   private quotaExceededError(what: string): BrokerError {
     return new BrokerError(
       'ProducerBlockedQuotaExceededError',
-      `${what} on ${this.name.toString()}: the backlog is over the quota of ${this.backlogQuota?.limitSize} bytes`,
+      this.ageExceeded
+        ? `${what} on ${this.name.toString()}: the oldest unacknowledged message is older than the quota of ${this.ageQuota?.limitTime} s`
+        : `${what} on ${this.name.toString()}: the backlog is over the quota of ${this.backlogQuota?.limitSize} bytes`,
     );
   }
 

@@ -163,7 +163,7 @@ describe('broker > admin REST > namespace backlog quotas', () => {
       expect(refused.status).toBe(400);
       expect(refused.json).toEqual({ reason: expect.stringContaining('backlog quota') });
     }
-    expect((await http('POST', `${ns}/backlogQuota?backlogQuotaType=message_age`, quota)).status).toBe(400);
+    expect((await http('POST', `${ns}/backlogQuota?backlogQuotaType=age`, quota)).status).toBe(400);
     expect((await http('POST', `${admin}/namespaces/public/nowhere/backlogQuota`, quota)).status).toBe(404);
     expect((await http('GET', `${admin}/namespaces/public/nowhere/backlogQuotaMap`)).status).toBe(404);
 
@@ -194,6 +194,57 @@ describe('broker > admin REST > namespace backlog quotas', () => {
         () => undefined,
       ),
     );
+  });
+
+  it('a message_age quota refuses producers once the oldest unacked message is too old, or expires it', async () => {
+    const ns = `${admin}/namespaces/public/aged`;
+    expect((await http('PUT', ns)).status).toBe(204);
+    const held = { limitSize: -1, limitTime: 1, policy: 'producer_exception' };
+    expect((await http('POST', `${ns}/backlogQuota?backlogQuotaType=message_age`, held)).status).toBe(204);
+    expect((await http('GET', `${ns}/backlogQuotaMap`)).json).toEqual({ message_age: held });
+    expect((await http('GET', `${ns}/backlogQuota?backlogQuotaType=message_age`)).json).toEqual(held);
+    expect((await http('GET', `${ns}/backlogQuota`)).status).toBe(204); // no size quota
+
+    // A subscription behind: fine while its oldest message is young, refused once it is older than 1 s.
+    const topic = `${admin}/persistent/public/aged/held`;
+    expect((await http('PUT', `${topic}/subscription/behind`, { ledgerId: -1, entryId: -1 })).status).toBe(
+      204,
+    );
+    await produce(broker.url, 'public/aged/held', [{ payload: 'a' }]);
+    await produce(broker.url, 'public/aged/held', [{ payload: 'b' }]);
+    const refusal = await eventually('producer refused past the age', () =>
+      produce(broker.url, 'public/aged/held', [{ payload: 'c' }]).then(
+        () => undefined,
+        (error: Error) => error.message,
+      ),
+    );
+    if (/HTTP \d{3}/.test(refusal!)) expect(refusal).toMatch(/HTTP 503/);
+    else expect(refusal).toMatch(/older than the quota of 1 s/);
+
+    // consumer_backlog_eviction instead: the old messages are acknowledged for the subscription, producers go on.
+    const evict = { limitSize: -1, limitTime: 1, policy: 'consumer_backlog_eviction' };
+    expect((await http('POST', `${ns}/backlogQuota?backlogQuotaType=message_age`, evict)).status).toBe(204);
+    await eventually('producer accepted again', () =>
+      produce(broker.url, 'public/aged/held', [{ payload: 'fresh' }]).then(
+        () => true,
+        () => undefined,
+      ),
+    );
+    const backlog = async (): Promise<number> => {
+      const stats = (await http('GET', `${topic}/stats`)).json as {
+        subscriptions: Record<string, { msgBacklog: number }>;
+      };
+      return stats.subscriptions.behind!.msgBacklog;
+    };
+    // Everything older than a second goes; what is left is younger (the 'fresh' messages, if any yet).
+    await eventually('old messages expired', async () => {
+      await produce(broker.url, 'public/aged/held', [{ payload: 'tick' }]);
+      const peeked = await http('GET', `${topic}/subscription/behind/position/1`);
+      return peeked.status === 200 && !['a', 'b', 'c'].includes(peeked.text) ? true : undefined;
+    });
+    expect(await backlog()).toBeGreaterThan(0);
+    expect((await http('DELETE', `${ns}/backlogQuota?backlogQuotaType=message_age`)).status).toBe(204);
+    expect((await http('GET', `${ns}/backlogQuotaMap`)).json).toEqual({});
   });
 });
 

@@ -196,6 +196,31 @@ export class PersistentSubscription implements ConsumerSubscription {
     this.logger.info({ count }, 'messages skipped');
   }
 
+  /** The publish time of the oldest unacknowledged message; undefined when nothing is unacknowledged. */
+  async oldestUnackedPublishTime(): Promise<number | undefined> {
+    const oldest = await this.peek(1);
+    return oldest?.entry.metadata.publishTime;
+  }
+
+  /**
+   * Acknowledges every message published at or before `publishTime` (Pulsar's expiry of old messages, used by
+   * the message_age backlog quota's consumer_backlog_eviction). Returns whether the mark-delete moved.
+   */
+  async expirePublishedUpTo(publishTime: number): Promise<boolean> {
+    this.checkOpen('expire messages of');
+    const firstKept = await this.positionAfterPublishTime(publishTime);
+    const upTo = this.topic.managedLedger.getPreviousPosition(firstKept);
+    const markDelete = this.cursor.getMarkDeletedPosition();
+    if (!upTo.isAfter(markDelete)) return false;
+    this.acknowledgedUpTo(upTo);
+    await this.cursor.markDelete(upTo).catch((error: unknown) => {
+      throw this.wrap(error, 'expire messages');
+    });
+    this.noteMarkDelete(markDelete);
+    this.logger.info({ publishTime, markDelete: upTo.toString() }, 'messages past the backlog age expired');
+    return true;
+  }
+
   /** Acknowledges everything (Pulsar's skip_all / clear-backlog). */
   async clearBacklog(): Promise<void> {
     this.checkOpen('clear the backlog of');

@@ -101,6 +101,7 @@ export type SubscriptionManagedLedger = Pick<
   | 'newNonDurableCursor'
   | 'getTotalSize'
   | 'getNumberOfEntries'
+  | 'getPreviousPosition'
 >;
 
 /** What a subscription needs of its topic (PersistentTopic implements it). */
