@@ -90,6 +90,9 @@ interface Member {
 
 const SCOPE = '/ledgers';
 
+/** How long a started bookie may take to appear in the registry (a loaded CI machine starts many at once). */
+const REGISTERED_TIMEOUT_MS = 30_000;
+
 /** Clusters not yet closed, killed on exit. */
 const live = new Set<BookieCluster>();
 let exitHookInstalled = false;
@@ -118,9 +121,20 @@ export class BookieCluster {
       for (let i = 0; i < options.bookies; i++) {
         members.push(await cluster.prepare(ports[2 * i]!, ports[2 * i + 1]!));
       }
-      await Promise.all(members.map((m) => cluster.launch(m)));
+      // Every launch settles before a failure is reported: one still starting would outlive the cleanup below.
+      const launched = await Promise.allSettled(members.map((m) => cluster.launch(m)));
+      const failed = launched.find((result) => result.status === 'rejected');
+      if (failed !== undefined) throw failed.reason;
     } catch (error) {
-      await cluster.close();
+      // The start's own failure is what the caller needs; one in the cleanup is added to it, never in its place.
+      await cluster.close().catch((closeError: unknown) => {
+        throw new Error(
+          `${(error as Error).message} (cleaning up after it failed too: ${String(closeError)})`,
+          {
+            cause: error,
+          },
+        );
+      });
       throw error;
     }
     return cluster;
@@ -276,14 +290,18 @@ export class BookieCluster {
     member.process = await startLedgerlineBookie(member.confPath, member.port);
     member.state = 'running';
     // The ready line comes after registration; read-only configurations register under readonly/.
-    await eventually(`bookie ${member.bookieId} to be registered`, async () => {
-      const registrations = this.metadata.registrations;
-      const ids = [
-        ...(await registrations.getWritableBookies()),
-        ...(await registrations.getReadOnlyBookies()),
-      ];
-      return ids.includes(member.bookieId) ? true : undefined;
-    });
+    await eventually(
+      `bookie ${member.bookieId} to be registered`,
+      async () => {
+        const registrations = this.metadata.registrations;
+        const ids = [
+          ...(await registrations.getWritableBookies()),
+          ...(await registrations.getReadOnlyBookies()),
+        ];
+        return ids.includes(member.bookieId) ? true : undefined;
+      },
+      REGISTERED_TIMEOUT_MS,
+    );
   }
 
   /** Deletes the registration a dead process left on its lease. */

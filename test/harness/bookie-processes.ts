@@ -57,18 +57,13 @@ export async function startBareBookie(
   options: StartOptions = {},
 ): Promise<BookieProcess> {
   const started = launch([FIXTURE, dataDir, '0', ...settings], options);
-  const ready = await eventually(
-    'the bookie process to print its ready line',
-    () => {
-      if (started.child.exitCode !== null) throw exitedEarly(started);
-      const line = started
-        .stdout()
-        .split('\n')
-        .find((l) => l.startsWith('{'));
-      return line === undefined ? undefined : (JSON.parse(line) as { port: number; pid: number });
-    },
-    READY_TIMEOUT_MS,
-  );
+  const ready = await untilReady(started, 'the bookie process to print its ready line', () => {
+    const line = started
+      .stdout()
+      .split('\n')
+      .find((l) => l.startsWith('{'));
+    return line === undefined ? undefined : (JSON.parse(line) as { port: number; pid: number });
+  });
   return started.withIds(ready.pid, ready.port);
 }
 
@@ -82,13 +77,8 @@ export async function startLedgerlineBookie(
   options: StartOptions = {},
 ): Promise<BookieProcess> {
   const started = launch([...LEDGERLINE_NODE_FLAGS, BIN, 'bookie', '--conf', confPath], options);
-  await eventually(
-    'the bookie to print its ready line',
-    () => {
-      if (started.child.exitCode !== null) throw exitedEarly(started);
-      return started.stdout().includes(' ready: ') ? true : undefined;
-    },
-    READY_TIMEOUT_MS,
+  await untilReady(started, 'the bookie to print its ready line', () =>
+    started.stdout().includes(' ready: ') ? true : undefined,
   );
   const pid = options.wrapper === undefined ? started.child.pid! : onlyChildOf(started.child.pid!);
   return started.withIds(pid, port);
@@ -146,6 +136,35 @@ function launch(nodeArgs: string[], options: StartOptions): Launched {
       },
     }),
   };
+}
+
+/**
+ * Waits for `ready` (a value once the process is up); fails if the process exits first. A process that is not
+ * ready in time is SIGKILLed (and waited for) before the failure is reported with its output: otherwise it would
+ * live on unseen, still writing into dirs the caller is about to remove.
+ */
+async function untilReady<T>(started: Launched, what: string, ready: () => T | undefined): Promise<T> {
+  try {
+    return await eventually(
+      what,
+      () => {
+        if (started.child.exitCode !== null) throw exitedEarly(started);
+        return ready();
+      },
+      READY_TIMEOUT_MS,
+    );
+  } catch (error) {
+    if (started.child.exitCode === null && started.child.signalCode === null) {
+      const exited = new Promise((resolve) => started.child.once('exit', resolve));
+      started.child.kill('SIGKILL');
+      await exited;
+      throw new Error(
+        `${(error as Error).message}; killed it. stdout:\n${started.stdout()}\nstderr:\n${started.stderr()}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 function exitedEarly(started: Launched): Error {

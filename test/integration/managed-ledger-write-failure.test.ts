@@ -3,12 +3,14 @@
  * were pending when the ledger failed are sent again, in order, on the next ledger, and confirmed once bookies
  * are there to take them; the failed ledger is closed at its last confirmed entry.
  * Method: two real bookies and E=Qw=Qa=2, so when one is stopped (SIGSTOP) the client's ensemble change finds no
- * replacement and fails the ledger's pending adds; a third bookie is started a little later. Adds have a 1 s
+ * replacement and fails the ledger's pending adds; a third bookie is started once the managed ledger has given
+ * up on that ledger. Adds have a 1 s
  * timeout in the client so the failure comes quickly. A second test gives the client a long add timeout and the
  * managed ledger a short one (managedLedgerAddEntryTimeoutSeconds): the managed ledger gives up on the stopped
  * bookie's ledger first. The LedgerChaining invariants are checked at the end of each.
  */
-import { BookieCluster, requireBuiltBookie } from '../harness';
+import type { Position } from '../../managed-ledger';
+import { BookieCluster, eventually, requireBuiltBookie } from '../harness';
 import { checkLedgerChaining, payload, payloads, readAll, startOwner } from './managed-ledger-fixture';
 import type { Owner } from './managed-ledger-fixture';
 
@@ -34,17 +36,28 @@ describe('managed-ledger > write failure', () => {
     const failing = acked[0]!.ledgerId;
 
     await cluster!.stop(1);
+    let positions: Position[];
     const order: number[] = [];
-    const pending = Array.from({ length: 20 }, (_, i) =>
-      ml.addEntry(payload(20 + i)).then((position) => {
-        order.push(i);
-        return position;
-      }),
-    );
-    // Let the ensemble change fail first, then give the client a bookie to move to.
-    await new Promise((resolve) => setTimeout(resolve, 2500));
-    await cluster!.addBookie();
-    const positions = await Promise.all(pending);
+    try {
+      const pending = Array.from({ length: 20 }, (_, i) =>
+        ml.addEntry(payload(20 + i)).then((position) => {
+          order.push(i);
+          return position;
+        }),
+      );
+      // Let the ensemble change fail and the managed ledger give up on the ledger (it is then creating the next
+      // one, retrying while there are too few bookies); only then give it a bookie. A fixed wait raced with the
+      // add timeout on a loaded machine: the bookie came before the failure and the ensemble changed instead.
+      await eventually(
+        'the managed ledger to leave the failed ledger',
+        () => (ml.getState() === 'CreatingLedger' ? true : undefined),
+        20_000,
+      );
+      await cluster!.addBookie();
+      positions = await Promise.all(pending);
+    } finally {
+      await cluster!.cont(1);
+    }
 
     expect(order).toEqual(Array.from({ length: 20 }, (_, i) => i));
     for (let i = 1; i < positions.length; i++) expect(positions[i]!.isAfter(positions[i - 1]!)).toBe(true);
@@ -55,7 +68,6 @@ describe('managed-ledger > write failure', () => {
     expect(await readAll(ml)).toEqual(payloads(0, 40));
     await checkLedgerChaining(ml, owner!.bk);
 
-    await cluster!.cont(1);
     await ml.addEntry(payload(40));
     await ml.close();
   }, 90_000);
