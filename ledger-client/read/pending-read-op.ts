@@ -16,10 +16,10 @@ import {
 /** Entries of one read with requests outstanding at once: pipelined, but bounded for very long ranges. */
 export const READ_ENTRIES_IN_FLIGHT_MAX = 512;
 
-/** One entry being read: its replicas in the order to try them and what each said so far. */
 /** The sweep that drives speculative reads runs at least this often. */
 const SWEEP_MAX_MS = 250;
 
+/** One entry being read: its replicas in the order to try them and what each said so far. */
 interface EntryRead {
   readonly entryId: bigint;
   readonly slot: number;
