@@ -382,14 +382,7 @@ export class Consumer {
   }
 
   private positionOf(id: MessageId): Position {
-    if (
-      id === null ||
-      typeof id !== 'object' ||
-      typeof id.ledgerId !== 'bigint' ||
-      typeof id.entryId !== 'bigint' ||
-      id.ledgerId < 0n ||
-      id.entryId < 0n
-    ) {
+    if (!namesAnEntry(id)) {
       throw new BrokerError(
         'BadRequest',
         `consumer ${this.consumerName} of subscription ${this.subscription.name}: not a message id of ${this.subscription.topic.name.toString()}`,
