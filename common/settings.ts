@@ -24,37 +24,22 @@ export const setting = {
   },
 
   number(defaultValue: number, range: { min?: number; max?: number } = {}) {
-    return z
-      .string()
-      .default(String(defaultValue))
-      .transform((raw, ctx) => {
-        const value = Number(raw.trim());
-        if (
-          raw.trim() === '' ||
-          !Number.isFinite(value) ||
-          value < (range.min ?? -Infinity) ||
-          value > (range.max ?? Infinity)
-        ) {
-          ctx.addIssue({ code: 'custom', message: `expected a number${describeRange(range)}` });
-          return z.NEVER;
-        }
-        return value;
-      });
+    const min = range.min ?? -Infinity;
+    const max = range.max ?? Infinity;
+    return numberSetting(
+      defaultValue,
+      (value) => value >= min && value <= max,
+      `a number${describeRange(range)}`,
+    );
   },
 
   /** A number strictly between 0 and 1 (a share of a disk, say, where 0 and 1 make no sense). */
   fraction(defaultValue: number) {
-    return z
-      .string()
-      .default(String(defaultValue))
-      .transform((raw, ctx) => {
-        const value = Number(raw.trim());
-        if (raw.trim() === '' || !(value > 0 && value < 1)) {
-          ctx.addIssue({ code: 'custom', message: 'expected a fraction strictly between 0 and 1' });
-          return z.NEVER;
-        }
-        return value;
-      });
+    return numberSetting(
+      defaultValue,
+      (value) => value > 0 && value < 1,
+      'a fraction strictly between 0 and 1',
+    );
   },
 
   port(defaultValue: number) {
@@ -119,4 +104,20 @@ function describeRange(range: { min?: number; max?: number }): string {
   if (range.min !== undefined) return ` ≥ ${range.min}`;
   if (range.max !== undefined) return ` ≤ ${range.max}`;
   return '';
+}
+
+/** A finite number that `accepts` takes; anything else fails with "expected <expected>". */
+function numberSetting(defaultValue: number, accepts: (value: number) => boolean, expected: string) {
+  return z
+    .string()
+    .default(String(defaultValue))
+    .transform((raw, ctx) => {
+      const text = raw.trim();
+      const value = Number(text);
+      if (text === '' || !Number.isFinite(value) || !accepts(value)) {
+        ctx.addIssue({ code: 'custom', message: `expected ${expected}` });
+        return z.NEVER;
+      }
+      return value;
+    });
 }
