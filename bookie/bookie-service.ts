@@ -64,8 +64,9 @@ export function bookieIdOf(
 export class BookieService {
   private gcTimer: NodeJS.Timeout | undefined;
   private gcRun: Promise<void> | undefined;
-  /** The pass queued behind the running one (see runGc), with the options its callers asked for. */
-  private gcNext: { request: GcRequest; readonly run: Promise<void> } | undefined;
+  /** The pass queued behind the running one (see runGc), and the options its callers asked for. */
+  private gcNext: Promise<void> | undefined;
+  private gcNextRequest: GcRequest | undefined;
   private forcedGc = false;
   private stopping: Promise<void> | undefined;
 
@@ -228,24 +229,17 @@ export class BookieService {
    */
   runGc(request: GcRequest = {}): Promise<void> {
     if (this.gcRun === undefined) return this.startGc(request);
-    const next = this.gcNext;
-    if (next !== undefined) {
-      next.request = {
-        forceMajor: next.request.forceMajor === true || request.forceMajor === true,
-        forceMinor: next.request.forceMinor === true || request.forceMinor === true,
-      };
-      return next.run;
-    }
-    const queued: { request: GcRequest; run: Promise<void> } = {
-      request: { ...request },
-      run: Promise.resolve(),
+    this.gcNextRequest = {
+      forceMajor: this.gcNextRequest?.forceMajor === true || request.forceMajor === true,
+      forceMinor: this.gcNextRequest?.forceMinor === true || request.forceMinor === true,
     };
-    queued.run = this.gcRun.then(() => {
+    this.gcNext ??= this.gcRun.then(() => {
+      const next = this.gcNextRequest ?? {};
       this.gcNext = undefined;
-      return this.startGc(queued.request);
+      this.gcNextRequest = undefined;
+      return this.startGc(next);
     });
-    this.gcNext = queued;
-    return queued.run;
+    return this.gcNext;
   }
 
   private startGc(request: GcRequest): Promise<void> {
@@ -313,7 +307,7 @@ export class BookieService {
     const steps: Array<[string, () => Promise<unknown>]> = [
       ['unregister', () => this.state.shutdown()],
       ['stop serving', () => this.server.close()],
-      ['finish garbage collection', async () => this.gcNext?.run ?? this.gcRun],
+      ['finish garbage collection', async () => this.gcNext ?? this.gcRun],
       ['close the bookie (checkpoint, journal, storage)', () => this.bookie.close()],
       ['stop the disk monitor', async () => this.diskMonitor.close()],
       ['close the HTTP server', async () => this.http?.close()],
