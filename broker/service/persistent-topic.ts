@@ -871,7 +871,7 @@ export class PersistentTopic implements SubscriptionTopic {
       totalSize: ml.getTotalSize(),
       currentLedgerEntries: current?.entries ?? 0,
       currentLedgerSize: current?.size ?? 0,
-      lastLedgerCreatedTimestamp: createdAtMs === 0 ? '' : new Date(createdAtMs).toISOString(),
+      lastLedgerCreatedTimestamp: isoTimeOrEmpty(createdAtMs),
       waitingCursorsCount,
       pendingAddEntriesCount: this.pendingPublishes,
       lastConfirmedEntry: ml.getLastConfirmedEntry().toString(),
@@ -935,10 +935,7 @@ function cursorInternalStats(cursor: ManagedCursor): CursorInternalStats {
     cursorLedger: state.cursorLedger,
     cursorLedgerLastEntry: state.cursorLedgerLastEntry,
     individuallyDeletedMessages: `[${ranges.map((r) => `(${r.lower.toString()}..${r.upper.toString()}]`).join(', ')}]`,
-    lastLedgerSwitchTimestamp:
-      state.lastLedgerSwitchTimestampMs === 0
-        ? ''
-        : new Date(state.lastLedgerSwitchTimestampMs).toISOString(),
+    lastLedgerSwitchTimestamp: isoTimeOrEmpty(state.lastLedgerSwitchTimestampMs),
     state: state.state,
     active: cursor.isActive(),
     numberOfEntriesSinceFirstNotAckedMessage: state.numberOfEntriesSinceFirstNotAckedMessage,
@@ -957,4 +954,9 @@ function checkSubscriptionName(topic: TopicName, name: unknown): asserts name is
       `Invalid subscription name "${String(name)}" on topic ${topic.toString()}`,
     );
   }
+}
+
+/** internalStats' time fields: ISO 8601, or '' for a time that is not known (0). */
+function isoTimeOrEmpty(ms: number): string {
+  return ms === 0 ? '' : new Date(ms).toISOString();
 }
