@@ -230,10 +230,6 @@ export class WebSocketService {
   }
 
   /**
-   * The session's consumer: on a partitioned topic one consumer per partition (same subscription name and
-   * options) merged by a PartitionedConsumer, each partition's share of the receiver queue at least 1.
-   */
-  /**
    * A consumer session's dead-letter topic: a producer on it is made on the first message that goes there, with
    * Pulsar's REAL_TOPIC and ORIGIN_MESSAGE_ID properties on each copy.
    */
@@ -266,10 +262,14 @@ export class WebSocketService {
         const request: SendRequest = { payload: message.payload, properties };
         if (message.key !== undefined) request.key = message.key;
         if (message.eventTime !== undefined) request.eventTime = message.eventTime;
+        const used = producer;
         try {
-          await (await producer).send(request);
+          await (await used).send(request);
         } catch (error) {
-          producer = undefined; // a later message tries with a new producer
+          // A later message tries with a new producer; this one is closed so that it does not stay registered
+          // on the dead-letter topic (a leaked producer would also hold that topic open).
+          if (producer === used) producer = undefined;
+          await (await used.catch(() => undefined))?.close().catch(() => undefined);
           throw error;
         }
       },
@@ -281,6 +281,10 @@ export class WebSocketService {
     };
   }
 
+  /**
+   * The session's consumer: on a partitioned topic one consumer per partition (same subscription name and
+   * options) merged by a PartitionedConsumer, each partition's share of the receiver queue at least 1.
+   */
   private async subscribeSession(
     topic: TopicName,
     subscribe: SubscribeOptions,

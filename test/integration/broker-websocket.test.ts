@@ -150,6 +150,41 @@ describe('broker > websocket (end to end)', () => {
     expect(stored.getSubscription('s')!.cursor.getNumberOfEntriesInBacklog(true)).toBe(0);
   });
 
+  it('a dead-letter publish that fails closes its producer and leaves the message unacknowledged', async () => {
+    const topic = topicPath();
+    const realTopic = topic.replace('persistent/', 'persistent://');
+    const consumer = await connect(
+      `consumer/${topic}/s?subscriptionType=Shared&negativeAckRedeliveryDelay=50&maxRedeliverCount=1`,
+    );
+    const producer = await connect(`producer/${topic}`);
+    /** Waits for the n-th delivery and nacks it. */
+    const nackDelivery = async (n: number): Promise<Record<string, unknown>> => {
+      const frame = (await consumer.waitFrames(n))[n - 1]!;
+      consumer.send({ type: 'negativeAcknowledge', messageId: frame.messageId });
+      return frame;
+    };
+    // m0 is dead-lettered: that makes the session's producer on the dead-letter topic.
+    await produce(producer, 1);
+    await nackDelivery(1);
+    await nackDelivery(2);
+    const dlq = await env.service.getTopic(`${realTopic}-s-DLQ`);
+    await eventuallyTrue(() => dlq.getLastMessageId().entryId >= 0n);
+    expect(dlq.getProducers()).toHaveLength(1);
+    // The dead-letter topic is terminated: the next copy's send fails there.
+    await dlq.terminate();
+    await produce(producer, 1, 1);
+    expect(text(await nackDelivery(3))).toBe('m1');
+    await nackDelivery(4);
+    // The failed producer is gone from the dead-letter topic. m1 is not lost: it stays in the subscription,
+    // unacknowledged (each redelivery tries the dead-letter topic again, so the client does not see it).
+    await eventuallyTrue(() => dlq.getProducers().length === 0);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(dlq.getProducers()).toHaveLength(0);
+    expect(consumer.frames).toHaveLength(4);
+    const stored = await env.service.getTopic(realTopic);
+    expect(stored.getSubscription('s')!.cursor.getNumberOfEntriesInBacklog(true)).toBe(1);
+  });
+
   it('readers start at earliest, latest or after a message id, and see the end of a terminated topic', async () => {
     const topic = topicPath();
     const producer = await connect(`producer/${topic}`);
