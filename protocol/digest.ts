@@ -186,10 +186,10 @@ export class DigestManager {
     assertInt64(entryId, 'entryId');
     assertInt64(lastAddConfirmed, 'lastAddConfirmed');
     assertInt64(length, 'length');
-    target.writeBigInt64BE(this.ledgerId, LEDGER_ID_OFFSET);
-    target.writeBigInt64BE(entryId, ENTRY_ID_OFFSET);
-    target.writeBigInt64BE(lastAddConfirmed, LAC_OFFSET);
-    target.writeBigInt64BE(length, LENGTH_OFFSET);
+    writeInt64(target, this.ledgerId, LEDGER_ID_OFFSET);
+    writeInt64(target, entryId, ENTRY_ID_OFFSET);
+    writeInt64(target, lastAddConfirmed, LAC_OFFSET);
+    writeInt64(target, length, LENGTH_OFFSET);
     this.writeDigest(target, ENTRY_METADATA_LENGTH, target.subarray(0, ENTRY_METADATA_LENGTH), payload);
   }
 
@@ -302,4 +302,23 @@ export function readEntryId(body: Buffer): bigint {
 export function readLastAddConfirmed(body: Buffer): bigint {
   checkBodyLength(body, LAC_OFFSET + 8, 'a lastAddConfirmed');
   return body.readBigInt64BE(LAC_OFFSET);
+}
+
+const INT53_MAX = BigInt(Number.MAX_SAFE_INTEGER);
+const TWO_32 = 2 ** 32;
+
+/**
+ * Buffer.writeBigInt64BE without its BigInt arithmetic for values within +-(2^53 - 1), which every id, LAC and
+ * length of a real ledger is: the header of each added entry made 12 short-lived BigInts through it, a sixth of
+ * what a client appending 64,000 entries/s allocated (bench/client-write under the sampling heap profiler).
+ */
+function writeInt64(target: Buffer, value: bigint, offset: number): void {
+  if (value > INT53_MAX || value < -INT53_MAX) {
+    target.writeBigInt64BE(value, offset);
+    return;
+  }
+  const n = Number(value);
+  const high = Math.floor(n / TWO_32);
+  target.writeInt32BE(high, offset);
+  target.writeUInt32BE(n - high * TWO_32, offset + 4);
 }

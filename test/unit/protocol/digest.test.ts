@@ -154,6 +154,37 @@ describe('protocol > digest > verification', () => {
     );
   });
 
+  it('the header holds ledgerId, entryId, LAC and length as big-endian int64s, for every int64', () => {
+    const int64 = fc.oneof(
+      fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
+      fc.bigInt({ min: -(1n << 54n), max: 1n << 54n }),
+      fc.constantFrom(
+        -1n,
+        0n,
+        2n ** 32n - 1n,
+        2n ** 32n,
+        2n ** 53n - 1n,
+        2n ** 53n,
+        -(2n ** 53n) + 1n,
+        -(2n ** 53n),
+      ),
+    );
+    fc.assert(
+      fc.property(int64, int64, int64, int64, (ledgerId, entryId, lac, length) => {
+        const body = DigestManager.create(ledgerId, PASSWORD, DigestType.CRC32C).packEntry(
+          entryId,
+          lac,
+          length,
+          PAYLOAD,
+        );
+        const expected = Buffer.alloc(32);
+        [ledgerId, entryId, lac, length].forEach((value, i) => expected.writeBigInt64BE(value, i * 8));
+        expect(body.subarray(0, 32)).toEqual(expected);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it.each(ALL_TYPES.filter((t) => t !== DigestType.DUMMY).map((t) => [DigestType[t], t]))(
     '%s: a flipped bit anywhere in header, digest or payload is a DigestMismatchError',
     (_name, type) => {
