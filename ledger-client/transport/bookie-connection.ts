@@ -145,6 +145,12 @@ export interface ConnectionSettings {
   connectTimeoutMs: number;
 }
 
+function partsLength(parts: readonly Buffer[]): number {
+  let bytes = 0;
+  for (const part of parts) bytes += part.length;
+  return bytes;
+}
+
 /** Frames per socket write when many requests leave in one tick (performance.md: streaming beats one write). */
 const WRITE_BATCH_FRAMES_MAX = 64;
 /** Bytes per socket write when batching; a frame this large is written alone. */
@@ -217,8 +223,9 @@ export class BookieConnection implements BookieChannel {
   private retryAt = 0;
   private backoffMs: number;
   private lastConnectError: Error | undefined;
-  /** Frames written this tick and not yet handed to the socket, and the socket they are for. */
+  /** Frames (or their parts) written this tick and not yet handed to the socket, and the socket they are for. */
   private batch: Buffer[] = [];
+  private batchFrames = 0;
   private batchBytes = 0;
   private batchSocket: Socket | undefined;
   private flushScheduled = false;
@@ -516,29 +523,34 @@ export class BookieConnection implements BookieChannel {
    * Frames written in one tick leave together, as one buffer: a socket write per frame cost more in stream
    * bookkeeping (write requests, callbacks, writev arrays) than copying the frame does. The batch goes out on
    * the next tick, and every WRITE_BATCH_FRAMES_MAX frames or WRITE_BATCH_BYTES_MAX bytes in a long run so the
-   * bookie starts on the first while the rest are encoded; a large frame is written as it is.
+   * bookie starts on the first while the rest are encoded. A frame in parts (an add's head and its packed entry)
+   * is copied into the batch part by part, so that a small add needs no frame buffer of its own; a large frame
+   * is written as it is.
    */
   private write(socket: Socket, frame: OutgoingFrame): void {
     if (socket !== this.batchSocket) {
       this.flush();
       this.batchSocket = socket;
     }
-    if (!Buffer.isBuffer(frame)) {
-      // A large entry's frame in parts (its payload not copied): after the batch before it, written as it is.
+    const single = Buffer.isBuffer(frame);
+    const bytes = single ? frame.length : partsLength(frame);
+    if (bytes >= WRITE_BATCH_BYTES_MAX) {
+      // After the batch before it, written as it is (a large entry's parts: its payload not copied).
       this.flush();
-      socket.cork();
-      for (const part of frame) socket.write(part);
-      socket.uncork();
+      if (single) {
+        socket.write(frame);
+      } else {
+        socket.cork();
+        for (const part of frame) socket.write(part);
+        socket.uncork();
+      }
       return;
     }
-    if (frame.length >= WRITE_BATCH_BYTES_MAX) {
-      this.flush();
-      socket.write(frame);
-      return;
-    }
-    this.batch.push(frame);
-    this.batchBytes += frame.length;
-    if (this.batch.length === WRITE_BATCH_FRAMES_MAX || this.batchBytes >= WRITE_BATCH_BYTES_MAX) {
+    if (single) this.batch.push(frame);
+    else for (const part of frame) this.batch.push(part);
+    this.batchFrames++;
+    this.batchBytes += bytes;
+    if (this.batchFrames === WRITE_BATCH_FRAMES_MAX || this.batchBytes >= WRITE_BATCH_BYTES_MAX) {
       this.flush();
     } else if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -552,6 +564,7 @@ export class BookieConnection implements BookieChannel {
     const bytes = this.batchBytes;
     this.batch = [];
     this.batchBytes = 0;
+    this.batchFrames = 0;
     const socket = this.batchSocket!;
     // A socket lost meanwhile is destroyed: writing to it is a no-op, its requests already failed.
     if (socket.destroyed) return;
