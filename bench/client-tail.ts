@@ -90,6 +90,7 @@ async function main(): Promise<void> {
     const sorted = latencies.subarray(0, measured).sort();
     printResult({
       bench: 'client_tail_latency',
+      clientNodeFlags: process.execArgv,
       bookies,
       ensembleSize: bookies,
       writeQuorumSize: bookies,

@@ -16,6 +16,11 @@
  * Each line carries the client's CPU µs per append (this process) and the bookies' (all of them, summed).
  * Targets (issue 4): >= 80,000/s and >= 30,000/s; p99 <= 20 ms at 80%. Client, bookies and etcd share the
  * machine's two cores, so the figures are the whole set-up's.
+ *
+ * The client is this process, so its V8 flags are the ones node was started with (`clientNodeFlags` in each
+ * line). The p99 depends on them: ledger-client/README.md ("The application's heap") recommends, and the figures
+ * of issue 4 are measured with,
+ *   node --initial-old-space-size=128 dist/bench/client-write.js
  */
 import { BookKeeper } from '../ledger-client';
 import type { WriteHandle } from '../ledger-client';
@@ -107,6 +112,7 @@ async function setup(bookies: number, ensembleSize: number, writeQuorumSize: num
     printResult({
       bench: 'client_append_max',
       ...label,
+      clientNodeFlags: process.execArgv,
       inFlight,
       warmUpSeconds,
       appendsPerSecond: maxRate,
@@ -118,6 +124,7 @@ async function setup(bookies: number, ensembleSize: number, writeQuorumSize: num
     printResult({
       bench: 'client_append_latency',
       ...label,
+      clientNodeFlags: process.execArgv,
       targetAppendsPerSecond: targetRate,
       appendsPerSecond: medianOf(paced, (r) => r.opsPerSecond),
       runsP99Ms: paced.map((r) => round(r.latencyP99Ms, 2)),

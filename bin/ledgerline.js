@@ -1,8 +1,9 @@
-#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=32
+#!/usr/bin/env -S node --single-threaded-gc --max-semi-space-size=32 --initial-old-space-size=128
 'use strict';
 // The `ledgerline` command. The TypeScript sources are compiled to dist/ by `npm run build`
 // (npm start and npm test build first). The V8 flags above, also in `npm start`, are cli/node-flags.ts's (why
-// each, and what it measured): the collector on the main thread only, and a young generation of up to 32 MB.
+// each, and what it measured): the collector on the main thread only, a young generation of up to 32 MB, and an
+// old generation marked only once it reaches 128 MB.
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
