@@ -13,8 +13,8 @@
  *   and the p99 at 80% of that rate 59.0 -> 45.8 ms (medians).
  * - `--initial-old-space-size=128` (MB): the old generation may grow to 128 MB before V8 marks it. By default V8
  *   sets that limit from the live heap (about 20 MB in a bookie), and a bookie taking 64,000 adds/s ran a
- *   mark-compact every 0.3-1 s, most of them during a write-cache flush, each 3-23 ms of its main thread. With the
- *   flag it ran 2 in a run of 30 s. bench/client-write `--only 1 --rate 64000` (client run with the same flag),
+ *   mark-compact about once a second (0.25-3 s apart), most of them during a write-cache flush, each 2-23 ms of
+ *   its main thread. With the flag it ran 2 in a run of 30 s. bench/client-write `--only 1 --rate 64000` (client run with the same flag),
  *   alternated with and without it on the bookie: p99 9.1 / 10.9 / 7.6 / 34.6 / 6.7 / 23.0 ms against
  *   14.0 / 11.6 / 10.5 / 44.8 / 7.4 / 23.1 (each the median of 5 runs; lower in every pair).
  */
