@@ -860,7 +860,7 @@ export class PersistentTopic implements SubscriptionTopic {
     const cursors: Record<string, CursorInternalStats> = {};
     let waitingCursorsCount = 0;
     for (const cursor of ml.getCursors()) {
-      const stats = cursorInternalStats(cursor);
+      const stats = cursorInternalStats(cursor, this.entriesAddedCounter);
       if (stats.waitingReadOp) waitingCursorsCount++;
       cursors[cursor.name] = stats;
     }
@@ -921,7 +921,11 @@ export class PersistentTopic implements SubscriptionTopic {
   }
 }
 
-function cursorInternalStats(cursor: ManagedCursor): CursorInternalStats {
+/**
+ * A cursor's internal stats. messagesConsumedCounter is Pulsar's: entries added since the topic was loaded minus
+ * the cursor's backlog, so it starts at minus the backlog when the topic loads and grows as the cursor consumes.
+ */
+function cursorInternalStats(cursor: ManagedCursor, entriesAddedCounter: number): CursorInternalStats {
   const ranges = cursor.getIndividuallyDeletedRanges();
   const properties: Record<string, bigint> = {};
   for (const [key, value] of cursor.getProperties()) properties[key] = value;
@@ -931,7 +935,7 @@ function cursorInternalStats(cursor: ManagedCursor): CursorInternalStats {
     readPosition: cursor.getReadPosition().toString(),
     waitingReadOp: state.waitingReadOp,
     pendingReadOps: state.waitingReadOp ? 1 : 0,
-    messagesConsumedCounter: 0,
+    messagesConsumedCounter: entriesAddedCounter - cursor.getNumberOfEntriesInBacklog(false),
     cursorLedger: state.cursorLedger,
     cursorLedgerLastEntry: state.cursorLedgerLastEntry,
     individuallyDeletedMessages: `[${ranges.map((r) => `(${r.lower.toString()}..${r.upper.toString()}]`).join(', ')}]`,

@@ -671,6 +671,8 @@ describe('broker > topics > stats and metrics', () => {
     expect(internal.lastConfirmedEntry).toBe(`${current.ledgerId.toString()}:2`);
     expect(internal.cursors.s).toMatchObject({ individuallyDeletedMessages: '[]' });
     expect(internal.cursors.s!.markDeletePosition).toMatch(/^\d+:-1$/);
+    // Pulsar's messagesConsumedCounter: entries added since the topic loaded, less the backlog.
+    expect(internal.cursors.s!.messagesConsumedCounter).toBe(0);
 
     const text = await metrics.registry.metrics();
     expect(text).toContain(`pulsar_in_messages_total{topic="${name}"} 3`);
@@ -678,5 +680,8 @@ describe('broker > topics > stats and metrics', () => {
     expect(text).toContain(`pulsar_subscriptions_count{topic="${name}"} 1`);
     expect(text).toContain(`pulsar_msg_backlog{topic="${name}"} 3`);
     expect(text).toMatch(/pulsar_topics_count \d+/);
+
+    await topic.getSubscription('s')!.skip(2);
+    expect(topic.getInternalStats().cursors.s!.messagesConsumedCounter).toBe(2);
   });
 });
