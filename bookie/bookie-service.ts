@@ -164,6 +164,8 @@ export class BookieService {
       // Built (its thresholds checked) before the bookie registers: a bad setting must stop the start unseen.
       const diskMonitor = new DiskMonitor({
         ledgerDirs: config.ledgerDirectories,
+        // The storage keeps its indexes in the first index dir only (open-bookie.ts).
+        indexDirs: config.indexDirectories.slice(0, 1),
         diskCheckIntervalMs: config.diskCheckInterval,
         diskUsageThreshold: config.diskUsageThreshold,
         diskUsageWarnThreshold: config.diskUsageWarnThreshold,

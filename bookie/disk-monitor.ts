@@ -59,10 +59,17 @@ export interface LedgerDirReport {
 
 export interface DiskCheckReport {
   dirs: LedgerDirReport[];
+  /** The index dirs that are not also ledger dirs (indexDirectories), checked with the same thresholds. */
+  indexDirs: LedgerDirReport[];
   /** Ledger dirs that new entry logs may go to (status writable or warn), in configuration order. */
   writableDirs: string[];
   /** No ledger dir is writable: the bookie is read-only (or stops, with readOnlyModeEnabled=false). */
   allFull: boolean;
+  /**
+   * There are index dirs of their own and none is writable: the entry-location index cannot take a flush, so the
+   * bookie is read-only too (BookKeeper's LedgerDirsMonitor checks its index dirs as it does its ledger dirs).
+   */
+  indexDirsFull: boolean;
   highPriorityWritesAvailable: boolean;
 }
 
@@ -75,6 +82,8 @@ export interface DiskStateTarget {
 
 export interface DiskMonitorOptions {
   ledgerDirs: readonly string[];
+  /** indexDirectories: dirs of the RocksDB indexes, when configured apart from the ledger dirs. */
+  indexDirs?: readonly string[];
   /** diskCheckInterval */
   diskCheckIntervalMs: number;
   /** diskUsageThreshold: a dir above this fraction is full. */
@@ -94,6 +103,10 @@ export interface DiskMonitorOptions {
   diskSpace?: DiskSpaceSource;
 }
 
+function isWritable(report: LedgerDirReport): boolean {
+  return report.status === 'writable' || report.status === 'warn';
+}
+
 function checkFraction(name: string, value: number): void {
   if (!(value > 0 && value < 1)) {
     throw new ConfigError(`${name}=${value} is invalid: expected a fraction strictly between 0 and 1`);
@@ -101,10 +114,11 @@ function checkFraction(name: string, value: number): void {
 }
 
 /**
- * BookKeeper's LedgerDirsMonitor: every diskCheckInterval ms, reads the space of each ledger dir's filesystem.
- * A dir is full above diskUsageThreshold and stays full until it drops below diskUsageLwmThreshold (the
- * hysteresis keeps a dir near the threshold from flapping). When no ledger dir is writable the bookie goes
- * read-only; once one is writable again, it goes back to writable (unless something else keeps it read-only).
+ * BookKeeper's LedgerDirsMonitor: every diskCheckInterval ms, reads the space of each ledger dir's filesystem, and
+ * of the index dir when it is configured apart (indexDirectories). A dir is full above diskUsageThreshold and stays
+ * full until it drops below diskUsageLwmThreshold (the hysteresis keeps a dir near the threshold from flapping).
+ * When no ledger dir is writable, or the index dir is full, the bookie goes read-only; once both have room again,
+ * it goes back to writable (unless something else keeps it read-only).
  *
  * Checks never overlap: the next one is scheduled when the previous one ends.
  */
@@ -188,19 +202,32 @@ export class DiskMonitor {
   }
 
   private async runCheck(): Promise<DiskCheckReport> {
-    const dirs = await Promise.all(this.options.ledgerDirs.map((dir) => this.checkDir(dir)));
-    const writableDirs = dirs.filter((d) => d.status === 'writable' || d.status === 'warn').map((d) => d.dir);
+    const { ledgerDirs } = this.options;
+    const ownIndexDirs = (this.options.indexDirs ?? []).filter((dir) => !ledgerDirs.includes(dir));
+    const [dirs, indexDirs] = await Promise.all([
+      Promise.all(ledgerDirs.map((dir) => this.checkDir(dir))),
+      Promise.all(ownIndexDirs.map((dir) => this.checkDir(dir))),
+    ]);
+    const writableDirs = dirs.filter(isWritable).map((d) => d.dir);
     const allFull = writableDirs.length === 0;
+    const indexDirsFull = indexDirs.length > 0 && !indexDirs.some(isWritable);
     const minUsable = this.options.minUsableSizeForHighPriorityWritesBytes ?? 0;
     const highPriorityWritesAvailable =
-      !allFull || dirs.some((d) => d.status !== 'failed' && d.usableBytes >= minUsable);
-    const report: DiskCheckReport = { dirs, writableDirs, allFull, highPriorityWritesAvailable };
+      !indexDirsFull && (!allFull || dirs.some((d) => d.status !== 'failed' && d.usableBytes >= minUsable));
+    const report: DiskCheckReport = {
+      dirs,
+      indexDirs,
+      writableDirs,
+      allFull,
+      indexDirsFull,
+      highPriorityWritesAvailable,
+    };
     this.lastReport = report;
     this.options.metrics.writableDirs.set(writableDirs.length);
 
     const { state } = this.options;
     state.setHighPriorityWritesAvailable(highPriorityWritesAvailable);
-    if (allFull) await state.transitionToReadOnly('disks-full');
+    if (allFull || indexDirsFull) await state.transitionToReadOnly('disks-full');
     else await state.transitionToWritable('disks-full');
     for (const listener of this.listeners) {
       try {
@@ -220,7 +247,7 @@ export class DiskMonitor {
       const usage = sample.totalBytes > 0 ? 1 - sample.usableBytes / sample.totalBytes : 1;
       report = { dir, status: this.statusFor(previous, usage), usage, usableBytes: sample.usableBytes };
     } catch (error) {
-      if (previous !== 'failed') this.logger.error({ err: error, dir }, 'cannot read ledger dir disk space');
+      if (previous !== 'failed') this.logger.error({ err: error, dir }, 'cannot read disk space of dir');
       report = { dir, status: 'failed', usage: undefined, usableBytes: 0 };
     }
     if (report.status !== previous) this.logTransition(report, previous);
@@ -237,8 +264,8 @@ export class DiskMonitor {
 
   private logTransition(report: LedgerDirReport, previous: LedgerDirStatus): void {
     const fields = { dir: report.dir, usage: report.usage, previous };
-    if (report.status === 'full') this.logger.error(fields, 'ledger dir is full');
-    else if (report.status === 'warn') this.logger.warn(fields, 'ledger dir is almost full');
-    else if (report.status === 'writable') this.logger.info(fields, 'ledger dir is writable');
+    if (report.status === 'full') this.logger.error(fields, 'dir is full');
+    else if (report.status === 'warn') this.logger.warn(fields, 'dir is almost full');
+    else if (report.status === 'writable') this.logger.info(fields, 'dir is writable');
   }
 }

@@ -145,6 +145,47 @@ describe('bookie > disk monitor', () => {
     expect(state.state).toMatchObject({ readOnly: false, registeredAs: 'writable' });
   });
 
+  test('an index dir of its own that fills makes the bookie read-only while the ledger dirs have room', async () => {
+    const monitor = newMonitor({ indexDirs: ['/disk/index'] });
+    disks.setUsage('/disk/a', 0.5);
+    disks.setUsage('/disk/b', 0.5);
+    disks.setUsage('/disk/index', 0.5);
+    expect(await monitor.check()).toMatchObject({
+      allFull: false,
+      indexDirsFull: false,
+      indexDirs: [{ dir: '/disk/index', status: 'writable' }],
+    });
+    expect(state.isReadOnly()).toBe(false);
+
+    disks.setUsage('/disk/index', 0.97);
+    expect(await monitor.check()).toMatchObject({
+      allFull: false,
+      indexDirsFull: true,
+      writableDirs: ['/disk/a', '/disk/b'],
+      highPriorityWritesAvailable: false,
+    });
+    expect(state.state).toMatchObject({
+      readOnly: true,
+      readOnlyReasons: ['disks-full'],
+      registeredAs: 'readonly',
+    });
+
+    disks.setUsage('/disk/index', 0.9); // below the threshold but not the low-water mark: stays full
+    await monitor.check();
+    expect(state.isReadOnly()).toBe(true);
+    disks.setUsage('/disk/index', 0.5);
+    expect(await monitor.check()).toMatchObject({ indexDirsFull: false });
+    expect(state.state).toMatchObject({ readOnly: false, registeredAs: 'writable' });
+  });
+
+  test('an index dir that is also a ledger dir is checked once, as a ledger dir', async () => {
+    const monitor = newMonitor({ ledgerDirs: ['/disk/a'], indexDirs: ['/disk/a'] });
+    disks.setUsage('/disk/a', 0.5);
+    const report = await monitor.check();
+    expect(report).toMatchObject({ indexDirs: [], indexDirsFull: false });
+    expect(disks.reads).toBe(1);
+  });
+
   test('a dir whose space cannot be read counts as not writable; all failed means read-only', async () => {
     const monitor = newMonitor();
     disks.setUsage('/disk/a', 0.1);
