@@ -38,6 +38,8 @@ export interface ConsumerParams {
   ackTimeoutMillis: number;
   negativeAckRedeliveryDelayMillis: number;
   pullMode: boolean;
+  /** subscriptionInitialPosition (Latest | Earliest): where a subscription that does not exist yet starts. */
+  initialPosition?: 'earliest' | 'latest';
   /**
    * Pulsar's dead-letter policy (`maxRedeliverCount`, `deadLetterTopic`): a message redelivered more than
    * maxRedeliverCount times goes to the dead-letter topic (default `<topic>-<subscription>-DLQ`) instead.
@@ -172,6 +174,9 @@ export function parseConsumerParams(query: URLSearchParams): ConsumerParams {
     params.deadLetter =
       deadLetterTopic === undefined ? { maxRedeliverCount } : { maxRedeliverCount, topic: deadLetterTopic };
   }
+  const initialPosition = enumParam(query, 'subscriptionInitialPosition', ['Latest', 'Earliest'] as const);
+  if (initialPosition !== undefined)
+    params.initialPosition = initialPosition === 'Earliest' ? 'earliest' : 'latest';
   const consumerName = stringParam(query, 'consumerName');
   if (consumerName !== undefined) params.consumerName = consumerName;
   const priorityLevel = intParam(query, 'priorityLevel', 0);

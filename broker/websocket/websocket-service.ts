@@ -196,6 +196,7 @@ export class WebSocketService {
         };
         if (params.consumerName !== undefined) subscribe.consumerName = params.consumerName;
         if (params.priorityLevel !== undefined) subscribe.priorityLevel = params.priorityLevel;
+        if (params.initialPosition !== undefined) subscribe.initialPosition = params.initialPosition;
         handler.bind(await this.subscribeSession(target.topic, subscribe, handler, logger));
         logger.info({ subscriptionType: params.subscriptionType }, 'WebSocket consumer connected');
         return handler;

@@ -185,6 +185,31 @@ describe('broker > websocket (end to end)', () => {
     expect(stored.getSubscription('s')!.cursor.getNumberOfEntriesInBacklog(true)).toBe(1);
   });
 
+  it('subscriptionInitialPosition=Earliest starts a new subscription at the first message; Latest and the default after the last', async () => {
+    const topic = topicPath();
+    const producer = await connect(`producer/${topic}`);
+    await produce(producer, 3);
+    const earliest = await connect(`consumer/${topic}/from-start?subscriptionInitialPosition=Earliest`);
+    const latest = await connect(`consumer/${topic}/from-end?subscriptionInitialPosition=Latest`);
+    const byDefault = await connect(`consumer/${topic}/default`);
+    expect((await earliest.waitFrames(3)).map(text)).toEqual(['m0', 'm1', 'm2']);
+    await produce(producer, 1, 3);
+    expect((await earliest.waitFrames(4)).map(text)[3]).toBe('m3');
+    expect((await latest.waitFrames(1)).map(text)).toEqual(['m3']);
+    expect((await byDefault.waitFrames(1)).map(text)).toEqual(['m3']);
+    // An existing subscription keeps its position: Earliest does not rewind it.
+    for (const frame of await earliest.waitFrames(4)) earliest.send({ messageId: frame.messageId });
+    earliest.send({ type: 'isEndOfTopic' });
+    await earliest.waitFrames(5);
+    earliest.close();
+    await earliest.waitClose();
+    const again = await connect(`consumer/${topic}/from-start?subscriptionInitialPosition=Earliest`);
+    await produce(producer, 1, 4);
+    expect((await again.waitFrames(1)).map(text)).toEqual(['m4']);
+    const bad = await refusal(`${env.base}/ws/v2/consumer/${topic}/s?subscriptionInitialPosition=First`);
+    expect(bad.status).toBe(400);
+  });
+
   it('readers start at earliest, latest or after a message id, and see the end of a terminated topic', async () => {
     const topic = topicPath();
     const producer = await connect(`producer/${topic}`);

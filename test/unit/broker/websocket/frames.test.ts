@@ -384,6 +384,16 @@ describe('broker > websocket > frames', () => {
       expect(() => parseConsumerParams(new URLSearchParams('ackTimeoutMillis=1e3'))).toThrow(
         /Invalid query params/,
       );
+      expect(parseConsumerParams(new URLSearchParams()).initialPosition).toBeUndefined();
+      expect(
+        parseConsumerParams(new URLSearchParams('subscriptionInitialPosition=Earliest')).initialPosition,
+      ).toBe('earliest');
+      expect(
+        parseConsumerParams(new URLSearchParams('subscriptionInitialPosition=Latest')).initialPosition,
+      ).toBe('latest');
+      expect(() => parseConsumerParams(new URLSearchParams('subscriptionInitialPosition=earliest'))).toThrow(
+        /Invalid query params: subscriptionInitialPosition=earliest is not one of Latest, Earliest/,
+      );
       expect(parseConsumerParams(new URLSearchParams('maxRedeliverCount=3')).deadLetter).toEqual({
         maxRedeliverCount: 3,
       });
