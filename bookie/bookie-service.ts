@@ -178,6 +178,11 @@ export class BookieService {
       await state.start();
       cleanup.unshift(async () => diskMonitor.close());
       await diskMonitor.start();
+      // A flush that failed may have met a full disk: check now rather than at the next interval, so that the
+      // bookie goes read-only (and clients move their ensembles) before the write caches fill up.
+      storage.onFlushFailed(() => {
+        diskMonitor.check().catch((err: unknown) => logger.error({ err }, 'disk check after a failed flush'));
+      });
 
       const service = new BookieService(
         bookieId,

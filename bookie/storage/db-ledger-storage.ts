@@ -118,6 +118,11 @@ export class DbLedgerStorage implements LedgerStorageApi {
     for (const directory of this.directories) directory.onWriteCacheFreed(listener);
   }
 
+  /** `listener` hears each failed flush of any directory, with its error. */
+  onFlushFailed(listener: (error: unknown) => void): void {
+    for (const directory of this.directories) directory.onFlushFailed(listener);
+  }
+
   getEntry(ledgerId: bigint, entryId: bigint): Promise<Buffer | undefined> {
     return this.directoryOf(ledgerId).getEntry(ledgerId, entryId);
   }

@@ -106,6 +106,7 @@ export class SingleDirectoryDbLedgerStorage {
   private indexGeneration = 0;
   private closed = false;
   private readonly freedListeners: (() => void)[] = [];
+  private readonly flushFailedListeners: ((error: unknown) => void)[] = [];
 
   private constructor(
     private readonly options: SingleDirectoryStorageOptions,
@@ -199,6 +200,11 @@ export class SingleDirectoryDbLedgerStorage {
   /** See LedgerStorageApi.onWriteCacheFreed: called after every flush of this directory. */
   onWriteCacheFreed(listener: () => void): void {
     this.freedListeners.push(listener);
+  }
+
+  /** `listener` hears each failed flush of this directory (a full or failing disk), with its error. */
+  onFlushFailed(listener: (error: unknown) => void): void {
+    this.flushFailedListeners.push(listener);
   }
 
   async getEntry(ledgerId: bigint, entryId: bigint): Promise<Buffer | undefined> {
@@ -439,6 +445,13 @@ export class SingleDirectoryDbLedgerStorage {
       this.lastFlushFailed = false;
     } catch (err) {
       this.lastFlushFailed = true;
+      for (const listener of this.flushFailedListeners) {
+        try {
+          listener(err);
+        } catch (error) {
+          this.logger.error({ err: error }, 'flush-failed listener failed');
+        }
+      }
       throw err;
     } finally {
       this.flushing = false;

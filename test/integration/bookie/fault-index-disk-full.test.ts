@@ -13,17 +13,13 @@ import { join } from 'node:path';
 import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
 import {
   BookieClient,
-  MetadataCluster,
-  TempDirs,
   adminSaysReadOnly,
   eventually,
   fillUntilEnospc,
-  mountTmpfs,
   registeredAs,
-  requireBuiltBookie,
   startLedgerlineBookie,
+  tmpfsBookieEnv,
 } from '../../harness';
-import type { BookieProcess } from '../../harness';
 
 const PASSWORD = Buffer.from('index-disk-full');
 const KEY = masterKey(PASSWORD);
@@ -39,44 +35,27 @@ function body(ledgerId: bigint, entryId: bigint): Buffer {
 }
 
 describe('bookie > faults > a full index disk (tmpfs)', () => {
-  const dirs = new TempDirs();
-  let tmpfs: { path: string; unmount: () => void } | undefined;
-  let bookie: BookieProcess | undefined;
-  let cluster: MetadataCluster | undefined;
-
-  beforeAll(async () => {
-    requireBuiltBookie();
-    tmpfs = mountTmpfs(dirs.make('bookie-index-tmpfs-'), TMPFS_BYTES);
-    cluster = await MetadataCluster.start();
-  });
-
-  afterAll(async () => {
-    await bookie?.stop('SIGKILL');
-    await cluster?.close();
-    tmpfs?.unmount();
-    dirs.removeAll();
-  });
+  const env = tmpfsBookieEnv('bookie-index-tmpfs-', TMPFS_BYTES);
 
   test('index disk full: read-only with reads served; freed: writable again', async () => {
-    const base = dirs.make('bookie-index-full-');
-    const indexDir = join(tmpfs!.path, 'index');
+    const indexDir = join(env.tmpfsPath, 'index');
     mkdirSync(indexDir);
-    const conf = await cluster!.writeBookieConf(base, {
+    const conf = await env.cluster.writeBookieConf(env.dirs.make('bookie-index-full-'), {
       indexDirectories: indexDir,
       diskCheckInterval: 200,
     });
     const { port, httpPort, bookieId } = conf;
     const registered = (as: 'writable' | 'readOnly'): Promise<void> =>
-      registeredAs(cluster!.registrations, bookieId, as);
+      registeredAs(env.cluster.registrations, bookieId, as);
 
-    bookie = await startLedgerlineBookie(conf.path, port);
+    const bookie = env.track(await startLedgerlineBookie(conf.path, port));
     await registered('writable');
     const client = await BookieClient.connect(port);
     const add = async (ledgerId: bigint, entryId: bigint): Promise<StatusCode> =>
       (await client.addEntry({ ledgerId, entryId, masterKey: KEY, body: body(ledgerId, entryId) })).status;
     for (let entryId = 0n; entryId < 10n; entryId++) expect(StatusCode[await add(1n, entryId)]).toBe('EOK');
 
-    const filler = join(tmpfs!.path, 'filler');
+    const filler = join(env.tmpfsPath, 'filler');
     fillUntilEnospc(filler);
     await registered('readOnly');
     expect(await adminSaysReadOnly(httpPort)).toBe(true);
