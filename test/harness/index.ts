@@ -15,8 +15,6 @@ export {
 } from './bookie-processes';
 export type { BookieProcess, StartOptions } from './bookie-processes';
 export { fillUntilEnospc, mountTmpfs } from './tmpfs';
-export { tmpfsBookieEnv } from './tmpfs-bookie-env';
-export type { TmpfsBookieEnv } from './tmpfs-bookie-env';
 export { adminSaysReadOnly, registeredAs } from './bookie-registration';
 export { MetadataCluster } from './metadata-cluster';
 export type { BookieConfFile } from './metadata-cluster';

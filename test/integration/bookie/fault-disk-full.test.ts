@@ -14,17 +14,13 @@ import { join } from 'node:path';
 import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
 import {
   BookieClient,
-  MetadataCluster,
-  TempDirs,
   adminSaysReadOnly,
   eventually,
   fillUntilEnospc,
-  mountTmpfs,
   registeredAs,
-  requireBuiltBookie,
   startLedgerlineBookie,
 } from '../../harness';
-import type { BookieProcess } from '../../harness';
+import { tmpfsBookieEnv } from './tmpfs-bookie-env';
 
 const PASSWORD = Buffer.from('disk-full');
 const KEY = masterKey(PASSWORD);
@@ -50,31 +46,13 @@ function body(ledgerId: bigint, entryId: bigint): Buffer {
 }
 
 describe('bookie > faults > a full ledger disk (tmpfs)', () => {
-  const dirs = new TempDirs();
-  let tmpfs: { path: string; unmount: () => void } | undefined;
-  let mountPoint: string;
-  let bookie: BookieProcess | undefined;
-  let cluster: MetadataCluster | undefined;
-
-  beforeAll(async () => {
-    requireBuiltBookie();
-    tmpfs = mountTmpfs(dirs.make('bookie-tmpfs-'), TMPFS_BYTES);
-    mountPoint = tmpfs.path;
-    cluster = await MetadataCluster.start();
-  });
-
-  afterAll(async () => {
-    await bookie?.stop('SIGKILL');
-    await cluster?.close();
-    tmpfs?.unmount();
-    dirs.removeAll();
-  });
+  const env = tmpfsBookieEnv('bookie-tmpfs-', TMPFS_BYTES);
 
   test('full: read-only with reads served; freed: writable; restarted: every acknowledged entry', async () => {
-    const base = dirs.make('bookie-disk-full-');
-    const ledgerDir = join(mountPoint, 'ledgers');
+    const base = env.dirs.make('bookie-disk-full-');
+    const ledgerDir = join(env.tmpfsPath, 'ledgers');
     mkdirSync(ledgerDir);
-    const conf = await cluster!.writeBookieConf(base, {
+    const conf = await env.cluster.writeBookieConf(base, {
       ledgerDirectories: ledgerDir,
       diskCheckInterval: 200,
       flushInterval: 300,
@@ -82,10 +60,10 @@ describe('bookie > faults > a full ledger disk (tmpfs)', () => {
     });
     const { port, httpPort, bookieId } = conf;
     const registered = (as: 'writable' | 'readOnly'): Promise<void> =>
-      registeredAs(cluster!.registrations, bookieId, as);
+      registeredAs(env.cluster.registrations, bookieId, as);
     const stateReadOnly = (): Promise<boolean> => adminSaysReadOnly(httpPort);
 
-    bookie = await startLedgerlineBookie(conf.path, port);
+    let bookie = env.track(await startLedgerlineBookie(conf.path, port));
     await registered('writable');
     const client = await BookieClient.connect(port);
     const acked: Array<[bigint, bigint]> = [];
@@ -101,7 +79,7 @@ describe('bookie > faults > a full ledger disk (tmpfs)', () => {
       return response.status;
     };
 
-    const filler = join(mountPoint, 'filler');
+    const filler = join(env.tmpfsPath, 'filler');
     fillUntilEnospc(filler, LEFT_FREE_BYTES);
 
     // Adds until the bookie refuses one: the checkpoints carry them to the ledger disk until it is full.
@@ -156,7 +134,7 @@ describe('bookie > faults > a full ledger disk (tmpfs)', () => {
     await client.close();
 
     expect(await bookie.stop('SIGTERM')).toBe(0);
-    bookie = await startLedgerlineBookie(conf.path, port);
+    bookie = env.track(await startLedgerlineBookie(conf.path, port));
     const after = await BookieClient.connect(port);
     await expectAllServed(after);
     await after.close();

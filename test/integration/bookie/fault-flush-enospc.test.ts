@@ -17,8 +17,8 @@ import {
   fillUntilEnospc,
   registeredAs,
   startLedgerlineBookie,
-  tmpfsBookieEnv,
 } from '../../harness';
+import { tmpfsBookieEnv } from './tmpfs-bookie-env';
 
 const PASSWORD = Buffer.from('flush-enospc');
 const KEY = masterKey(PASSWORD);

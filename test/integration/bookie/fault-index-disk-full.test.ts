@@ -18,8 +18,8 @@ import {
   fillUntilEnospc,
   registeredAs,
   startLedgerlineBookie,
-  tmpfsBookieEnv,
 } from '../../harness';
+import { tmpfsBookieEnv } from './tmpfs-bookie-env';
 
 const PASSWORD = Buffer.from('index-disk-full');
 const KEY = masterKey(PASSWORD);

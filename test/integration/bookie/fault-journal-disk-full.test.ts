@@ -13,15 +13,12 @@ import { join } from 'node:path';
 import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
 import {
   BookieClient,
-  MetadataCluster,
-  TempDirs,
   adminSaysReadOnly,
   fillUntilEnospc,
-  mountTmpfs,
   registeredAs,
-  requireBuiltBookie,
   startLedgerlineBookie,
 } from '../../harness';
+import { tmpfsBookieEnv } from './tmpfs-bookie-env';
 import type { BookieProcess } from '../../harness';
 
 const PASSWORD = Buffer.from('journal-disk-full');
@@ -42,44 +39,26 @@ function body(ledgerId: bigint, entryId: bigint): Buffer {
 }
 
 describe('bookie > faults > a full journal disk (tmpfs)', () => {
-  const dirs = new TempDirs();
-  const started: BookieProcess[] = [];
-  let tmpfs: { path: string; unmount: () => void } | undefined;
-  let cluster: MetadataCluster | undefined;
-
-  beforeAll(async () => {
-    requireBuiltBookie();
-    tmpfs = mountTmpfs(dirs.make('bookie-journal-tmpfs-'), TMPFS_BYTES);
-    cluster = await MetadataCluster.start();
-  });
-
-  afterAll(async () => {
-    for (const bookie of started.splice(0)) await bookie.stop('SIGKILL');
-    await cluster?.close();
-    tmpfs?.unmount();
-    dirs.removeAll();
-  });
+  const env = tmpfsBookieEnv('bookie-journal-tmpfs-', TMPFS_BYTES);
 
   test('no acknowledgement without the journal; read-only for good with reads served; restart serves all', async () => {
-    const base = dirs.make('bookie-journal-disk-full-');
-    const journalDir = join(tmpfs!.path, 'journal');
+    const base = env.dirs.make('bookie-journal-disk-full-');
+    const journalDir = join(env.tmpfsPath, 'journal');
     mkdirSync(journalDir);
-    const conf = await cluster!.writeBookieConf(base, {
+    const conf = await env.cluster.writeBookieConf(base, {
       journalDirectories: journalDir,
       journalPreAllocSizeMB: 1,
       flushInterval: 300,
     });
     const { port, httpPort, bookieId } = conf;
-    const registrations = cluster!.registrations;
+    const registrations = env.cluster.registrations;
     const start = async (): Promise<BookieProcess> => {
-      const bookie = await startLedgerlineBookie(conf.path, port);
-      started.push(bookie);
-      return bookie;
+      return env.track(await startLedgerlineBookie(conf.path, port));
     };
 
     let bookie = await start();
     await registeredAs(registrations, bookieId, 'writable');
-    const filler = join(tmpfs!.path, 'filler');
+    const filler = join(env.tmpfsPath, 'filler');
     fillUntilEnospc(filler, LEFT_FREE_BYTES);
 
     const client = await BookieClient.connect(port);

@@ -1,8 +1,5 @@
-import type { BookieProcess } from './bookie-processes';
-import { requireBuiltBookie } from './bookie-processes';
-import { MetadataCluster } from './metadata-cluster';
-import { TempDirs } from './temp-dirs';
-import { mountTmpfs } from './tmpfs';
+import { MetadataCluster, TempDirs, mountTmpfs, requireBuiltBookie } from '../../harness';
+import type { BookieProcess } from '../../harness';
 
 /** What a whole-bookie disk test gets from tmpfsBookieEnv. */
 export interface TmpfsBookieEnv {
