@@ -11,7 +11,7 @@
  */
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
+import { StatusCode } from '../../../protocol';
 import {
   BookieClient,
   adminSaysReadOnly,
@@ -20,10 +20,15 @@ import {
   registeredAs,
   startLedgerlineBookie,
 } from '../../harness';
-import { tmpfsBookieEnv } from './tmpfs-bookie-env';
+import {
+  DISK_TEST_PAYLOAD_BYTES,
+  addUntilRefused,
+  diskTestEntries,
+  tmpfsBookieEnv,
+} from './tmpfs-bookie-env';
 
-const PASSWORD = Buffer.from('disk-full');
-const KEY = masterKey(PASSWORD);
+const entries = diskTestEntries('disk-full');
+const { masterKey: KEY, body } = entries;
 /**
  * Room for everything the test can have acknowledged once the filler is gone: what reached the disk before it
  * filled (≤ LEFT_FREE_BYTES, some of it the garbage of flushes that failed halfway and were retried into a new
@@ -31,19 +36,8 @@ const KEY = masterKey(PASSWORD);
  */
 const TMPFS_BYTES = 16 * 1024 * 1024;
 const LEFT_FREE_BYTES = 1536 * 1024;
-const PAYLOAD_BYTES = 4096;
+const PAYLOAD_BYTES = DISK_TEST_PAYLOAD_BYTES;
 const IN_FLIGHT = 32;
-
-function body(ledgerId: bigint, entryId: bigint): Buffer {
-  const payload = Buffer.alloc(PAYLOAD_BYTES, Number((ledgerId * 31n + entryId) % 256n));
-  payload.writeBigInt64BE(entryId, 0);
-  return DigestManager.create(ledgerId, PASSWORD, DigestType.CRC32C).packEntry(
-    entryId,
-    entryId - 1n,
-    0n,
-    payload,
-  );
-}
 
 describe('bookie > faults > a full ledger disk (tmpfs)', () => {
   const env = tmpfsBookieEnv('bookie-tmpfs-', TMPFS_BYTES);
@@ -67,7 +61,6 @@ describe('bookie > faults > a full ledger disk (tmpfs)', () => {
     await registered('writable');
     const client = await BookieClient.connect(port);
     const acked: Array<[bigint, bigint]> = [];
-    let refused: StatusCode | undefined;
     const add = async (ledgerId: bigint, entryId: bigint): Promise<StatusCode> => {
       const response = await client.addEntry({
         ledgerId,
@@ -83,16 +76,13 @@ describe('bookie > faults > a full ledger disk (tmpfs)', () => {
     fillUntilEnospc(filler, LEFT_FREE_BYTES);
 
     // Adds until the bookie refuses one: the checkpoints carry them to the ledger disk until it is full.
-    let nextEntryId = 0n;
-    const deadline = Date.now() + 30000;
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (refused === undefined && Date.now() < deadline) {
-          const status = await add(1n, nextEntryId++);
-          if (status !== StatusCode.EOK && status !== StatusCode.ETOOMANYREQUESTS) refused ??= status;
-        }
-      }),
-    );
+    const filled = await addUntilRefused(client, entries, {
+      ledgerId: 1n,
+      inFlight: IN_FLIGHT,
+      timeoutMs: 30000,
+    });
+    for (const entryId of filled.acked) acked.push([1n, entryId]);
+    const { refused } = filled;
     expect(StatusCode[refused ?? StatusCode.EOK]).toBe('EREADONLY');
     // The bookie turns read-only once the disk is past diskUsageThreshold (0.95), which the checkpoints reach
     // after writing LEFT_FREE_BYTES - 5% of the disk (~0.7 MiB): at least that much, halved (RocksDB and the

@@ -10,7 +10,7 @@
  */
 import { join } from 'node:path';
 import { mkdirSync } from 'node:fs';
-import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
+import { StatusCode } from '../../../protocol';
 import {
   BookieClient,
   adminSaysReadOnly,
@@ -18,20 +18,14 @@ import {
   registeredAs,
   startLedgerlineBookie,
 } from '../../harness';
-import { tmpfsBookieEnv } from './tmpfs-bookie-env';
+import { addUntilRefused, diskTestEntries, tmpfsBookieEnv } from './tmpfs-bookie-env';
 
-const PASSWORD = Buffer.from('flush-enospc');
-const KEY = masterKey(PASSWORD);
+const entries = diskTestEntries('flush-enospc');
 const TMPFS_BYTES = 16 * 1024 * 1024;
 const LEFT_FREE_BYTES = 1536 * 1024;
-const PAYLOAD_BYTES = 4096;
 const IN_FLIGHT = 32;
 
-function body(entryId: bigint): Buffer {
-  const payload = Buffer.alloc(PAYLOAD_BYTES, Number(entryId % 251n));
-  payload.writeBigInt64BE(entryId, 0);
-  return DigestManager.create(1n, PASSWORD, DigestType.CRC32C).packEntry(entryId, entryId - 1n, 0n, payload);
-}
+const body = (entryId: bigint): Buffer => entries.body(1n, entryId);
 
 describe('bookie > faults > a flush that meets a full ledger disk', () => {
   const env = tmpfsBookieEnv('bookie-flush-tmpfs-', TMPFS_BYTES);
@@ -50,26 +44,12 @@ describe('bookie > faults > a flush that meets a full ledger disk', () => {
     const client = await BookieClient.connect(conf.port);
 
     fillUntilEnospc(join(env.tmpfsPath, 'filler'), LEFT_FREE_BYTES);
-    const acked: bigint[] = [];
-    let refused: StatusCode | undefined;
-    let nextEntryId = 0n;
     const started = Date.now();
-    const deadline = started + 30000;
-    await Promise.all(
-      Array.from({ length: IN_FLIGHT }, async () => {
-        while (refused === undefined && Date.now() < deadline) {
-          const entryId = nextEntryId++;
-          const { status } = await client.addEntry({
-            ledgerId: 1n,
-            entryId,
-            masterKey: KEY,
-            body: body(entryId),
-          });
-          if (status === StatusCode.EOK) acked.push(entryId);
-          else if (status !== StatusCode.ETOOMANYREQUESTS) refused ??= status;
-        }
-      }),
-    );
+    const { acked, refused } = await addUntilRefused(client, entries, {
+      ledgerId: 1n,
+      inFlight: IN_FLIGHT,
+      timeoutMs: 30000,
+    });
     // Long before the periodic check (10 minutes) could have run.
     expect(StatusCode[refused ?? StatusCode.EOK]).toBe('EREADONLY');
     expect(Date.now() - started).toBeLessThan(30000);

@@ -10,7 +10,7 @@
  */
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
+import { StatusCode } from '../../../protocol';
 import {
   BookieClient,
   adminSaysReadOnly,
@@ -19,20 +19,10 @@ import {
   registeredAs,
   startLedgerlineBookie,
 } from '../../harness';
-import { tmpfsBookieEnv } from './tmpfs-bookie-env';
+import { diskTestEntries, tmpfsBookieEnv } from './tmpfs-bookie-env';
 
-const PASSWORD = Buffer.from('index-disk-full');
-const KEY = masterKey(PASSWORD);
+const { masterKey: KEY, body } = diskTestEntries('index-disk-full');
 const TMPFS_BYTES = 32 * 1024 * 1024;
-
-function body(ledgerId: bigint, entryId: bigint): Buffer {
-  return DigestManager.create(ledgerId, PASSWORD, DigestType.CRC32C).packEntry(
-    entryId,
-    entryId - 1n,
-    0n,
-    Buffer.from(`entry ${ledgerId}/${entryId}`),
-  );
-}
 
 describe('bookie > faults > a full index disk (tmpfs)', () => {
   const env = tmpfsBookieEnv('bookie-index-tmpfs-', TMPFS_BYTES);

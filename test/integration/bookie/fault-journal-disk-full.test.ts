@@ -10,7 +10,7 @@
  */
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { DigestManager, DigestType, StatusCode, masterKey } from '../../../protocol';
+import { StatusCode } from '../../../protocol';
 import {
   BookieClient,
   adminSaysReadOnly,
@@ -18,25 +18,13 @@ import {
   registeredAs,
   startLedgerlineBookie,
 } from '../../harness';
-import { tmpfsBookieEnv } from './tmpfs-bookie-env';
+import { diskTestEntries, tmpfsBookieEnv } from './tmpfs-bookie-env';
 import type { BookieProcess } from '../../harness';
 
-const PASSWORD = Buffer.from('journal-disk-full');
-const KEY = masterKey(PASSWORD);
+const { masterKey: KEY, body } = diskTestEntries('journal-disk-full');
 const TMPFS_BYTES = 16 * 1024 * 1024;
 const LEFT_FREE_BYTES = 2 * 1024 * 1024;
 const IN_FLIGHT = 32;
-
-function body(ledgerId: bigint, entryId: bigint): Buffer {
-  const payload = Buffer.alloc(4096, Number((ledgerId * 31n + entryId) % 256n));
-  payload.writeBigInt64BE(entryId, 0);
-  return DigestManager.create(ledgerId, PASSWORD, DigestType.CRC32C).packEntry(
-    entryId,
-    entryId - 1n,
-    0n,
-    payload,
-  );
-}
 
 describe('bookie > faults > a full journal disk (tmpfs)', () => {
   const env = tmpfsBookieEnv('bookie-journal-tmpfs-', TMPFS_BYTES);
