@@ -9,18 +9,12 @@ export const setting = {
   integer(defaultValue: number, range: { min?: number; max?: number } = {}) {
     const min = range.min ?? Number.MIN_SAFE_INTEGER;
     const max = range.max ?? Number.MAX_SAFE_INTEGER;
-    return z
-      .string()
-      .default(String(defaultValue))
-      .transform((raw, ctx) => {
-        const text = raw.trim();
-        const value = Number(text);
-        if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
-          ctx.addIssue({ code: 'custom', message: `expected an integer${describeRange(range)}` });
-          return z.NEVER;
-        }
-        return value;
-      });
+    // Digits only: Number() would also take "1e3", "0x10" or "1.0".
+    return numberSetting(
+      defaultValue,
+      (value, text) => /^-?\d+$/.test(text) && Number.isSafeInteger(value) && value >= min && value <= max,
+      `an integer${describeRange(range)}`,
+    );
   },
 
   number(defaultValue: number, range: { min?: number; max?: number } = {}) {
@@ -106,15 +100,22 @@ function describeRange(range: { min?: number; max?: number }): string {
   return '';
 }
 
-/** A finite number that `accepts` takes; anything else fails with "expected <expected>". */
-function numberSetting(defaultValue: number, accepts: (value: number) => boolean, expected: string) {
+/**
+ * A finite number that `accepts` takes (given the value and the trimmed text it came from); anything else fails
+ * with "expected <expected>".
+ */
+function numberSetting(
+  defaultValue: number,
+  accepts: (value: number, text: string) => boolean,
+  expected: string,
+) {
   return z
     .string()
     .default(String(defaultValue))
     .transform((raw, ctx) => {
       const text = raw.trim();
       const value = Number(text);
-      if (text === '' || !Number.isFinite(value) || !accepts(value)) {
+      if (text === '' || !Number.isFinite(value) || !accepts(value, text)) {
         ctx.addIssue({ code: 'custom', message: `expected ${expected}` });
         return z.NEVER;
       }
