@@ -207,6 +207,17 @@ export class SingleDirectoryDbLedgerStorage {
     this.flushFailedListeners.push(listener);
   }
 
+  /** Calls each listener with `arg`; one that throws is logged and the others still run. */
+  private notify<T>(listeners: readonly ((arg: T) => void)[], arg: T, what: string): void {
+    for (const listener of listeners) {
+      try {
+        listener(arg);
+      } catch (err) {
+        this.logger.error({ err }, `${what} listener failed`);
+      }
+    }
+  }
+
   async getEntry(ledgerId: bigint, entryId: bigint): Promise<Buffer | undefined> {
     this.checkOpen();
     const id = entryId === -1n ? await this.lastEntryId(ledgerId) : storableEntryId(entryId);
@@ -412,13 +423,7 @@ export class SingleDirectoryDbLedgerStorage {
       .finally(() => {
         if (this.flushRunning === run) this.flushRunning = undefined;
         // The frozen cache is empty again (unless the flush failed): adds refused meanwhile may fit now.
-        for (const listener of this.freedListeners) {
-          try {
-            listener();
-          } catch (err) {
-            this.logger.error({ err }, 'write-cache freed listener failed');
-          }
-        }
+        this.notify(this.freedListeners, undefined, 'write-cache freed');
       });
     this.flushRunning = run;
     return run;
@@ -445,13 +450,7 @@ export class SingleDirectoryDbLedgerStorage {
       this.lastFlushFailed = false;
     } catch (err) {
       this.lastFlushFailed = true;
-      for (const listener of this.flushFailedListeners) {
-        try {
-          listener(err);
-        } catch (error) {
-          this.logger.error({ err: error }, 'flush-failed listener failed');
-        }
-      }
+      this.notify(this.flushFailedListeners, err, 'flush-failed');
       throw err;
     } finally {
       this.flushing = false;
