@@ -251,6 +251,9 @@ export class WebSocketService {
     }
     const { broker } = this.options;
     let producer: Promise<Producer> | undefined;
+    /** Closes a producer that was made (one whose making failed has nothing to close). */
+    const closeMade = async (made: Promise<Producer> | undefined): Promise<void> =>
+      (await made?.catch(() => undefined))?.close();
     return {
       maxRedeliverCount,
       publish: async (message) => {
@@ -270,14 +273,14 @@ export class WebSocketService {
           // A later message tries with a new producer; this one is closed so that it does not stay registered
           // on the dead-letter topic (a leaked producer would also hold that topic open).
           if (producer === used) producer = undefined;
-          await (await used.catch(() => undefined))?.close().catch(() => undefined);
+          await closeMade(used).catch(() => undefined);
           throw error;
         }
       },
-      close: async () => {
+      close: () => {
         const made = producer;
         producer = undefined;
-        await (await made?.catch(() => undefined))?.close();
+        return closeMade(made);
       },
     };
   }
