@@ -268,34 +268,64 @@ describe('bookie > journal > Journal', () => {
     expect(describeEvents((await replayAll(dir)).events)).toEqual(describeEvents(events));
   });
 
+  const MiB = 1024 * 1024;
+  async function journalFileBytes(dir: string): Promise<number> {
+    const [name] = await readdir(join(dir, 'current'));
+    return (await stat(join(dir, 'current', name!))).size;
+  }
+  /** The file's size once it has stopped growing for 100 ms (a background fill writes 1 MiB at a time). */
+  async function settledFileBytes(dir: string): Promise<number> {
+    for (let size = await journalFileBytes(dir); ;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const now = await journalFileBytes(dir);
+      if (now === size) return size;
+      size = now;
+    }
+  }
+
   it('zero-fills a step ahead after small groups, not after groups of 1 MiB or more', async () => {
-    const step = 4 * 1024 * 1024;
-    const fileBytes = async (dir: string) => {
-      const [name] = await readdir(join(dir, 'current'));
-      return (await stat(join(dir, 'current', name!))).size;
-    };
+    const step = 4 * MiB;
     const large = temp.make();
     const { journal: bulk } = await openJournal(large, { journalPreAllocSizeMB: 4 });
     // Groups of 24 x 64 KiB (1.5 MiB): written over the first step, which file creation filled.
     const big = entries(48, 64 * 1024);
     for (let i = 0; i < big.length; i += 24) await appendAll(bulk, big.slice(i, i + 24));
-    // A fill would have started as the group was written; give one the time to show in the file's size.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(await fileBytes(large)).toBe(step);
+    expect(await settledFileBytes(large)).toBe(step);
     await bulk.close();
     expect(describeEvents((await replayAll(large)).events)).toEqual(describeEvents(big));
 
+    // Less than two steps were left ahead after a small group: the next step is filled, at twice the pace of
+    // the writes that follow (1 MiB at once, then 1 MiB per 512 KiB of records), and wholly by close.
     const small = temp.make();
     const { journal } = await openJournal(small, { journalPreAllocSizeMB: 4 });
-    const few = entries(8, 64 * 1024);
-    await appendAll(journal, few);
-    // Less than two steps were left ahead: the next step is filled after the group.
-    for (let waited = 0; (await fileBytes(small)) < 2 * step && waited < 5000; waited += 20) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    expect(await fileBytes(small)).toBe(2 * step);
+    const events = entries(24, 64 * 1024);
+    await appendAll(journal, events.slice(0, 8));
+    expect(await settledFileBytes(small)).toBe(step + MiB);
+    await appendAll(journal, events.slice(8, 16));
+    expect(await settledFileBytes(small)).toBe(step + 2 * MiB);
+    await appendAll(journal, events.slice(16, 24));
+    expect(await settledFileBytes(small)).toBe(step + 3 * MiB);
     await journal.close();
-    expect(describeEvents((await replayAll(small)).events)).toEqual(describeEvents(few));
+    expect(await journalFileBytes(small)).toBe(2 * step);
+    expect(describeEvents((await replayAll(small)).events)).toEqual(describeEvents(events));
+  });
+
+  it('a group that reaches the step a paced fill is zeroing waits for the fill, which then hurries', async () => {
+    const dir = temp.make();
+    const { journal } = await openJournal(dir, {
+      journalPreAllocSizeMB: 4,
+      journalBufferedWritesThreshold: 16 * MiB,
+    });
+    const events = entries(64, 64 * 1024);
+    // 512 KiB: the fill of the second step starts and pauses after its first 1 MiB.
+    await appendAll(journal, events.slice(0, 8));
+    expect(await settledFileBytes(dir)).toBe(5 * MiB);
+    // One group of 3.5 MiB: it would end past the filled first step, so it waits for the paused fill. With no
+    // other writes to pace it, the fill goes on only because the group waits for it.
+    await appendAll(journal, events.slice(8, 64));
+    expect(await journalFileBytes(dir)).toBeGreaterThanOrEqual(8 * MiB);
+    await journal.close();
+    expect(describeEvents((await replayAll(dir)).events)).toEqual(describeEvents(events));
   });
 
   it('close syncs what was accepted: every callback fires before it resolves', async () => {
