@@ -1,15 +1,19 @@
 /**
- * A BrokerService on real bookies (two `ledgerline bookie` processes on a real etcd, via the managed-ledger
- * fixture) with the WebSocket service on a node:http server on 127.0.0.1: what the WebSocket integration tests
- * connect to.
+ * What the WebSocket integration tests connect to: the product's own `ledgerline standalone` process
+ * (`wsStandalone`), or, for tests that set broker options, `wsBroker`: a BrokerService in this process on real
+ * bookies (two `ledgerline bookie` processes on a real etcd, via the managed-ledger fixture) with the WebSocket
+ * service on a node:http server on 127.0.0.1.
  */
 import type { Server } from 'node:http';
 import { silentLogger } from '../../common';
+import { TempDirs } from '../harness';
 import { BrokerService, WebSocketService, brokerConfig } from '../../broker';
 import type { BrokerConfig } from '../../broker';
 import { startUpgradeServer } from '../unit/broker/websocket/ws-client';
 import { mlCluster } from './managed-ledger-fixture';
 import type { MlCluster } from './managed-ledger-fixture';
+import { http, requireBuilt, startStandalone } from './standalone-fixture';
+import type { BrokerProcess, HttpReply } from './standalone-fixture';
 
 export interface WsBroker {
   ml: MlCluster;
@@ -51,5 +55,36 @@ export function wsBroker(ready: (broker: WsBroker) => void, overrides: Partial<B
     server?.closeAllConnections();
     await new Promise((resolve) => (server === undefined ? resolve(undefined) : server.close(resolve)));
     await service?.close();
+  });
+}
+
+export interface WsStandalone {
+  process: BrokerProcess;
+  /** ws://127.0.0.1:<port> */
+  base: string;
+  /** One admin REST call: `admin('POST', 'persistent/public/default/t/terminate')` is /admin/v2/persistent/.... */
+  admin(method: string, path: string, body?: unknown): Promise<HttpReply>;
+}
+
+/**
+ * For a describe block: `ledgerline standalone` (one bookie, embedded metadata store) on a temp data dir,
+ * loopback only, started before the tests and stopped with SIGTERM after them.
+ */
+export function wsStandalone(ready: (broker: WsStandalone) => void): void {
+  const dirs = new TempDirs();
+  let broker: BrokerProcess | undefined;
+  beforeAll(async () => {
+    requireBuilt();
+    const started = await startStandalone(dirs.make('ledgerline-ws-'));
+    broker = started;
+    ready({
+      process: started,
+      base: started.url.replace('http://', 'ws://'),
+      admin: (method, path, body) => http(method, `${started.url}/admin/v2/${path}`, body),
+    });
+  });
+  afterAll(async () => {
+    await broker?.stop('SIGTERM');
+    dirs.removeAll();
   });
 }

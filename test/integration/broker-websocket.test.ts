@@ -3,17 +3,18 @@
  * durable topics: every "ok" message delivered in publish order with its metadata, acks that stick, redelivery
  * after a negative ack and after a consumer leaves, readers from earliest / latest / a message id, isEndOfTopic
  * after a terminate, and HTTP statuses for refused upgrades.
- * Method: a BrokerService over real bookie processes on a real etcd, the WebSocket service on a node:http server
- * on 127.0.0.1, real `ws` client connections (broker-websocket-fixture.ts).
+ * Method: `ledgerline standalone` as a child process on a temp data dir (broker-websocket-fixture.ts), real `ws`
+ * client connections; what the tests check on the broker's side they read from its admin REST API.
  */
 import type { Socket } from 'node:net';
 import { messageIdFromBase64, messageIdToBase64 } from '../../broker';
+import { eventually } from '../harness';
 import { TestClient, eventuallyTrue, refusal } from '../unit/broker/websocket/ws-client';
-import { wsBroker } from './broker-websocket-fixture';
-import type { WsBroker } from './broker-websocket-fixture';
+import { wsStandalone } from './broker-websocket-fixture';
+import type { WsStandalone } from './broker-websocket-fixture';
 
-let env!: WsBroker;
-wsBroker((started) => (env = started));
+let env!: WsStandalone;
+wsStandalone((started) => (env = started));
 
 let topicSeq = 0;
 function topicPath(): string {
@@ -29,6 +30,31 @@ async function connect(path: string): Promise<TestClient> {
 afterEach(() => {
   for (const client of clients.splice(0)) client.close();
 });
+
+interface TopicStats {
+  msgInCounter: number;
+  publishers: unknown[];
+  subscriptions: Record<string, { msgBacklog: number }>;
+}
+
+/** The topic's stats from the admin REST API (Pulsar's TopicStats); `topic` as in topicPath(). */
+async function topicStats(topic: string): Promise<TopicStats> {
+  const reply = await env.admin('GET', `${topic}/stats`);
+  expect(reply.status).toBe(200);
+  return reply.json as TopicStats;
+}
+
+/** Resolves once the topic exists and `check` of its stats holds (polled), failing the test after 10 s. */
+function statsReach(topic: string, what: string, check: (stats: TopicStats) => boolean): Promise<true> {
+  return eventually(
+    what,
+    async () => {
+      const reply = await env.admin('GET', `${topic}/stats`);
+      return reply.status === 200 && check(reply.json as TopicStats) ? true : undefined;
+    },
+    10_000,
+  );
+}
 
 function b64(text: string): string {
   return Buffer.from(text).toString('base64');
@@ -146,13 +172,12 @@ describe('broker > websocket (end to end)', () => {
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(seen.filter(([m]) => m === 'm0').map(([, count]) => count)).toEqual([0, 1, 2]);
     expect(consumer.frames).toHaveLength(seen.length);
-    const stored = await env.service.getTopic(dlq.replace('-s-DLQ', ''));
-    expect(stored.getSubscription('s')!.cursor.getNumberOfEntriesInBacklog(true)).toBe(0);
+    expect((await topicStats(topic)).subscriptions.s!.msgBacklog).toBe(0);
   });
 
   it('a dead-letter publish that fails closes its producer and leaves the message unacknowledged', async () => {
     const topic = topicPath();
-    const realTopic = topic.replace('persistent/', 'persistent://');
+    const dlq = `${topic}-s-DLQ`;
     const consumer = await connect(
       `consumer/${topic}/s?subscriptionType=Shared&negativeAckRedeliveryDelay=50&maxRedeliverCount=1`,
     );
@@ -167,22 +192,20 @@ describe('broker > websocket (end to end)', () => {
     await produce(producer, 1);
     await nackDelivery(1);
     await nackDelivery(2);
-    const dlq = await env.service.getTopic(`${realTopic}-s-DLQ`);
-    await eventuallyTrue(() => dlq.getLastMessageId().entryId >= 0n);
-    expect(dlq.getProducers()).toHaveLength(1);
+    await statsReach(dlq, 'm0 stored on the dead-letter topic', (stats) => stats.msgInCounter === 1);
+    expect((await topicStats(dlq)).publishers).toHaveLength(1);
     // The dead-letter topic is terminated: the next copy's send fails there.
-    await dlq.terminate();
+    expect((await env.admin('POST', `${dlq}/terminate`)).status).toBe(200);
     await produce(producer, 1, 1);
     expect(text(await nackDelivery(3))).toBe('m1');
     await nackDelivery(4);
     // The failed producer is gone from the dead-letter topic. m1 is not lost: it stays in the subscription,
     // unacknowledged (each redelivery tries the dead-letter topic again, so the client does not see it).
-    await eventuallyTrue(() => dlq.getProducers().length === 0);
+    await statsReach(dlq, 'the failed producer gone', (stats) => stats.publishers.length === 0);
     await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(dlq.getProducers()).toHaveLength(0);
+    expect((await topicStats(dlq)).publishers).toHaveLength(0);
     expect(consumer.frames).toHaveLength(4);
-    const stored = await env.service.getTopic(realTopic);
-    expect(stored.getSubscription('s')!.cursor.getNumberOfEntriesInBacklog(true)).toBe(1);
+    expect((await topicStats(topic)).subscriptions.s!.msgBacklog).toBe(1);
   });
 
   it('subscriptionInitialPosition=Earliest starts a new subscription at the first message; Latest and the default after the last', async () => {
@@ -224,7 +247,7 @@ describe('broker > websocket (end to end)', () => {
     await produce(producer, 1, 5);
     expect((await latest.waitFrames(1)).map(text)).toEqual(['m5']);
 
-    await (await env.service.getTopic(topic.replace('persistent/', 'persistent://'))).terminate();
+    expect((await env.admin('POST', `${topic}/terminate`)).status).toBe(200);
     await earliest.waitFrames(6);
     earliest.send({ type: 'isEndOfTopic' });
     expect((await earliest.waitFrames(7))[6]).toEqual({ endOfTopic: true });
@@ -322,7 +345,7 @@ describe('broker > websocket (end to end)', () => {
     const producer = await connect(`producer/${topic}`);
     await produce(producer, 3);
     await consumer.waitFrames(3);
-    await env.service.deleteTopic(topic.replace('persistent/', 'persistent://'), true);
+    expect((await env.admin('DELETE', `${topic}?force=true`)).status).toBe(204);
     expect((await producer.waitClose()).code).toBe(4008);
     expect((await consumer.waitClose()).code).toBe(4008);
   });

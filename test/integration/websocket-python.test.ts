@@ -2,19 +2,19 @@
  * Goal: a second, independent WebSocket client — Debian's python3-websocket (websocket-client) — produces and
  * consumes through Pulsar's WebSocket API unchanged: acks with its contexts, every message back in order with its
  * key, acks accepted (nothing redelivered to the next consumer of the subscription).
- * Method: test/fixtures/websocket-client.py run with python3 against the WebSocket service over a BrokerService
- * on real bookies (broker-websocket-fixture.ts).
+ * Method: test/fixtures/websocket-client.py run with python3 against `ledgerline standalone` as a child process
+ * (broker-websocket-fixture.ts).
  */
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { TestClient } from '../unit/broker/websocket/ws-client';
-import { wsBroker } from './broker-websocket-fixture';
-import type { WsBroker } from './broker-websocket-fixture';
+import { wsStandalone } from './broker-websocket-fixture';
+import type { WsStandalone } from './broker-websocket-fixture';
 
-let env!: WsBroker;
-wsBroker((started) => (env = started));
+let env!: WsStandalone;
+wsStandalone((started) => (env = started));
 
 const SCRIPT = join(__dirname, '..', 'fixtures', 'websocket-client.py');
 /** Debian's interpreter, where python3-websocket is installed (a pyenv python3 earlier on PATH would not see it). */
