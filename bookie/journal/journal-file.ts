@@ -86,9 +86,9 @@ export interface JournalFileOptions {
  * records overwrite blocks that are already allocated and on disk: fdatasync then has no size or extent
  * metadata to commit, and replay finds a zero length after the last record.
  *
- * The zero-fill runs in the background on its own file descriptor, up to two steps ahead of the writes. A
- * write that catches up with a fill in progress waits for it (the flush is held back, never more than one
- * fill); a burst larger than a step simply writes past the filled end, growing the file, and the next fill
+ * The zero-fill runs in the background on its own file descriptor, up to two steps ahead of the writes and
+ * paced to them (FILL_PACE). A write that catches up with a fill in progress waits for it, and the fill stops
+ * pausing (the flush is held back, never more than one fill); a burst larger than a step simply writes past the filled end, growing the file, and the next fill
  * starts from there. Three rules keep it safe:
  *   1. Data is never written into the step being filled (`canWrite`): a late zero write would erase it.
  *   2. The fill has its own descriptor so that its fdatasync cannot consume a writeback error that belongs to
