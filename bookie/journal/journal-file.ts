@@ -289,7 +289,8 @@ export class JournalFile {
 
   /**
    * The pace of a fill from `from` (FILL_PACE): it writes on past `at` once the records written since it began
-   * reach (at − from) / FILL_PACE, or at once when hurried or closing.
+   * reach (at − from) / FILL_PACE, or at once when hurried. A file being closed takes no more records, so its
+   * fill stops there.
    */
   private fillPace(from: number): FillPace {
     const startPosition = this.position;
@@ -297,6 +298,7 @@ export class JournalFile {
       while (!this.fillHurried && !this.closing && at - from > FILL_PACE * (this.position - startPosition)) {
         await new Promise<void>((resolve) => (this.wakeFill = resolve));
       }
+      return !this.closing;
     };
   }
 
@@ -329,13 +331,16 @@ export class JournalFile {
     const to = from + preAllocBytes;
     this.fillHurried = false;
     this.fill = zeroFill(this.fillHandle, from, to, this.direct, this.fillPace(from))
-      .then(() => this.fillHandle.datasync())
+      .then(async (whole) => {
+        if (whole) await this.fillHandle.datasync();
+        return whole;
+      })
       .then(
-        () => {
+        (whole) => {
           // The next fill starts after the next writes: a flush waiting for this one goes first.
           this.fill = undefined;
           this.wakeFill = undefined;
-          this.filledEnd = Math.max(this.filledEnd, to);
+          if (whole) this.filledEnd = Math.max(this.filledEnd, to);
         },
         (error: Error) => {
           this.fill = undefined;
@@ -347,8 +352,11 @@ export class JournalFile {
   }
 }
 
-/** Called by a fill before each chunk after the first with the offset it has reached; resolves when it may go on. */
-type FillPace = (at: number) => Promise<void>;
+/**
+ * Called by a fill before each chunk after the first with the offset it has reached; resolves when it may go
+ * on, with false when it is to stop there.
+ */
+type FillPace = (at: number) => Promise<boolean>;
 
 /**
  * Opens `path` (just created) with O_DIRECT and writes the journal header through it; undefined when the file
@@ -371,12 +379,13 @@ async function zeroFill(
   to: number,
   direct: boolean,
   pace?: FillPace,
-): Promise<void> {
+): Promise<boolean> {
   const zeros = direct ? (directZeros ??= alignedBuffer(ZERO_CHUNK.length)) : ZERO_CHUNK;
   for (let at = from; at < to;) {
-    if (at > from && pace !== undefined) await pace(at);
+    if (at > from && pace !== undefined && !(await pace(at))) return false;
     const { bytesWritten } = await handle.write(zeros, 0, Math.min(zeros.length, to - at), at);
     if (bytesWritten <= 0) throw new Error(`journal zero-fill made no progress at offset ${at}`);
     at += bytesWritten;
   }
+  return true;
 }
