@@ -88,8 +88,8 @@ export interface JournalFileOptions {
  *
  * The zero-fill runs in the background on its own file descriptor, up to two steps ahead of the writes and
  * paced to them (FILL_PACE). A write that catches up with a fill in progress waits for it, and the fill stops
- * pausing (the flush is held back, never more than one fill); a burst larger than a step simply writes past the filled end, growing the file, and the next fill
- * starts from there. Three rules keep it safe:
+ * pausing (the flush is held back, never more than one fill); a burst larger than a step simply writes past the
+ * filled end, growing the file, and the next fill starts from there. Three rules keep it safe:
  *   1. Data is never written into the step being filled (`canWrite`): a late zero write would erase it.
  *   2. The fill has its own descriptor so that its fdatasync cannot consume a writeback error that belongs to
  *      the data descriptor (Linux reports a writeback error once per open file description: the fsyncgate
@@ -181,14 +181,9 @@ export class JournalFile {
 
   /** Resolves when the background fill in progress (if any) is done, hurrying it; never rejects. */
   async whenFillDone(): Promise<void> {
-    this.hurryFill();
-    await this.fill;
-  }
-
-  private hurryFill(): void {
-    if (this.fill === undefined) return;
-    this.fillHurried = true;
+    this.fillHurried = true; // a fill started later begins unhurried
     this.nudgeFill();
+    await this.fill;
   }
 
   /** The paced fill re-checks its pace (after a write, or when hurried). */
@@ -323,7 +318,7 @@ export class JournalFile {
    */
   fillAhead(groupBytes: number): void {
     const { preAllocBytes, maxFileBytes } = this.options;
-    if (this.fill !== undefined) this.nudgeFill();
+    this.nudgeFill();
     if (this.fill !== undefined || this.closing) return;
     if (groupBytes >= Math.min(preAllocBytes, FILL_GROUP_BYTES_MAX)) return;
     if (this.filledEnd >= this.position + 2 * preAllocBytes || this.filledEnd >= maxFileBytes) return;
@@ -339,12 +334,10 @@ export class JournalFile {
         (whole) => {
           // The next fill starts after the next writes: a flush waiting for this one goes first.
           this.fill = undefined;
-          this.wakeFill = undefined;
           if (whole) this.filledEnd = Math.max(this.filledEnd, to);
         },
         (error: Error) => {
           this.fill = undefined;
-          this.wakeFill = undefined;
           this.closing = true; // no more fills; the journal fails and closes this file
           this.options.onFillError(error);
         },
