@@ -59,7 +59,6 @@ export function wsBroker(ready: (broker: WsBroker) => void, overrides: Partial<B
 }
 
 export interface WsStandalone {
-  process: BrokerProcess;
   /** ws://127.0.0.1:<port> */
   base: string;
   /** One admin REST call: `admin('POST', 'persistent/public/default/t/terminate')` is /admin/v2/persistent/.... */
@@ -78,7 +77,6 @@ export function wsStandalone(ready: (broker: WsStandalone) => void): void {
     const started = await startStandalone(dirs.make('ledgerline-ws-'));
     broker = started;
     ready({
-      process: started,
       base: started.url.replace('http://', 'ws://'),
       admin: (method, path, body) => http(method, `${started.url}/admin/v2/${path}`, body),
     });
